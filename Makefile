@@ -1,0 +1,47 @@
+# aispend — two commands: `make demo` and `make test`. Everything installs into .venv.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export AISPEND_HOME ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(AISPEND_HOME)/dagster
+EMULATOR_PORT ?= 8765
+
+.PHONY: install demo test dev check-defs alert bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(BIN)/.installed
+
+## make demo: generate the synthetic organisation, run the whole pipeline, print the answers
+demo: install
+	$(BIN)/aispend demo --home "$(AISPEND_HOME)"
+
+## make test: the test suite (unit, connector, asset, dbt, end-to-end)
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+## make dev: Dagster UI on the same definitions, pointed at the demo organisation (run make demo first)
+dev: install
+	@mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"
+	$(BIN)/python -m demo.emulator --api-dir "$(AISPEND_HOME)/demo-org/api" --port $(EMULATOR_PORT) & \
+	  EMU=$$!; trap "kill $$EMU" EXIT; \
+	  export AISPEND_EMULATOR_URL=http://127.0.0.1:$(EMULATOR_PORT) OPENAI_ADMIN_KEY=$$($(BIN)/python -c 'from demo.emulator import OPENAI_ADMIN_KEY as k; print(k)') \
+	         ANTHROPIC_ADMIN_KEY=$$($(BIN)/python -c 'from demo.emulator import ANTHROPIC_ADMIN_KEY as k; print(k)') \
+	         AISPEND_CONFIG="$(AISPEND_HOME)/demo-org/aispend.yaml"; \
+	  $(BIN)/dagster dev -m pipelines.definitions
+
+## make check-defs: validate the Dagster definitions
+check-defs: install
+	$(BIN)/dagster definitions validate -m pipelines.definitions
+
+## make alert: write last week's anomaly digest from the published warehouse
+alert: install
+	$(BIN)/aispend alert --home "$(AISPEND_HOME)"
+
+clean:
+	rm -rf "$(AISPEND_HOME)" dbt/target dbt/logs

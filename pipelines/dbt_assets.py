@@ -1,0 +1,111 @@
+"""dbt models as Dagster assets, and the atomic publish of the warehouse they build."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from connectors import rawzone
+from pipelines import warehouse
+from pipelines.ingest import ALL_SPECS
+from pipelines.resources import AispendResource
+
+DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+# dbt sources are named after raw tables; these two come from one snapshot asset.
+SOURCE_ASSET_ALIASES = {"llm_price_matches": "llm_prices"}
+WAREHOUSE_POOL = {"dagster/concurrency_key": "warehouse"}
+
+
+def dbt_vars(raw_root: Path, window_start: str | None = None, window_end: str | None = None) -> dict[str, str]:
+    """The --vars a build gets: where the raw zone is, and optionally the partition window."""
+    out = {"raw_root": str(raw_root)}
+    if window_start:
+        out["window_start"] = window_start
+    if window_end:
+        out["window_end"] = window_end
+    return out
+
+
+def dbt_build_args(vars_: Mapping[str, str]) -> list[str]:
+    return ["build", "--vars", json.dumps(dict(vars_), sort_keys=True)]
+
+
+def dbt_env(home: Path) -> dict[str, str]:
+    """Environment for dbt: the build file path (profiles.yml reads it) and the raw root."""
+    return {"AISPEND_DBT_DB_PATH": str(warehouse.build_path(home)),
+            "AISPEND_RAW_ROOT": str(home / "lake" / "raw")}
+
+
+def ensure_manifest(project_dir: Path = DBT_DIR) -> Path:
+    """Parse the dbt project when its manifest is missing or older than any project file.
+
+    The Dagster definitions need the manifest at load time; parsing needs no database.
+    """
+    manifest = project_dir / "target" / "manifest.json"
+    files = [p for d in ("models", "seeds", "macros", "tests", "snapshots") for p in (project_dir / d).rglob("*") if p.is_file()]
+    files += [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    newest = max((p.stat().st_mtime for p in files if p.exists()), default=0)
+    if manifest.exists() and manifest.stat().st_mtime >= newest:
+        return manifest
+    env = {**os.environ, "AISPEND_DBT_DB_PATH": os.environ.get("AISPEND_DBT_DB_PATH", "/tmp/aispend-parse.duckdb")}
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run([str(dbt), "parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
+                   check=True, env=env, cwd=project_dir)
+    return manifest
+
+
+class AispendTranslator(DagsterDbtTranslator):
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "source":
+            name = SOURCE_ASSET_ALIASES.get(props["name"], props["name"])
+            return spec.replace_attributes(key=dg.AssetKey(["raw", name]))
+        layer = props.get("fqn", ["", "other"])[1] if props["resource_type"] == "model" else "seeds"
+        return spec.replace_attributes(group_name={"staging": "staging", "intermediate": "intermediate",
+                                                   "marts": "marts"}.get(layer, "seeds"))
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:  # older code paths
+        if dbt_resource_props["resource_type"] == "source":
+            name = dbt_resource_props["name"]
+            return dg.AssetKey(["raw", SOURCE_ASSET_ALIASES.get(name, name)])
+        return super().get_asset_key(dbt_resource_props)
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    manifest = ensure_manifest()
+
+    @dbt_assets(manifest=manifest, dagster_dbt_translator=AispendTranslator(), op_tags=WAREHOUSE_POOL,
+                 name="aispend_dbt")
+    def aispend_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, aispend: AispendResource):
+        """Staging, intermediate models and the marts analysts rely on, built into the build file."""
+        cfg = aispend.load()
+        for spec in ALL_SPECS:  # sources with no data yet still resolve (zero-row schema file)
+            for name, schema in (spec.snapshot_schemas or {spec.raw_table: spec.schema}).items():
+                rawzone.ensure_schema_file(cfg.home, name, schema)
+        warehouse.build_path(cfg.home).parent.mkdir(parents=True, exist_ok=True)
+        os.environ.update(dbt_env(cfg.home))
+        args = dbt_build_args(dbt_vars(cfg.home / "lake" / "raw"))
+        yield from dbt.cli(args, context=context).stream()
+
+    return aispend_dbt
+
+
+def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(key="warehouse", group_name="publish", deps=[dbt_defs], op_tags=WAREHOUSE_POOL, kinds={"duckdb"})
+    def _publish(context: dg.AssetExecutionContext, aispend: AispendResource) -> dg.MaterializeResult:
+        """The analysts' warehouse: `$AISPEND_HOME/warehouse/aispend.duckdb`, replaced atomically
+        only after every ingest check and dbt test of the run passed."""
+        cfg = aispend.load()
+        counts = warehouse.publish(cfg.home)
+        return dg.MaterializeResult(metadata={"path": str(warehouse.published_path(cfg.home)),
+                                              "tables": len(counts), **{f"rows_{k}": v for k, v in counts.items()}})
+
+    return _publish

@@ -1,0 +1,75 @@
+"""Thin root loader: `dagster dev` / `dg check defs` / the CLI all get their definitions here."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines import partitions
+from pipelines.alerts import write_digest
+from pipelines.config import load_config
+from pipelines.dbt_assets import DBT_DIR, build_dbt_assets, build_publish_asset
+from pipelines.ingest import ALL_SPECS
+from pipelines.ingest._factory import build_raw_asset
+from pipelines.resources import AispendResource
+
+
+@dg.op(required_resource_keys={"aispend"})
+def anomaly_digest(context: dg.OpExecutionContext) -> str:
+    """Write last week's flagged anomalies (from the published warehouse) to a file and stdout."""
+    path, text = write_digest(context.resources.aispend.load().home)
+    print(text)
+    context.log.info(f"anomaly digest written to {path}")
+    return str(path)
+
+
+@dg.job(description="Weekly cost-anomaly digest from fct_cost_anomalies.")
+def weekly_anomaly_job():
+    anomaly_digest()
+
+
+def build_definitions(config_path: str | None = None, home: str | None = None) -> dg.Definitions:
+    cfg = load_config(config_path)
+    monthly, daily = partitions.monthly(cfg.start_date), partitions.daily(cfg.start_date)
+    raw_assets = [build_raw_asset(s, {"monthly": monthly, "daily": daily}.get(s.cadence)) for s in ALL_SPECS]
+    dbt_defs = build_dbt_assets()
+    publish = build_publish_asset(dbt_defs)
+
+    billing = dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS) if s.cadence == "monthly"])
+    daily_raw = dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS) if s.cadence == "daily"])
+    snapshot = dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS) if s.cadence == "snapshot"])
+    build = dg.AssetSelection.assets(dbt_defs, publish)
+
+    billing_job = dg.define_asset_job("billing_ingest_job", selection=billing, partitions_def=monthly,
+                                      description="Billing exports for a billing period (manifest-driven).")
+    daily_job = dg.define_asset_job("daily_job", selection=daily_raw | snapshot | build, partitions_def=daily,
+                                    description="API usage, traces, GPU telemetry for a day, then dbt build "
+                                                "and publish.")
+    build_job = dg.define_asset_job("build_job", selection=snapshot | build,
+                                    description="Rebuild and publish the warehouse from the raw zone.")
+
+    @dg.schedule(job=billing_job, cron_schedule="0 5 * * *", execution_timezone="UTC")
+    def billing_schedule(context: dg.ScheduleEvaluationContext):
+        """Daily: the open month refreshes, and AWS rewrites the previous month for ~2 weeks."""
+        keys = monthly.get_partition_keys(current_time=context.scheduled_execution_time)[-2:]
+        for k in keys:
+            yield dg.RunRequest(partition_key=k, run_key=f"{k}-{context.scheduled_execution_time:%Y%m%d}")
+
+    daily_schedule = dg.build_schedule_from_partitioned_job(daily_job, hour_of_day=6)
+    weekly_schedule = dg.ScheduleDefinition(job=weekly_anomaly_job, cron_schedule="0 7 * * 1",
+                                            execution_timezone="UTC")
+
+    return dg.Definitions(
+        assets=[*raw_assets, dbt_defs, publish],
+        jobs=[billing_job, daily_job, build_job, weekly_anomaly_job],
+        schedules=[billing_schedule, daily_schedule, weekly_schedule],
+        resources={
+            "aispend": AispendResource(config_path=config_path or "", home=home or ""),
+            "dbt": DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR)),
+        },
+    )
+
+
+defs = build_definitions(os.environ.get("AISPEND_CONFIG"), os.environ.get("AISPEND_HOME"))
