@@ -9,7 +9,7 @@ with the batch size (concurrent requests); power follows SM activity between ~70
 the 700 W limit of an H100 SXM; the energy counter (mJ) is the running integral of power;
 temperature follows power; memory stays at vLLM's preallocation (~90 % of 80 GB).
 
-Near-idle week (2026-10-26 .. 2026-11-01): traffic drops to 4 % (the app was moved to a
+Near-idle week (2026-10-26 .. 2026-11-01): traffic drops to 2.5 % (the app was moved to a
 new region for a migration test), so utilisation is ~2 % and power sits near idle.
 
 Collector format v1 (hourly gzip JSON lines per host, `gpu/<host>/YYYY-MM-DD/<host>-YYYYMMDDTHH.jsonl.gz`):
@@ -41,7 +41,7 @@ POWER_LIMIT_W = 700.0
 IDLE_POWER_W = 72.0
 DRIVER, NVML_VERSION, COLLECTOR_VERSION = "550.90.07", "12.550.90.07", "0.1.0"
 BASE_RATE = 0.30  # req/s at the diurnal peak on a weekday (mean over the month ~0.15)
-IDLE_TRAFFIC = 0.04
+IDLE_TRAFFIC = 0.025
 
 
 def gpu_uuids() -> list[str]:

@@ -12,7 +12,11 @@ cache_creation.input_tokens` break it down. One-call chats are a single `chat` r
 
 Agent loops re-send the growing context each step: call i's input = first + i x growth, where
 growth (tool results + model turns appended) is 15-60 % of the first prompt. ~2 % of chat calls
-fail with a 429/529 and are retried (status ERROR, no usage).
+fail with a 429 and are retried (status ERROR, no usage). Prompt caching: Anthropic calls read
+the previous step's prompt from cache and write 90 % of the new part; OpenAI calls get
+automatic caching of the previous prompt in 128-token blocks. The injected runaway task
+(2026-11-10, support-triage, 150 calls) rewrites its scratchpad every step, so it gets no
+cache hits - which is why it is expensive as well as long.
 
 The same calls are folded into the OpenAI/Anthropic usage (see `llm_apis.py`), so API usage
 >= traced usage for every day x project x model.
@@ -67,6 +71,7 @@ class _Task:
         self.conv_id = "conv_" + rng.bytes(12).hex()
         self.spans: list[dict] = []
         self.retry_p = 0.02
+        self.caching = True
         self.stats = {"chat_calls": 0, "tool_calls": 0, "retries": 0, "input_tokens": 0,
                       "output_tokens": 0, "first_call_input_tokens": None, "cost_usd": 0.0}
 
@@ -97,7 +102,9 @@ class _Task:
             self.t += dur + int(rng.uniform(0.5, 2.0) * 1e9)
             self.stats["retries"] += 1
         # prompt caching: the previous step's prompt is the cached prefix of this one
-        if provider == "anthropic":
+        if not self.caching:
+            cache_read = cache_write = 0
+        elif provider == "anthropic":
             cache_read = prev_input
             cache_write = int(0.9 * (input_tokens - cache_read))
         else:  # OpenAI automatic caching: 128-token blocks, prompts >= 1024 tokens
@@ -207,7 +214,8 @@ def build_and_write(seed: int, window: Window, root: Path) -> tuple[dict, dict, 
             names, weights = zip(*models)
             model = names[int(rng.choice(len(names), p=weights))]
             task = _Task(rng, app, t_ns, usage)
-            if agent is None:  # single-call chat: one `chat` root span
+            if agent is None:  # single-call chat: one `chat` root span (no retry spans)
+                task.retry_p = 0.0
                 first = int(np.clip(rng.lognormal(np.log(1800), 0.6), 120, 30000))
                 prev = 1024 if rng.random() < 0.5 else 0  # shared system prompt prefix cached
                 out = int(np.clip(rng.lognormal(np.log(380), 0.6), 10, 4000))
@@ -223,6 +231,7 @@ def build_and_write(seed: int, window: Window, root: Path) -> tuple[dict, dict, 
             t_ns = t_day + (14 * 3600 + 5 * 60) * 10**9
             task = _Task(rng, "support-agent", t_ns, usage)
             task.retry_p = 0.0  # keep the expected call count exact
+            task.caching = False  # it rewrites its scratchpad each step: no cache hits
             model = "claude-sonnet-4-5-20250929"
             task.agent_loop("support-triage", model, RUNAWAY_CALLS, 2400, 1150.0)
             lines.append(task.line())

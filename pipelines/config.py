@@ -148,7 +148,11 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
         for k, v in options.items():
             if k.endswith("_key") or k in ("password", "secret", "token"):
                 raise ConfigError(f"{p}: {where}.{k}: secrets must not be in the file; use '{k}_env' naming an env var")
-        sources.append(SourceConfig(name=name, type=typ, uri=_expand(str(s["uri"]), f"{where}.uri", str(p)), options=options))
+        uri = _expand(str(s["uri"]), f"{where}.uri", str(p))
+        if "://" not in uri and not Path(uri).is_absolute():
+            # Relative paths are relative to the config file, so a config travels with its data.
+            uri = str((p.parent / uri).resolve())
+        sources.append(SourceConfig(name=name, type=typ, uri=uri, options=options))
 
     alerts = raw.get("alerts") or []
     if not isinstance(alerts, list):
