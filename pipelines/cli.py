@@ -101,13 +101,14 @@ def cmd_demo(args) -> int:
         config = str(org / "aispend.yaml")
         if not run_pipeline(config, home, end_day=DEFAULT_END):
             return 1
-        before = report.month_total(home, "aws", manifest.restatement_period)
-        print(f"\nAWS restates {manifest.restatement_period}: re-exporting that period with a new manifest ...")
+        period = manifest.events["restatement"]["billing_period"]
+        before = report.month_total(home, "aws_cur", period)
+        print(f"\nAWS restates {period}: re-exporting that period with a new manifest ...")
         apply_restatement(org)
         if not run_pipeline(config, home, end_day=DEFAULT_END):
             return 1
-        after = report.month_total(home, "aws", manifest.restatement_period)
-        print(f"  AWS {manifest.restatement_period} billed cost: {before:,.2f} -> {after:,.2f} USD "
+        after = report.month_total(home, "aws_cur", period)
+        print(f"  AWS {period} billed cost: {before:,.2f} -> {after:,.2f} USD "
               f"(replaced, not duplicated)")
     print(report.headlines(home))
     print(f"\ndemo finished in {time.monotonic() - t0:.0f}s. Open the warehouse read-only:\n"

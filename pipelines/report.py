@@ -40,13 +40,13 @@ def headlines(home: Path) -> str:
     return "\n".join(parts)
 
 
-def month_total(home: Path, provider_source: str, period: str) -> float:
-    """Billed cost of one billing period from one source (`x_source`) in focus_costs."""
+def month_total(home: Path, x_source: str, period: str) -> float:
+    """Billed cost of one billing period of one source kind (`x_source`, e.g. 'aws_cur') in focus_costs."""
     con = duckdb.connect(str(warehouse.published_path(home)), read_only=True)
     try:
         row = con.execute(
             "select coalesce(sum(BilledCost), 0) from main.focus_costs "
-            "where x_source = ? and strftime(BillingPeriodStart, '%Y-%m') = ?", [provider_source, period]).fetchone()
+            "where x_source = ? and strftime(BillingPeriodStart, '%Y-%m') = ?", [x_source, period]).fetchone()
         return float(row[0])
     finally:
         con.close()

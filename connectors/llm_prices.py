@@ -1,0 +1,102 @@
+"""LLM list prices from the `genai-prices` package (Pydantic's maintained, time-versioned catalogue).
+
+Two tables: `llm_prices` — one row per provider × model × price period ($ per million tokens;
+a model whose price changed has consecutive [price_start_at, price_end_at) periods); and
+`llm_price_matches` — the rules genai-prices uses to recognise a model name (equals / starts_with
+/ …), flattened so dbt can resolve names with a join instead of a Python loop per call.
+Token-tiered prices keep their base tier and set `tiered`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from importlib.metadata import version
+
+import pyarrow as pa
+
+SOURCE = "genai-prices"
+TS = pa.timestamp("us", tz="UTC")
+_F = pa.float64()
+PRICE_FIELDS = ("input_mtok", "cache_read_mtok", "cache_write_mtok", "output_mtok", "input_audio_mtok",
+                "output_audio_mtok")
+SCHEMAS = {
+    "llm_prices": pa.schema([("provider_id", pa.string()), ("model_id", pa.string()), ("model_match", pa.string()),
+                             ("price_start_at", TS), ("price_end_at", TS)]
+                            + [(f, _F) for f in PRICE_FIELDS]
+                            + [("tiered", pa.bool_()), ("genai_prices_version", pa.string()), ("_source_uri", pa.string())]),
+    "llm_price_matches": pa.schema([("provider_id", pa.string()), ("model_id", pa.string()), ("match_kind", pa.string()),
+                                    ("match_value", pa.string()), ("_source_uri", pa.string())]),
+}
+_CLAUSE_KINDS = {"equals": "equals", "starts_with": "starts_with", "ends_with": "ends_with",
+                 "contains": "contains", "regex": "regex"}
+
+
+def _clause_rows(clause) -> list[tuple[str, str]]:
+    """Flatten a match clause tree: or-branches become rows, and-clauses keep their first positive clause."""
+    if clause is None:
+        return []
+    if hasattr(clause, "or_"):
+        return [r for c in clause.or_ for r in _clause_rows(c)]
+    if hasattr(clause, "and_"):
+        for c in clause.and_:
+            rows = _clause_rows(c)
+            if rows:
+                return rows[:1]
+        return []
+    for attr, kind in _CLAUSE_KINDS.items():
+        if hasattr(clause, attr):
+            return [(kind, str(getattr(clause, attr)))]
+    return []
+
+
+def _clause_json(clause) -> str:
+    return json.dumps([{"kind": k, "value": v} for k, v in _clause_rows(clause)])
+
+
+def _num(v) -> tuple[float | None, bool]:
+    if v is None:
+        return None, False
+    if hasattr(v, "base"):
+        return float(v.base), True
+    return float(v), False
+
+
+def _periods(prices) -> list[tuple[datetime | None, datetime | None, object]]:
+    if not isinstance(prices, list):
+        return [(None, None, prices)]
+    dated = []
+    for cp in prices:
+        c = cp.constraint
+        if c is None:
+            dated.append((None, cp.prices))
+        elif hasattr(c, "start_date"):
+            sd = c.start_date
+            dated.append((datetime(sd.year, sd.month, sd.day, tzinfo=timezone.utc), cp.prices))
+        # time-of-day constraints (off-peak discounts) are not time versions: left to overrides
+    dated.sort(key=lambda x: (x[0] is not None, x[0] or datetime.min.replace(tzinfo=timezone.utc)))
+    return [(s, dated[i + 1][0] if i + 1 < len(dated) else None, p) for i, (s, p) in enumerate(dated)]
+
+
+def snapshot() -> dict[str, pa.Table]:
+    from genai_prices import data
+
+    ver = version("genai-prices")
+    uri = f"pypi:genai-prices=={ver}"
+    prices, matches = [], []
+    for provider in data.providers:
+        for model in provider.models:
+            for kind, value in _clause_rows(model.match):
+                matches.append({"provider_id": provider.id, "model_id": model.id, "match_kind": kind,
+                                "match_value": value, "_source_uri": uri})
+            for start, end, mp in _periods(model.prices):
+                row = {"provider_id": provider.id, "model_id": model.id, "model_match": _clause_json(model.match),
+                       "price_start_at": start, "price_end_at": end, "genai_prices_version": ver, "_source_uri": uri}
+                tiered = False
+                for f in PRICE_FIELDS:
+                    row[f], t = _num(getattr(mp, f, None))
+                    tiered = tiered or t
+                row["tiered"] = tiered
+                prices.append(row)
+    return {"llm_prices": pa.Table.from_pylist(prices, schema=SCHEMAS["llm_prices"]),
+            "llm_price_matches": pa.Table.from_pylist(matches, schema=SCHEMAS["llm_price_matches"])}

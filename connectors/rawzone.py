@@ -1,0 +1,187 @@
+"""The one raw-zone writer: partition folders swapped in atomically, lineage on every row, load log.
+
+Layout: ``<home>/lake/raw/<raw_table>/source=<name>/<partition_col>=<key>/part-00000.parquet``.
+A load writes a sibling temp folder and renames it over the old one (the old one is moved aside
+first and deleted after), so a reader never sees a half-written partition and re-running a
+partition *replaces* it — never duplicates. Every load appends one row per partition to the load
+log (one small Parquet file per load, so appends are atomic too).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+TS = pa.timestamp("us", tz="UTC")
+LINEAGE_FIELDS = [pa.field("_source_name", pa.string()), pa.field("_ingested_at", TS),
+                  pa.field("_load_id", pa.string()), pa.field("_partition", pa.string())]
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    load_id: str
+    run_id: str | None
+    raw_table: str
+    source_name: str
+    partition: str
+    rows: int
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    fingerprint: str | None
+    path: str
+
+
+LOAD_LOG_SCHEMA = pa.schema([("load_id", pa.string()), ("run_id", pa.string()), ("raw_table", pa.string()),
+                             ("source_name", pa.string()), ("partition", pa.string()), ("rows", pa.int64()),
+                             ("status", pa.string()), ("started_at", TS), ("finished_at", TS),
+                             ("fingerprint", pa.string()), ("path", pa.string())])
+
+
+def raw_root(home: Path) -> Path:
+    return Path(home) / "lake" / "raw"
+
+
+def full_schema(schema: pa.Schema) -> pa.Schema:
+    """Declared source schema plus the writer's lineage columns."""
+    names = set(schema.names)
+    return pa.schema(list(schema) + [f for f in LINEAGE_FIELDS if f.name not in names])
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Select and cast to exactly `schema`: missing columns become null, extra columns are dropped."""
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            cols.append(col if col.type == f.type else col.cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def ensure_schema_file(home: Path, raw_table: str, schema: pa.Schema) -> Path:
+    """A zero-row file with the full schema, so readers of `<raw_table>/**/*.parquet` always resolve."""
+    path = raw_root(home) / raw_table / "_schema" / "empty.parquet"
+    target = full_schema(schema)
+    if path.exists() and pq.read_schema(path).equals(target, check_metadata=False):
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".empty.{uuid.uuid4().hex}.parquet")
+    pq.write_table(target.empty_table(), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def partition_dir(home: Path, raw_table: str, source_name: str, partition_col: str, key: str) -> Path:
+    return raw_root(home) / raw_table / f"source={source_name}" / f"{partition_col}={key}"
+
+
+def _swap_in(tmp_dir: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        aside = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+        os.rename(final, aside)
+        os.rename(tmp_dir, final)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.rename(tmp_dir, final)
+
+
+def write_partitions(home: Path, raw_table: str, source_name: str, partition_col: str,
+                     parts: dict[str, pa.Table], schema: pa.Schema, load_id: str, run_id: str | None,
+                     fingerprint: str | None = None) -> list[LoadRecord]:
+    """Write each partition's table (conformed to `schema` + lineage) and swap it in atomically."""
+    home = Path(home)
+    ensure_schema_file(home, raw_table, schema)
+    records = []
+    for key, table in parts.items():
+        started = datetime.now(timezone.utc)
+        t = conform(table, schema)
+        n = t.num_rows
+        t = (t.append_column(LINEAGE_FIELDS[0], pa.array([source_name] * n, pa.string()))
+              .append_column(LINEAGE_FIELDS[1], pa.array([started] * n, TS))
+              .append_column(LINEAGE_FIELDS[2], pa.array([load_id] * n, pa.string()))
+              .append_column(LINEAGE_FIELDS[3], pa.array([key] * n, pa.string())))
+        final = partition_dir(home, raw_table, source_name, partition_col, key)
+        tmp_dir = final.with_name(f".tmp-{final.name}-{load_id}")
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        tmp_dir.mkdir(parents=True)
+        pq.write_table(t, tmp_dir / "part-00000.parquet", compression="zstd")
+        _swap_in(tmp_dir, final)
+        rec = LoadRecord(load_id, run_id, raw_table, source_name, key, n, "ok", started,
+                         datetime.now(timezone.utc), fingerprint, str(final))
+        _append_load_log(home, rec)
+        records.append(rec)
+    return records
+
+
+def _load_log_dir(home: Path) -> Path:
+    return Path(home) / "lake" / "_loads"
+
+
+def _append_load_log(home: Path, rec: LoadRecord) -> None:
+    d = _load_log_dir(home) / rec.raw_table
+    d.mkdir(parents=True, exist_ok=True)
+    t = pa.Table.from_pylist([asdict(rec)], schema=LOAD_LOG_SCHEMA)
+    name = f"{rec.finished_at:%Y%m%dT%H%M%S%f}-{rec.source_name}-{rec.partition}-{rec.load_id}.parquet"
+    tmp = d / f".{name}.tmp"
+    pq.write_table(t, tmp)
+    os.replace(tmp, d / name)
+
+
+def read_load_log(home: Path) -> pa.Table:
+    files = sorted(_load_log_dir(home).glob("*/*.parquet"))
+    if not files:
+        return LOAD_LOG_SCHEMA.empty_table()
+    return pa.concat_tables([pq.read_table(f, schema=LOAD_LOG_SCHEMA) for f in files])
+
+
+def last_fingerprint(home: Path, raw_table: str, source_name: str, partition: str) -> str | None:
+    """Fingerprint of the latest successful load of this partition that is still on disk."""
+    d = _load_log_dir(home) / raw_table
+    if not d.exists():
+        return None
+    if not partition_dir_exists(home, raw_table, source_name, partition):
+        return None
+    matches = sorted(d.glob(f"*-{source_name}-{partition}-*.parquet"))
+    for f in reversed(matches):
+        row = pq.read_table(f, schema=LOAD_LOG_SCHEMA).to_pylist()[0]
+        if row["source_name"] == source_name and row["partition"] == partition and row["status"] == "ok":
+            return row["fingerprint"]
+    return None
+
+
+def partition_dir_exists(home: Path, raw_table: str, source_name: str, partition: str) -> bool:
+    base = raw_root(home) / raw_table / f"source={source_name}"
+    return any(base.glob(f"*={partition}"))
+
+
+def _split(table: pa.Table, ts_column: str, fmt: str) -> dict[str, pa.Table]:
+    if table.num_rows == 0:
+        return {}
+    keys = pc.strftime(table.column(ts_column), format=fmt)
+    if keys.null_count:
+        raise ValueError(f"{ts_column} has null timestamps; cannot assign rows to partitions")
+    out = {}
+    for key in pc.unique(keys).to_pylist():
+        out[key] = table.filter(pc.equal(keys, key))
+    return out
+
+
+def split_by_day(table: pa.Table, ts_column: str) -> dict[str, pa.Table]:
+    """{YYYY-MM-DD (UTC): rows} by a timestamp column."""
+    return _split(table, ts_column, "%Y-%m-%d")
+
+
+def split_by_month(table: pa.Table, ts_column: str) -> dict[str, pa.Table]:
+    """{YYYY-MM (UTC): rows} by a timestamp column."""
+    return _split(table, ts_column, "%Y-%m")

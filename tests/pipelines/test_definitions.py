@@ -1,0 +1,60 @@
+"""The Dagster definitions load, validate, and have the shape the design promises."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.definitions import build_definitions
+
+ROOT = Path(__file__).resolve().parents[2]
+RAW = {"aws_cur", "gcp_billing", "openai_usage", "openai_costs", "anthropic_usage", "anthropic_costs",
+       "otel_spans", "gpu_samples", "self_hosted_requests", "llm_prices"}
+MARTS = {"focus_costs", "fct_daily_spend", "fct_llm_calls", "fct_cost_per_query", "agg_cost_per_query_daily",
+         "fct_agent_loops", "fct_gpu_hours", "fct_repatriation_candidates", "fct_cost_anomalies"}
+
+
+def test_definitions_validate_cli(tmp_path):
+    env = {**os.environ, "AISPEND_HOME": str(tmp_path)}
+    env.pop("AISPEND_CONFIG", None)
+    dagster = Path(sys.executable).with_name("dagster")
+    out = subprocess.run([str(dagster), "definitions", "validate", "-m", "pipelines.definitions"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_asset_graph_shape(tmp_path):
+    defs = build_definitions(None, str(tmp_path))
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {f"raw/{t}" for t in RAW} <= keys
+    assert MARTS <= keys
+    assert "warehouse" in keys
+    # every raw asset carries a blocking Great Expectations check
+    checks = {c.asset_key.to_user_string(): c for c in graph.asset_check_keys and
+              [graph.get_check_spec(k) for k in graph.asset_check_keys] if c.name == "raw_suite"}
+    assert {f"raw/{t}" for t in RAW} == set(checks)
+    assert all(c.blocking for c in checks.values())
+    # billing monthly, the rest daily, prices a snapshot
+    pd = {k: graph.get(dg.AssetKey.from_user_string(f"raw/{k}")).partitions_def for k in RAW}
+    assert isinstance(pd["aws_cur"], dg.MonthlyPartitionsDefinition)
+    assert isinstance(pd["gcp_billing"], dg.MonthlyPartitionsDefinition)
+    assert isinstance(pd["otel_spans"], dg.DailyPartitionsDefinition)
+    assert pd["llm_prices"] is None
+    # publish waits for every mart
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey("warehouse")).parent_keys}
+    assert MARTS <= parents
+    # dbt sources map onto the raw assets
+    focus_upstream = graph.get(dg.AssetKey("focus_costs")).parent_keys
+    assert focus_upstream
+
+
+def test_jobs_and_schedules(tmp_path):
+    defs = build_definitions(None, str(tmp_path))
+    assert {j.name for j in defs.jobs} >= {"billing_ingest_job", "daily_job", "build_job", "weekly_anomaly_job"}
+    scheds = {s.name: s for s in defs.schedules}
+    assert scheds["weekly_anomaly_job_schedule"].cron_schedule == "0 7 * * 1"
+    assert any(s.job_name == "daily_job" for s in scheds.values())
+    assert any(s.job_name == "billing_ingest_job" for s in scheds.values())

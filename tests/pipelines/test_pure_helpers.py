@@ -1,0 +1,39 @@
+"""Small pure functions that shape runs: partition windows, dbt args, range tags."""
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from pipelines.cli import partition_ranges, range_tags
+from pipelines.dbt_assets import dbt_build_args, dbt_env, dbt_vars
+from pipelines.ingest._factory import day_window
+from pipelines.quality.ge import window_bounds
+
+UTC = timezone.utc
+
+
+def test_window_bounds_day_and_month():
+    assert window_bounds("2026-02-28") == (datetime(2026, 2, 28, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    assert window_bounds("2026-12") == (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    assert window_bounds("2026-10") == (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+
+
+def test_day_window_covers_last_day():
+    assert day_window(["2026-11-15", "2026-11-13", "2026-11-14"]) == (
+        datetime(2026, 11, 13, tzinfo=UTC), datetime(2026, 11, 16, tzinfo=UTC))
+
+
+def test_dbt_vars_and_args():
+    v = dbt_vars(Path("/h/lake/raw"), window_start="2026-11-01")
+    assert v == {"raw_root": "/h/lake/raw", "window_start": "2026-11-01"}
+    args = dbt_build_args(v)
+    assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == v
+    env = dbt_env(Path("/h"))
+    assert env == {"AISPEND_DBT_DB_PATH": "/h/warehouse/build/aispend.build.duckdb", "AISPEND_RAW_ROOT": "/h/lake/raw"}
+
+
+def test_partition_ranges_and_tags():
+    months, days = partition_ranges("2026-08-18", date(2026, 11, 15))
+    assert months == ("2026-08", "2026-11") and days == ("2026-08-18", "2026-11-15")
+    assert range_tags(*days) == {"dagster/asset_partition_range_start": "2026-08-18",
+                                 "dagster/asset_partition_range_end": "2026-11-15"}

@@ -1,0 +1,60 @@
+"""The Great Expectations suites: each failing expectation is named with the file holding the bad rows."""
+
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from pipelines.quality.ge import load_suites, validate
+
+UTC = timezone.utc
+TS = pa.timestamp("us", tz="UTC")
+SCHEMA = pa.schema([("start_time", TS), ("end_time", TS), ("project_id", pa.string()), ("model", pa.string()),
+                    ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("input_cached_tokens", pa.int64()),
+                    ("num_model_requests", pa.int64()), ("_source_uri", pa.string())])
+
+
+def table(rows, partitions):
+    cols = {f.name: pa.array([r[i] for r in rows], f.type) for i, f in enumerate(SCHEMA)}
+    t = pa.table(cols, schema=SCHEMA)
+    return t.append_column("_partition", pa.array(partitions, pa.string()))
+
+
+def d(day, hour=0):
+    return datetime(2026, 9, day, hour, tzinfo=UTC)
+
+
+def test_clean_load_passes():
+    t = table([(d(1), d(2), "p", "gpt-4o", 10, 5, 2, 1, "page1"), (d(2, 3), d(3), "p", "gpt-4o", 0, 0, 0, 0, "page2")],
+              ["2026-09-01", "2026-09-02"])
+    out = validate("openai_usage", t, SCHEMA)
+    assert out.success, out.failures
+    # columns + 8 types + 2 not-null + 4 ranges + 2 window
+    assert out.expectations == 1 + 8 + 2 + 4 + 2
+
+
+def test_each_failure_names_expectation_and_file():
+    t = table([(d(1), d(2), "p", "gpt-4o", 10, 5, 2, 1, "https://api/page1"),
+               (d(2), d(3), "p", None, -3, 5, 2, 1, "https://api/page2"),
+               (d(5), d(6), "p", "gpt-4o", 1, 1, 0, 1, "https://api/page3")],
+              ["2026-09-01", "2026-09-02", "2026-09-02"])
+    out = validate("openai_usage", t, SCHEMA)
+    assert not out.success
+    text = "\n".join(out.failures)
+    assert "'model not null' failed on 1 of 3 rows (e.g. in https://api/page2)" in text
+    assert "'input_tokens within [0, None]' failed on 1 of 3 rows (e.g. in https://api/page2)" in text
+    assert "'start_time before its partition's end' failed on 1 of 3 rows (e.g. in https://api/page3)" in text
+    assert len(out.failures) == 3
+
+
+def test_missing_and_extra_columns_fail():
+    t = table([(d(1), d(2), "p", "m", 1, 1, 0, 1, "f")], ["2026-09-01"]).drop_columns(["output_tokens"])
+    t = t.append_column("surprise", pa.array([1]))
+    out = validate("openai_usage", t, SCHEMA)
+    assert not out.success
+    assert any("columns exactly" in f for f in out.failures)
+
+
+def test_every_raw_table_has_a_suite():
+    assert set(load_suites()) == {"aws_cur", "gcp_billing", "openai_usage", "openai_costs", "anthropic_usage",
+                                  "anthropic_costs", "otel_spans", "gpu_samples", "self_hosted_requests",
+                                  "llm_prices", "llm_price_matches"}
