@@ -1,0 +1,105 @@
+-- GCP billing export rows in FOCUS 1.2 columns.
+--   BilledCost = EffectiveCost = cost + Σ credits (credits are negative)
+--   ListCost   = cost_at_list (cost when absent); ContractedCost = cost
+with billing as (
+
+    select * from {{ ref('stg_gcp__billing') }}
+
+),
+
+enriched as (
+
+    select
+        billing.*,
+        cast(billing.cost + billing.credits_amount as decimal(38, 10)) as net_cost,
+        coalesce(charge_map.charge_category, 'Usage')                   as charge_category,
+        nullif(charge_map.charge_class, '')                             as charge_class,
+        coalesce(charge_map.charge_frequency, 'Usage-Based')            as charge_frequency,
+        coalesce(service_map.service_category, 'Other')                 as service_category,
+        coalesce(service_map.service_subcategory, 'Other')              as service_subcategory,
+        coalesce(service_map.service_name, billing.service_description) as service_name,
+        {{ tag_value('billing.labels_json', 'gcp', 'team') }}           as tag_team,
+        {{ tag_value('billing.labels_json', 'gcp', 'application') }}    as tag_application,
+        case when lower(billing.sku_description) like '%token%'
+             then nullif(trim(regexp_extract(billing.sku_description, '^(.*?)\s+(input|output|Input|Output)', 1)), '')
+        end                                                             as token_model,
+        case
+            when lower(billing.sku_description) like '%token%' and lower(billing.sku_description) like '%input%' then 'input'
+            when lower(billing.sku_description) like '%token%' and lower(billing.sku_description) like '%output%' then 'output'
+        end                                                             as token_type,
+        case
+            when billing.sku_description like '%H100%' then 'H100'
+            when billing.sku_description like '%H200%' then 'H200'
+            when billing.sku_description like '%A100%' then 'A100'
+            when billing.sku_description like '%L4 %' then 'L4'
+        end                                                             as gpu_model
+    from billing
+    left join {{ ref('charge_category_map') }} as charge_map
+        on charge_map.provider = 'gcp'
+        and charge_map.line_item_type = billing.cost_type
+    left join {{ ref('service_category_map') }} as service_map
+        on service_map.provider = 'gcp'
+        and service_map.service_code = billing.service_description
+
+)
+
+select
+{{ focus_select({
+    'AvailabilityZone': 'location_zone',
+    'BilledCost': 'net_cost',
+    'BillingAccountId': 'billing_account_id',
+    'BillingAccountName': 'billing_account_id',
+    'BillingAccountType': "'Billing Account'",
+    'BillingCurrency': 'currency',
+    'BillingPeriodEnd': 'invoice_month_start_at + interval 1 month',
+    'BillingPeriodStart': 'invoice_month_start_at',
+    'ChargeCategory': 'charge_category',
+    'ChargeClass': 'charge_class',
+    'ChargeDescription': 'sku_description',
+    'ChargeFrequency': 'charge_frequency',
+    'ChargePeriodEnd': 'usage_end_at',
+    'ChargePeriodStart': 'usage_start_at',
+    'ConsumedQuantity': "case when charge_category = 'Usage' then usage_amount end",
+    'ConsumedUnit': "case when charge_category = 'Usage' then usage_unit end",
+    'ContractedCost': 'cost',
+    'ContractedUnitPrice': 'effective_unit_price',
+    'EffectiveCost': 'net_cost',
+    'InvoiceIssuerName': "coalesce(seller_name, 'Google')",
+    'ListCost': 'coalesce(cost_at_list, cost)',
+    'ListUnitPrice': 'coalesce(cost_at_list, cost) / nullif(usage_amount_in_pricing_units, 0)',
+    'PricingCategory': "case when charge_category = 'Usage' then 'Standard' end",
+    'PricingCurrency': 'currency',
+    'PricingCurrencyContractedUnitPrice': 'effective_unit_price',
+    'PricingCurrencyEffectiveCost': 'net_cost',
+    'PricingCurrencyListUnitPrice': 'coalesce(cost_at_list, cost) / nullif(usage_amount_in_pricing_units, 0)',
+    'PricingQuantity': "case when charge_category = 'Usage' then usage_amount_in_pricing_units end",
+    'PricingUnit': "case when charge_category = 'Usage' then usage_pricing_unit end",
+    'ProviderName': "'Google Cloud'",
+    'PublisherName': "coalesce(seller_name, 'Google Cloud')",
+    'RegionId': 'location_region',
+    'RegionName': 'location_region',
+    'ResourceId': 'coalesce(resource_global_name, resource_name)',
+    'ResourceName': 'resource_name',
+    'ResourceType': "case when resource_name is not null then service_description end",
+    'ServiceCategory': 'service_category',
+    'ServiceName': 'service_name',
+    'ServiceSubcategory': 'service_subcategory',
+    'SkuId': 'sku_id',
+    'SkuMeter': 'sku_description',
+    'SkuPriceDetails': "json_object('price_unit', price_unit, 'pricing_unit_quantity', price_pricing_unit_quantity)",
+    'SkuPriceId': 'sku_id',
+    'SubAccountId': 'project_id',
+    'SubAccountName': 'project_name',
+    'SubAccountType': "'Project'",
+    'Tags': 'labels_json',
+    'x_line_id': surrogate_key(['billing_account_id', 'project_id', 'sku_id', 'usage_start_at', 'usage_end_at', 'cost_type', 'resource_global_name', 'labels_json', 'cost', 'exported_at', '_source_uri']),
+    'x_source': "'gcp_billing'",
+    'x_source_type': "'cloud_bill'",
+    'x_team': 'tag_team',
+    'x_application': 'tag_application',
+    'x_model': 'token_model',
+    'x_token_type': 'token_type',
+    'x_gpu_model': 'gpu_model',
+    'x_load_id': '_load_id',
+}) }}
+from enriched

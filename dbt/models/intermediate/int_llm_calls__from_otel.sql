@@ -1,0 +1,97 @@
+-- One row per LLM call seen in traces. Only INFERENCE spans (chat / text_completion /
+-- generate_content) are calls: an invoke_agent span wraps its child chat spans and must not be
+-- counted again, and execute_tool spans are tool calls, not LLM calls.
+-- Priced as of the call's start: cost = (uncached input × input + cache reads × cache_read +
+-- cache writes × cache_write + output × output) / 1e6, list USD per million tokens.
+with calls as (
+
+    select *
+    from {{ ref('int_otel_spans__tree') }}
+    where operation_name in ('chat', 'text_completion', 'generate_content')
+
+),
+
+resolved as (
+
+    select
+        calls.*,
+        coalesce(calls.response_model, calls.request_model) as model,
+        resolution.price_provider_id,
+        resolution.price_model_id
+    from calls
+    left join {{ ref('int_llm_model_resolution') }} as resolution
+        on resolution.source_provider = calls.provider_name
+        and resolution.model_name = coalesce(calls.response_model, calls.request_model)
+
+),
+
+priced as (
+
+    select
+        resolved.*,
+        prices.input_usd_per_mtok,
+        coalesce(prices.cache_read_usd_per_mtok, prices.input_usd_per_mtok)  as cache_read_usd_per_mtok,
+        coalesce(prices.cache_write_usd_per_mtok, prices.input_usd_per_mtok) as cache_write_usd_per_mtok,
+        prices.output_usd_per_mtok
+    from resolved
+    left join {{ ref('int_llm_prices') }} as prices
+        on prices.provider_id = resolved.price_provider_id
+        and prices.model_id = resolved.price_model_id
+        and resolved.started_at >= prices.valid_from_at
+        and resolved.started_at < prices.valid_to_at
+
+),
+
+tokens as (
+
+    select
+        *,
+        coalesce(input_tokens, 0)        as input_tokens_all,
+        coalesce(cached_input_tokens, 0) as cached_tokens,
+        coalesce(cache_write_tokens, 0)  as cache_write_tokens_all,
+        greatest(
+            coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0),
+            0
+        )                                as uncached_tokens,
+        coalesce(output_tokens, 0)       as output_tokens_all
+    from priced
+
+)
+
+select
+    span_id                                  as call_id,
+    task_id,
+    parent_span_id                           as parent_id,
+    trace_id,
+    task_conversation_id                     as conversation_id,
+    started_at,
+    ended_at,
+    provider_name                            as provider,
+    model,
+    input_tokens_all                         as input_tokens,
+    cached_tokens                            as cached_input_tokens,
+    cache_write_tokens_all                   as cache_write_tokens,
+    output_tokens_all                        as output_tokens,
+    coalesce(reasoning_tokens, 0)            as reasoning_tokens,
+    false                                    as is_batch,
+    service_tier,
+    'api'                                    as serving,
+    task_team                                as team,
+    task_application                         as application,
+    agent,
+    case when status_code = 2 then 'error' else 'ok' end as status,
+    depth,
+    cast(
+        (uncached_tokens * input_usd_per_mtok
+         + cached_tokens * cache_read_usd_per_mtok
+         + cache_write_tokens_all * cache_write_usd_per_mtok
+         + output_tokens_all * output_usd_per_mtok) / 1000000
+        as decimal(38, 10)
+    )                                        as cost_usd,
+    case
+        when input_usd_per_mtok is null or output_usd_per_mtok is null then 'unpriced'
+        else 'list_price'
+    end                                      as price_source,
+    price_model_id,
+    'otel_spans'                             as source_table
+from tokens

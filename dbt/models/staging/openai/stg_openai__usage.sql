@@ -1,0 +1,38 @@
+-- OpenAI completions usage buckets. input_tokens INCLUDES input_cached_tokens (OpenAI semantics);
+-- the uncached part is derived here so downstream never has to remember that.
+with source as (
+
+    select * from {{ source('openai', 'openai_usage') }}
+
+),
+
+renamed as (
+
+    select
+        {{ utc('start_time') }}                                 as bucket_start_at,
+        {{ utc('end_time') }}                                   as bucket_end_at,
+        cast({{ utc('start_time') }} as date)                   as usage_date,
+        project_id,
+        user_id,
+        api_key_id,
+        model,
+        coalesce(batch, false)                                  as is_batch,
+        service_tier,
+        coalesce(input_tokens, 0)                               as input_tokens,
+        coalesce(input_cached_tokens, 0)                        as cached_input_tokens,
+        coalesce(input_tokens, 0) - coalesce(input_cached_tokens, 0) as uncached_input_tokens,
+        coalesce(output_tokens, 0)                              as output_tokens,
+        coalesce(input_audio_tokens, 0)                         as input_audio_tokens,
+        coalesce(output_audio_tokens, 0)                        as output_audio_tokens,
+        coalesce(num_model_requests, 0)                         as requests,
+        _source_name,
+        _source_uri,
+        _load_id,
+        {{ utc('_ingested_at') }}                               as _ingested_at
+
+    from source
+
+)
+
+select * from renamed
+where {{ window_filter('bucket_start_at') }}

@@ -1,0 +1,258 @@
+"""dbt build on a tiny hand-made raw zone (dbt_fixture_data.py); numbers worked out by hand.
+
+One `dbt build` (seeds, models, data tests, unit tests) per module, shared by every test.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dbt_fixture_data import fixture_tables
+from raw_fixture import RAW_SCHEMAS, write_raw_zone
+
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+
+FOCUS_12_COLUMNS = [
+    "AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingAccountType",
+    "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart", "CapacityReservationId",
+    "CapacityReservationStatus", "ChargeCategory", "ChargeClass", "ChargeDescription",
+    "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart", "CommitmentDiscountCategory",
+    "CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountQuantity",
+    "CommitmentDiscountStatus", "CommitmentDiscountType", "CommitmentDiscountUnit",
+    "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "ContractedUnitPrice", "EffectiveCost",
+    "InvoiceId", "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory",
+    "PricingCurrency", "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice", "PricingQuantity", "PricingUnit", "ProviderName",
+    "PublisherName", "RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType",
+    "ServiceCategory", "ServiceName", "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails",
+    "SkuPriceId", "SubAccountId", "SubAccountName", "SubAccountType", "Tags",
+]
+X_COLUMNS = ["x_line_id", "x_source", "x_source_type", "x_team", "x_application", "x_model",
+             "x_token_type", "x_gpu_model", "x_gpu_count", "x_price_source", "x_load_id"]
+
+# --- hand-computed expectations ------------------------------------------------------------
+AWS_UNBLENDED = Decimal("0.72") + Decimal("0.36") + Decimal("196.64") + Decimal("12.5") - Decimal("10")
+GCP_NET = Decimal("29.39") - Decimal("5") + Decimal("2")            # cost + credits
+OPENAI = (Decimal("3.25")    # 800k×2.5 + 200k×1.25 + 100k×10 (per 1M), price before 2026-11-11
+          + Decimal("2.8")   # 1M×2.0 + 100k×8.0, the price from 2026-11-11
+          + Decimal("0.45"))  # (2M×0.15 + 1M×0.6) × 0.5 batch
+ANTHROPIC = (Decimal("0.9375")  # 100k×3 + 1M×0.3 + 10k×3.75 + 20k×15 (per 1M)
+             + Decimal("2.25")  # batch: (1M×3 + 100k×15) × 0.5
+             + Decimal("0.05"))  # 5 web searches × $0.01
+# GPU-hour: H100 capex 42500/(5×8760) + 0.5 kWh × 0.0834 + 0.5 × 0.56 × 0.0834 + 150/730
+GPU_CAPEX = Decimal(42500) / Decimal(5 * 8760)
+GPU_TOTAL = GPU_CAPEX + Decimal("0.0417") + Decimal("0.023352") + Decimal(150) / Decimal(730)
+
+
+def _dbt_executable() -> str:
+    exe = Path(sys.executable).parent / "dbt"
+    return str(exe) if exe.exists() else "dbt"
+
+
+class Warehouse:
+    def __init__(self, db_path: Path, wall_s: float):
+        self.db_path, self.wall_s = db_path, wall_s
+
+    def rows(self, sql: str, params: list | None = None) -> list[tuple]:
+        con = duckdb.connect(str(self.db_path), read_only=True)
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+
+    def one(self, sql: str, params: list | None = None):
+        return self.rows(sql, params)[0][0]
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory) -> Warehouse:
+    root = tmp_path_factory.mktemp("aispend_dbt")
+    raw = root / "lake" / "raw"
+    write_raw_zone(raw, fixture_tables())
+    db_path = root / "build.duckdb"
+    env = {**os.environ,
+           "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(db_path),
+           "DBT_TARGET_PATH": str(root / "target"), "DBT_LOG_PATH": str(root / "logs"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [_dbt_executable(), "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+         "--no-partial-parse"],
+        cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    wall_s = time.monotonic() - started
+    if result.returncode != 0:
+        pytest.fail(f"dbt build failed after {wall_s:.0f}s:\n{result.stdout[-10000:]}\n{result.stderr[-3000:]}")
+    return Warehouse(db_path, wall_s)
+
+
+def close(a, b, tol=Decimal("0.000001")) -> bool:
+    return abs(Decimal(str(a)) - Decimal(str(b))) <= tol
+
+
+# --- raw fixture -----------------------------------------------------------------------------
+def test_raw_fixture_writes_schema_file_per_table(tmp_path):
+    write_raw_zone(tmp_path, {})
+    for table in RAW_SCHEMAS:
+        assert (tmp_path / table / "_schema" / "empty.parquet").exists()
+
+
+# --- focus_costs -----------------------------------------------------------------------------
+def test_focus_costs_has_exact_column_set(wh):
+    cols = [r[0] for r in wh.rows(
+        "select column_name from information_schema.columns where table_name = 'focus_costs' "
+        "order by ordinal_position")]
+    assert cols == FOCUS_12_COLUMNS + X_COLUMNS
+
+
+def test_focus_billed_cost_total_is_sum_of_sources(wh):
+    by_type = dict(wh.rows("select x_source_type, sum(BilledCost) from focus_costs group by 1"))
+    assert by_type["cloud_bill"] == AWS_UNBLENDED + GCP_NET
+    assert by_type["llm_api"] == OPENAI + ANTHROPIC
+    assert close(by_type["onprem_gpu"], GPU_TOTAL)
+    total = wh.one("select sum(BilledCost) from focus_costs")
+    assert close(total, AWS_UNBLENDED + GCP_NET + OPENAI + ANTHROPIC + GPU_TOTAL)
+
+
+def test_focus_row_counts_and_categories(wh):
+    counts = dict(wh.rows("select x_source, count(*) from focus_costs group by 1"))
+    # AWS 5 lines, GCP 2 rows; OpenAI: gpt-4o day 1 (input, cached_input, output) + day 2 (input,
+    # output) + mini (input, output) = 7 (the unpriced model is left out); Anthropic: input,
+    # cached_input, cache_write, output = 4 + batch input, output, web_search = 7; one on-prem
+    # day × host × GPU model.
+    assert counts == {"aws_cur": 5, "gcp_billing": 2, "openai_usage": 7, "anthropic_usage": 7, "gpu_samples": 1}
+    cats = dict(wh.rows("select ServiceName, min(ServiceCategory) from focus_costs group by 1"))
+    for ai in ("Amazon Bedrock", "Vertex AI", "OpenAI API", "Claude API"):
+        assert cats[ai] == "AI and Machine Learning"
+    assert wh.one("select ChargeCategory from focus_costs where x_source = 'aws_cur' and BilledCost < 0") == "Credit"
+    assert wh.one("select count(*) from focus_costs where ChargeCategory <> 'Usage' and ConsumedQuantity is not null") == 0
+
+
+def test_focus_bedrock_tokens_and_attribution(wh):
+    rows = wh.rows("select x_model, x_token_type, x_team, x_application, ConsumedQuantity from focus_costs "
+                   "where ServiceName = 'Amazon Bedrock' and ChargeCategory = 'Usage' order by x_token_type")
+    assert rows == [("Llama3-1-70B", "input", "ml-research", "eval-harness", Decimal("1000000")),
+                    ("Llama3-1-70B", "output", "ml-research", "eval-harness", Decimal("500000"))]
+    p5 = wh.rows("select x_gpu_model, x_gpu_count from focus_costs where ResourceId = 'i-0abc'")
+    assert p5 == [("H100", 8)]
+
+
+def test_llm_api_price_as_of_day_and_units(wh):
+    rows = wh.rows("""
+        select cast(ChargePeriodStart as date)::varchar, x_token_type, ListUnitPrice, PricingQuantity, BilledCost,
+               x_team
+        from focus_costs where x_model = 'gpt-4o-2024-08-06' order by 1, 2""")
+    assert rows == [
+        ("2026-11-10", "cached_input", Decimal("1.25"), Decimal("0.2"), Decimal("0.25"), "search"),
+        ("2026-11-10", "input", Decimal("2.5"), Decimal("0.8"), Decimal("2.0"), "search"),
+        ("2026-11-10", "output", Decimal("10"), Decimal("0.1"), Decimal("1.0"), "search"),
+        ("2026-11-11", "input", Decimal("2.0"), Decimal("1.0"), Decimal("2.0"), "search"),
+        ("2026-11-11", "output", Decimal("8.0"), Decimal("0.1"), Decimal("0.8"), "search"),
+    ]
+    batch = wh.rows("select sum(ListCost), sum(BilledCost) from focus_costs where x_model = 'gpt-4o-mini-2024-07-18'")
+    assert batch == [(Decimal("0.9"), Decimal("0.45"))]
+
+
+# --- GPU -------------------------------------------------------------------------------------
+def test_gpu_energy_with_counter_reset(wh):
+    rows = wh.rows("select energy_kwh, busy_fraction, counter_resets, power_estimated_s, observed_s, "
+                   "cost_total_usd, cost_idle_usd, gpu_model, site from fct_gpu_hours")
+    assert len(rows) == 1
+    energy, busy, resets, est_s, observed, total, idle, model, site = rows[0]
+    # 6 intervals × 500 W × 600 s = 1.8 MJ = 0.5 kWh; the reset interval is estimated from power
+    assert energy == pytest.approx(0.5)
+    assert busy == pytest.approx(0.5)
+    assert (resets, est_s, observed) == (1, 600.0, 3600.0)
+    assert close(total, GPU_TOTAL)
+    assert close(idle, GPU_TOTAL / 2)
+    assert (model, site) == ("H100", "dc-main")
+
+
+# --- calls, queries, agent loops -------------------------------------------------------------
+def test_llm_calls_exclude_agent_and_tool_spans(wh):
+    rows = wh.rows("select serving, count(*) from fct_llm_calls group by 1 order by 1")
+    assert rows == [("api", 5), ("self_hosted", 2)]
+    assert wh.one("select count(*) from fct_llm_calls where call_id in ('0000000000000001', '0000000000000003')") == 0
+
+
+def test_unpriced_call_is_null_not_zero(wh):
+    rows = wh.rows("select cost_usd, price_source, is_unpriced from fct_llm_calls where model = 'mystery-model-x'")
+    assert rows == [(None, "unpriced", True)]
+
+
+def test_call_costs_as_of_call_time(wh):
+    costs = dict(wh.rows("select call_id, cost_usd from fct_llm_calls where serving = 'api' and cost_usd is not null"))
+    assert costs["0000000000000002"] == Decimal("0.00075")      # (100×2.5 + 50×10) / 1e6
+    assert costs["0000000000000005"] == Decimal("0.00225")      # (500×2.5 + 100×10) / 1e6
+    assert costs["0000000000000007"] == Decimal("0.00342")      # (600×3 + 400×0.3 + 100×15) / 1e6
+
+
+def test_self_hosted_calls_share_the_gpu_hour(wh):
+    costs = dict(wh.rows("select call_id, cost_usd from fct_llm_calls where serving = 'self_hosted'"))
+    # work: req-1 = 8000/8000 + 1200/1200 = 2 s, req-2 = 8000/8000 + 3600/1200 = 4 s → 1/3, 2/3
+    assert close(costs["req-1"], GPU_TOTAL / 3)
+    assert close(costs["req-2"], GPU_TOTAL * 2 / 3)
+    assert close(costs["req-1"] + costs["req-2"], GPU_TOTAL)
+
+
+def test_agent_loop_amplification_of_a_three_call_task(wh):
+    rows = wh.rows("""select task_id, agent, llm_calls, tool_calls, input_tokens, first_call_input_tokens,
+                             input_amplification, resend_ratio, cost_usd, cost_amplification, max_fanout, max_depth
+                      from fct_agent_loops""")
+    assert len(rows) == 1
+    task, agent, calls, tools, inp, first, amp, resend, cost, cost_amp, fanout, depth = rows[0]
+    assert wh.one("select conversation_id from fct_agent_loops") == "conv-1"
+    assert (task, agent, calls, tools, inp, first) == ("a" * 32, "support-triage", 3, 1, 850, 100)
+    assert amp == pytest.approx(8.5)                     # (100 + 250 + 500) / 100
+    assert resend == pytest.approx(450 / 850)            # min(250, 150) + min(500, 300)
+    assert cost == Decimal("0.004125")
+    assert cost_amp == pytest.approx(5.5)                # 0.004125 / 0.00075
+    assert (fanout, depth) == (4, 1)
+
+
+def test_cost_per_query(wh):
+    rows = dict(wh.rows("select task_id, calls from fct_cost_per_query"))
+    assert rows["a" * 32] == 3 and rows["req-1"] == 1 and rows["task-9"] == 1
+    assert wh.one("select cost_usd from fct_cost_per_query where task_id = ?", ["a" * 32]) == Decimal("0.004125")
+    agg = wh.rows("select queries, priced_queries, unpriced_queries from agg_cost_per_query_daily "
+                  "where application = 'doc-search'")
+    assert agg == [(1, 0, 1)]
+
+
+# --- reconciliation, repatriation, daily spend ----------------------------------------------
+def test_reconciliation(wh):
+    rows = {(str(d), p, a): (s, f) for d, p, a, s, f in wh.rows(
+        "select day, provider, account_id, status, is_flagged from fct_llm_reconciliation")}
+    assert rows[("2026-11-10", "openai", "proj_search")] == ("match", False)
+    assert rows[("2026-11-10", "anthropic", "wrkspc_support")] == ("match", False)
+    assert rows[("2026-11-11", "openai", "proj_search")] == ("billed_more", True)   # 3.00 vs 2.80
+    assert rows[("2026-11-10", "openai", "proj_research")] == ("unpriced", True)
+    assert rows[("2026-11-10", "anthropic", "wrkspc_research")] == ("not_billed", True)
+
+
+def test_anthropic_batch_and_web_search(wh):
+    rows = wh.rows("""select x_token_type, ListCost, BilledCost, ConsumedUnit from focus_costs
+                      where SubAccountId = 'wrkspc_research' order by 1""")
+    assert rows == [("input", Decimal("3"), Decimal("1.5"), "Tokens"),
+                    ("output", Decimal("1.5"), Decimal("0.75"), "Tokens"),
+                    ("web_search", Decimal("0.05"), Decimal("0.05"), "Requests")]
+
+
+def test_repatriation_needs_history(wh):
+    verdicts = {r[0] for r in wh.rows("select verdict from fct_repatriation_candidates")}
+    assert verdicts == {"insufficient data"}
+
+
+def test_daily_spend_matches_focus(wh):
+    assert wh.one("select sum(billed_cost) from fct_daily_spend") == wh.one("select sum(BilledCost) from focus_costs")
+
+
+def test_build_is_quick(wh):
+    assert wh.wall_s < 180
