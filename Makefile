@@ -27,7 +27,7 @@ test: install
 
 ## make dev: Dagster UI on the same definitions, pointed at the demo organisation (run make demo first)
 dev: install
-	@mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"
+	@mkdir -p "$(DAGSTER_HOME)" && test -f "$(DAGSTER_HOME)/dagster.yaml" || printf "telemetry:\n  enabled: false\n" > "$(DAGSTER_HOME)/dagster.yaml"
 	$(BIN)/python -m demo.emulator --api-dir "$(AISPEND_HOME)/demo-org/api" --port $(EMULATOR_PORT) & \
 	  EMU=$$!; trap "kill $$EMU" EXIT; \
 	  export AISPEND_EMULATOR_URL=http://127.0.0.1:$(EMULATOR_PORT) OPENAI_ADMIN_KEY=$$($(BIN)/python -c 'from demo.emulator import OPENAI_ADMIN_KEY as k; print(k)') \

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
-from datetime import date, timedelta
+import warnings
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from pipelines.config import ConfigError, default_home, load_config
@@ -17,7 +19,9 @@ def _instance(home: Path):
 
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster")
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").touch()
+    conf = dagster_home / "dagster.yaml"
+    if not conf.exists():
+        conf.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dg.DagsterInstance.get()
 
@@ -38,15 +42,35 @@ def _report_failure(result, what: str) -> None:
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
             err = ev.event_specific_data.error
-            msg = (err.message if err else "").strip().splitlines()
+            while err is not None and err.cause is not None and "DagsterExecutionStepExecutionError" in err.cls_name:
+                err = err.cause  # show the connector's / check's own error, not Dagster's wrapper
+            msg = (err.message if err else "failed").strip().splitlines()
             print(f"  step {ev.step_key}: {msg[0] if msg else 'failed'}", file=sys.stderr)
             for line in msg[1:4]:
                 print(f"    {line}", file=sys.stderr)
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+@contextlib.contextmanager
+def _run_log(home: Path, verbose: bool):
+    """Send Dagster's and dbt's line-by-line output to a log file unless verbose."""
+    if verbose:
+        yield None
+        return
+    log = home / "logs" / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as fh, contextlib.redirect_stdout(fh):
+        yield log
+
+
 def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | None = None,
-                 months: tuple[str, str] | None = None, build: bool = True) -> bool:
-    """Ingest every partition from the config's start date to `end_day`, build, publish."""
+                 months: tuple[str, str] | None = None, daily: bool = True, verbose: bool = False) -> bool:
+    """Ingest every partition from the config's start date to `end_day`, build, publish.
+
+    With `daily=False` only billing is re-ingested before the rebuild (e.g. after a restatement).
+    """
     from pipelines.definitions import build_definitions
 
     cfg = load_config(config_path)
@@ -57,29 +81,33 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
     month_range, day_range = partition_ranges(cfg.start_date, end_day)
     month_range = months or month_range
 
+    run_config = None if verbose else QUIET
+    steps = []
     if cfg.sources_of_type("aws_cur", "gcp_billing"):
+        steps.append(("billing_ingest_job", range_tags(*month_range), f"billing ingest {month_range[0]}..{month_range[1]}"))
+    if daily:
+        steps.append(("daily_job", range_tags(*day_range),
+                      f"daily ingest {day_range[0]}..{day_range[1]} + dbt build + publish"))
+    else:
+        steps.append(("build_job", {}, "dbt build + publish"))
+    for job, tags, what in steps:
         t = time.monotonic()
-        res = defs.get_job_def("billing_ingest_job").execute_in_process(
-            instance=instance, tags=range_tags(*month_range), raise_on_error=False)
+        with _run_log(home, verbose) as log:
+            res = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags, run_config=run_config,
+                                                           raise_on_error=False)
         if not res.success:
-            _report_failure(res, "billing ingest")
+            _report_failure(res, what)
+            if log:
+                print(f"  full log: {log}", file=sys.stderr)
             return False
-        print(f"billing ingest {month_range[0]}..{month_range[1]} done in {time.monotonic() - t:.1f}s")
-    if not build:
-        return True
-    t = time.monotonic()
-    res = defs.get_job_def("daily_job").execute_in_process(
-        instance=instance, tags=range_tags(*day_range), raise_on_error=False)
-    if not res.success:
-        _report_failure(res, "daily ingest + build")
-        return False
-    print(f"daily ingest {day_range[0]}..{day_range[1]}, dbt build and publish done in {time.monotonic() - t:.1f}s")
+        print(f"  {what}: ok in {time.monotonic() - t:.1f}s" + (f" (log: {log})" if log else ""))
     return True
 
 
 def cmd_run(args) -> int:
     end = date.fromisoformat(args.end) if args.end else None
-    return 0 if run_pipeline(args.config, Path(args.home).resolve() if args.home else None, end_day=end) else 1
+    return 0 if run_pipeline(args.config, Path(args.home).resolve() if args.home else None, end_day=end,
+                             verbose=args.verbose) else 1
 
 
 def cmd_demo(args) -> int:
@@ -105,7 +133,7 @@ def cmd_demo(args) -> int:
         before = report.month_total(home, "aws_cur", period)
         print(f"\nAWS restates {period}: re-exporting that period with a new manifest ...")
         apply_restatement(org)
-        if not run_pipeline(config, home, end_day=DEFAULT_END):
+        if not run_pipeline(config, home, end_day=DEFAULT_END, daily=False, verbose=args.verbose):
             return 1
         after = report.month_total(home, "aws_cur", period)
         print(f"  AWS {period} billed cost: {before:,.2f} -> {after:,.2f} USD "
@@ -131,16 +159,20 @@ def cmd_alert(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # single-run backfills are a beta Dagster parameter; the warning is noise for CLI users
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     p = argparse.ArgumentParser(prog="aispend", description="FinOps pipeline for AI spend")
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="generate the synthetic organisation, run everything, print the answers")
     d.add_argument("--home", help="AISPEND_HOME (default ./data)")
     d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--verbose", action="store_true", help="stream Dagster and dbt logs instead of writing them to a file")
     d.set_defaults(fn=cmd_demo)
     r = sub.add_parser("run", help="ingest every partition of the configured sources, build, publish")
     r.add_argument("--config", required=True)
     r.add_argument("--home")
     r.add_argument("--end", help="last day to ingest (YYYY-MM-DD, default yesterday)")
+    r.add_argument("--verbose", action="store_true")
     r.set_defaults(fn=cmd_run)
     a = sub.add_parser("alert", help="write last week's anomaly digest (file + stdout)")
     a.add_argument("--config")

@@ -1,7 +1,5 @@
 """dbt models as Dagster assets, and the atomic publish of the warehouse they build."""
 
-from __future__ import annotations
-
 import json
 import os
 import subprocess
@@ -18,8 +16,6 @@ from pipelines.ingest import ALL_SPECS
 from pipelines.resources import AispendResource
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
-# dbt sources are named after raw tables; these two come from one snapshot asset.
-SOURCE_ASSET_ALIASES = {"llm_price_matches": "llm_prices"}
 WAREHOUSE_POOL = {"dagster/concurrency_key": "warehouse"}
 
 
@@ -66,16 +62,15 @@ class AispendTranslator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "source":
-            name = SOURCE_ASSET_ALIASES.get(props["name"], props["name"])
-            return spec.replace_attributes(key=dg.AssetKey(["raw", name]))
+            # dbt sources are named after raw tables: they are the raw ingest assets
+            return spec.replace_attributes(key=dg.AssetKey(["raw", props["name"]]))
         layer = props.get("fqn", ["", "other"])[1] if props["resource_type"] == "model" else "seeds"
         return spec.replace_attributes(group_name={"staging": "staging", "intermediate": "intermediate",
                                                    "marts": "marts"}.get(layer, "seeds"))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:  # older code paths
         if dbt_resource_props["resource_type"] == "source":
-            name = dbt_resource_props["name"]
-            return dg.AssetKey(["raw", SOURCE_ASSET_ALIASES.get(name, name)])
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
 

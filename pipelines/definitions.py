@@ -1,8 +1,8 @@
 """Thin root loader: `dagster dev` / `dg check defs` / the CLI all get their definitions here."""
 
-from __future__ import annotations
-
 import os
+import sys
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -17,7 +17,7 @@ from pipelines.resources import AispendResource
 
 
 @dg.op(required_resource_keys={"aispend"})
-def anomaly_digest(context: dg.OpExecutionContext) -> str:
+def anomaly_digest(context) -> str:
     """Write last week's flagged anomalies (from the published warehouse) to a file and stdout."""
     path, text = write_digest(context.resources.aispend.load().home)
     print(text)
@@ -67,7 +67,9 @@ def build_definitions(config_path: str | None = None, home: str | None = None) -
         schedules=[billing_schedule, daily_schedule, weekly_schedule],
         resources={
             "aispend": AispendResource(config_path=config_path or "", home=home or ""),
-            "dbt": DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR)),
+            # the venv's dbt, whether or not the venv is activated
+            "dbt": DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR),
+                                  dbt_executable=str(Path(sys.executable).with_name("dbt"))),
         },
     )
 

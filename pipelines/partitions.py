@@ -6,7 +6,7 @@ import dagster as dg
 
 
 def monthly(start_date: str) -> dg.MonthlyPartitionsDefinition:
-    return dg.MonthlyPartitionsDefinition(start_date=start_date[:8] + "01", fmt="%Y-%m", end_offset=1)
+    return dg.MonthlyPartitionsDefinition(start_date=start_date[:7], fmt="%Y-%m", end_offset=1)
 
 
 def daily(start_date: str) -> dg.DailyPartitionsDefinition:

@@ -10,8 +10,6 @@ A failed suite writes nothing: the previous good partitions stay, downstream dbt
 are skipped, and the failure names the expectation and the files.
 """
 
-from __future__ import annotations
-
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -26,6 +24,7 @@ from pipelines.quality.ge import validate
 from pipelines.resources import AispendResource
 
 CHECK_NAME = "raw_suite"
+SNAPSHOT_SOURCE = "catalogue"
 
 # fetch(source, start, end) -> table for [start, end)   (daily)
 DailyFetch = Callable[[SourceConfig, datetime, datetime], pa.Table]
@@ -80,8 +79,8 @@ def _fail(spec: RawSpec, source: SourceConfig | None, problem: str):
 
 
 def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.AssetExecutionContext):
-    """Fetch every enabled source of this type into {source: {partition_key: table}}."""
-    out: dict[SourceConfig, dict[str, pa.Table]] = {}
+    """Fetch every enabled source of this type into {source name: {partition_key: table}}."""
+    out: dict[str, dict[str, pa.Table]] = {}
     fingerprints: dict[tuple[str, str], str | None] = {}
     skipped: list[str] = []
     for src in cfg.sources_of_type(spec.source_type):
@@ -90,7 +89,7 @@ def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.Ass
             table = spec.daily_fetch(src, start, end)
             parts = rawzone.split_by_day(table, spec.ts_column)
             # Every requested day is written, empty or not, so a rerun replaces stale rows.
-            out[src] = {k: parts.get(k, spec.schema.empty_table()) for k in keys}
+            out[src.name] = {k: parts.get(k, spec.schema.empty_table()) for k in keys}
             unexpected = sorted(set(parts) - set(keys))
             if unexpected:
                 raise _fail(spec, src, f"connector returned rows outside the window: {unexpected[:3]}")
@@ -107,15 +106,49 @@ def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.Ass
                     continue
                 parts[k] = export.read()
                 fingerprints[(src.name, k)] = export.fingerprint
-            out[src] = parts
+            out[src.name] = parts
     if skipped:
         context.log.info(f"{spec.raw_table}: unchanged since last load, not downloaded: {', '.join(skipped)}")
     return out, fingerprints, skipped
 
 
+def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:
+    """A catalogue snapshot (several raw tables, one fetch): replaced whole on every run."""
+    keys = {name: dg.AssetKey(["raw", name]) for name in spec.snapshot_schemas}
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(k, group_name="raw", description=spec.description, kinds={"parquet", "python"})
+               for k in keys.values()],
+        check_specs=[dg.AssetCheckSpec(CHECK_NAME, asset=k, blocking=True,
+                                       description="Great Expectations suite: declared columns and types, "
+                                                   "non-null keys, value ranges") for k in keys.values()],
+        name=f"raw_{spec.raw_table}_snapshot",
+    )
+    def _snapshot(context: dg.AssetExecutionContext, aispend: AispendResource):
+        cfg = aispend.load()
+        load_id = uuid.uuid4().hex[:16]
+        tables = spec.snapshot()
+        outcomes = {name: validate(name, _with_partition({"latest": t}), spec.snapshot_schemas[name])
+                    for name, t in tables.items()}
+        for name, o in outcomes.items():
+            yield dg.AssetCheckResult(asset_key=keys[name], check_name=CHECK_NAME, passed=o.success,
+                                      metadata={"summary": o.summary()})
+        failed = [o.summary() for o in outcomes.values() if not o.success]
+        if failed:
+            raise _fail(spec, None, "nothing written, previous data kept: " + "; ".join(failed))
+        for name, t in tables.items():
+            # Only the latest catalogue matters: one fixed partition, replaced each run.
+            rawzone.write_partitions(cfg.home, name, SNAPSHOT_SOURCE, "snapshot", {"latest": t},
+                                     spec.snapshot_schemas[name], load_id, context.run_id)
+            yield dg.MaterializeResult(asset_key=keys[name], metadata={"rows": t.num_rows, "load_id": load_id})
+
+    return _snapshot
+
+
 def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | None) -> dg.AssetsDefinition:
+    if spec.cadence == "snapshot":
+        return build_snapshot_asset(spec)
     key = dg.AssetKey(["raw", spec.raw_table])
-    snapshot_keys = list(spec.snapshot_schemas) or [spec.raw_table]
 
     @dg.asset(
         key=key,
@@ -132,26 +165,6 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
     def _asset(context: dg.AssetExecutionContext, aispend: AispendResource):
         cfg = aispend.load()
         load_id = uuid.uuid4().hex[:16]
-        if spec.cadence == "snapshot":
-            snap_key = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-            tables = spec.snapshot()
-            outcomes = [validate(name, _with_partition({snap_key: t}), spec.snapshot_schemas[name]) for name, t in tables.items()]
-            failed = [o for o in outcomes if not o.success]
-            yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=not failed,
-                                      metadata={"summary": "; ".join(o.summary() for o in outcomes)})
-            if failed:
-                raise _fail(spec, None, "; ".join(o.summary() for o in failed))
-            rows = {}
-            for name, t in tables.items():
-                rawzone.ensure_schema_file(cfg.home, name, spec.snapshot_schemas[name])
-                # A snapshot replaces the previous one: only the latest catalogue is read by dbt.
-                rawzone.write_partitions(cfg.home, name, "genai-prices", "snapshot", {"latest": t},
-                                         spec.snapshot_schemas[name], load_id, context.run_id)
-                rows[name] = t.num_rows
-            yield dg.MaterializeResult(metadata={"rows": sum(rows.values()), **{f"rows_{k}": v for k, v in rows.items()},
-                                                 "load_id": load_id})
-            return
-
         keys = context.partition_keys
         collected, fingerprints, skipped = _collect(spec, cfg, keys, context)
         combined = [_with_partition(parts) for parts in collected.values()]
@@ -170,12 +183,12 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
 
         rows_by_source: dict[str, int] = {}
         partitions_written = 0
-        for src, parts in collected.items():
+        for name, parts in collected.items():
             for k, t in parts.items():
-                rawzone.write_partitions(cfg.home, spec.raw_table, src.name, spec.partition_col, {k: t}, spec.schema,
-                                         load_id, context.run_id, fingerprints.get((src.name, k)))
+                rawzone.write_partitions(cfg.home, spec.raw_table, name, spec.partition_col, {k: t}, spec.schema,
+                                         load_id, context.run_id, fingerprints.get((name, k)))
                 partitions_written += 1
-            rows_by_source[src.name] = sum(t.num_rows for t in parts.values())
+            rows_by_source[name] = sum(t.num_rows for t in parts.values())
         yield dg.MaterializeResult(metadata={
             "rows": sum(rows_by_source.values()),
             "partitions_written": partitions_written,

@@ -40,7 +40,7 @@ class Pipeline:
         """group: 'billing' (monthly raw), 'daily' (daily raw + prices + dbt + publish), 'build'."""
         defs = self.defs()
         job = {"billing": "billing_ingest_job", "daily": "daily_job", "build": "build_job"}[group]
-        selection = defs.get_job_def(job).asset_layer.executable_asset_keys
+        selection = defs.resolve_job_def(job).asset_layer.executable_asset_keys
         assets = list(defs.assets)
         return dg.materialize(assets, selection=list(selection), resources=defs.resources, instance=self.instance,
                               tags=tags, partition_key=partition_key, raise_on_error=raise_on_error)

@@ -107,7 +107,7 @@ def test_restated_month_replaces_without_duplicates(pipeline):
     pipeline.materialize("billing", partition_key=period)
     pipeline.materialize("build")
     total, rows, distinct = pipeline.sql(
-        "select sum(BilledCost), count(*), count(distinct x_line_item_id) from main.focus_costs "
+        "select sum(BilledCost), count(*), count(distinct x_line_id) from main.focus_costs "
         "where x_source = 'aws_cur' and strftime(BillingPeriodStart, '%Y-%m') = ?", [period])[0]
     assert float(total) == pytest.approx(ev["new_total_usd"], abs=0.05)
     assert rows == distinct == ev["new_rows"]
