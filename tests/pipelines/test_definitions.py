@@ -11,7 +11,7 @@ from pipelines.definitions import build_definitions
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = {"aws_cur", "gcp_billing", "openai_usage", "openai_costs", "anthropic_usage", "anthropic_costs",
-       "otel_spans", "gpu_samples", "self_hosted_requests", "llm_prices"}
+       "otel_spans", "gpu_samples", "self_hosted_requests", "llm_prices", "llm_price_matches"}
 MARTS = {"focus_costs", "fct_daily_spend", "fct_llm_calls", "fct_cost_per_query", "agg_cost_per_query_daily",
          "fct_agent_loops", "fct_gpu_hours", "fct_repatriation_candidates", "fct_cost_anomalies"}
 
@@ -33,8 +33,8 @@ def test_asset_graph_shape(tmp_path):
     assert MARTS <= keys
     assert "warehouse" in keys
     # every raw asset carries a blocking Great Expectations check
-    checks = {c.asset_key.to_user_string(): c for c in graph.asset_check_keys and
-              [graph.get_check_spec(k) for k in graph.asset_check_keys] if c.name == "raw_suite"}
+    specs = [graph.get_check_spec(k) for k in graph.asset_check_keys]
+    checks = {c.asset_key.to_user_string(): c for c in specs if c.name == "raw_suite"}
     assert {f"raw/{t}" for t in RAW} == set(checks)
     assert all(c.blocking for c in checks.values())
     # billing monthly, the rest daily, prices a snapshot
@@ -42,13 +42,13 @@ def test_asset_graph_shape(tmp_path):
     assert isinstance(pd["aws_cur"], dg.MonthlyPartitionsDefinition)
     assert isinstance(pd["gcp_billing"], dg.MonthlyPartitionsDefinition)
     assert isinstance(pd["otel_spans"], dg.DailyPartitionsDefinition)
-    assert pd["llm_prices"] is None
+    assert pd["llm_prices"] is None and pd["llm_price_matches"] is None
     # publish waits for every mart
     parents = {k.to_user_string() for k in graph.get(dg.AssetKey("warehouse")).parent_keys}
     assert MARTS <= parents
-    # dbt sources map onto the raw assets
-    focus_upstream = graph.get(dg.AssetKey("focus_costs")).parent_keys
-    assert focus_upstream
+    # dbt sources are the raw ingest assets (not separate source assets)
+    stg = graph.get(dg.AssetKey("stg_aws__cur")).parent_keys
+    assert stg == {dg.AssetKey(["raw", "aws_cur"])}
 
 
 def test_jobs_and_schedules(tmp_path):
