@@ -37,6 +37,7 @@ dev: install
 
 ## make check-defs: validate the Dagster definitions
 check-defs: install
+	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/dagster definitions validate -m pipelines.definitions
 
 ## make alert: write last week's anomaly digest from the published warehouse

@@ -10,10 +10,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import subprocess
+import sys
 
 import pytest
 
 pytestmark = pytest.mark.e2e
+
+ANALYST = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+q = ("select round(sum(BilledCost), 2) from main.focus_costs "
+     "where x_source = 'aws_cur' and strftime(BillingPeriodStart, '%Y-%m') = ?")
+print(con.execute(q, [sys.argv[2]]).fetchone()[0], flush=True)
+sys.stdin.readline()
+print(con.execute(q, [sys.argv[2]]).fetchone()[0], flush=True)
+"""
 
 MARTS = ["focus_costs", "fct_daily_spend", "fct_llm_calls", "fct_cost_per_query", "agg_cost_per_query_daily",
          "fct_agent_loops", "fct_gpu_hours", "fct_repatriation_candidates", "fct_cost_anomalies"]
@@ -103,6 +115,11 @@ def test_restated_month_replaces_without_duplicates(pipeline):
 
     ev = pipeline.manifest.events["restatement"]
     period = ev["billing_period"]
+    # An analyst (another process) holds the published warehouse open read-only across the publish.
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(pipeline.home / "warehouse" / "aispend.duckdb"), period],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    first = float(analyst.stdout.readline())
+    assert first == pytest.approx(ev["old_total_usd"], abs=0.05)
     apply_restatement(pipeline.org)
     pipeline.materialize("billing", partition_key=period)
     pipeline.materialize("build")
@@ -113,6 +130,26 @@ def test_restated_month_replaces_without_duplicates(pipeline):
     assert rows == distinct == ev["new_rows"]
     files = list((pipeline.home / "lake" / "raw" / "aws_cur").glob(f"source=*/billing_period={period}/*.parquet"))
     assert len(files) == 1
+    # the analyst's session was not broken and still sees the snapshot it opened
+    out, _ = analyst.communicate("again\n", timeout=60)
+    assert analyst.returncode == 0
+    assert float(out.strip()) == pytest.approx(first, abs=0.005)
+
+
+def test_unchanged_manifest_is_skipped_without_download(pipeline):
+    res = pipeline.materialize("billing", partition_key="2026-11")
+    mat = [e for e in res.get_asset_materialization_events() if e.asset_key.to_user_string() == "raw/aws_cur"][0]
+    md = mat.materialization.metadata
+    assert md["partitions_unchanged"].value == 1 and md["partitions_written"].value == 0
+
+
+def test_weekly_anomaly_digest_names_the_spike(pipeline):
+    ev = pipeline.manifest.events["cost_spike"]
+    res = pipeline.defs().resolve_job_def("weekly_anomaly_job").execute_in_process(instance=pipeline.instance)
+    assert res.success
+    path = res.output_for_node("anomaly_digest")
+    text = open(path).read()
+    assert f"| {ev['day']} | team_service | {ev['team']} / {ev['service_name']} |" in text
 
 
 def test_failed_suite_publishes_nothing_and_keeps_previous_data(pipeline):
@@ -140,3 +177,11 @@ def test_failed_suite_publishes_nothing_and_keeps_previous_data(pipeline):
     assert "util_gpu_pct within [0, 100]" in text and f.name in text
     assert hashlib.sha256(wh.read_bytes()).hexdigest() == digest
     assert hashlib.sha256(next(day_dir.glob("*.parquet")).read_bytes()).hexdigest() == raw_before
+
+
+def test_cli_alert_prints_the_digest(pipeline, capsys):
+    from pipelines.cli import main
+
+    assert main(["alert", "--home", str(pipeline.home)]) == 0
+    out = capsys.readouterr().out
+    assert "# aispend weekly cost anomalies" in out and "ml-research / Amazon Bedrock" in out

@@ -17,7 +17,7 @@ MARTS = {"focus_costs", "fct_daily_spend", "fct_llm_calls", "fct_cost_per_query"
 
 
 def test_definitions_validate_cli(tmp_path):
-    env = {**os.environ, "AISPEND_HOME": str(tmp_path)}
+    env = {**os.environ, "AISPEND_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
     env.pop("AISPEND_CONFIG", None)
     dagster = Path(sys.executable).with_name("dagster")
     out = subprocess.run([str(dagster), "definitions", "validate", "-m", "pipelines.definitions"],
