@@ -21,10 +21,7 @@ renamed as (
         upper(currency)                                         as currency,
         {{ money_from_text('amount') }}                         as amount_cents,
         cast({{ money_from_text('amount') }} / 100 as decimal(38, 10)) as amount,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 

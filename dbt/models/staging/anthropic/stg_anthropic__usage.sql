@@ -29,10 +29,7 @@ renamed as (
             + coalesce(cache_creation_ephemeral_1h_input_tokens, 0) as input_tokens,
         coalesce(output_tokens, 0)                              as output_tokens,
         coalesce(server_tool_use_web_search_requests, 0)        as web_search_requests,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 

@@ -53,10 +53,7 @@ renamed as (
         coalesce(resource_tags, '{}')                           as resource_tags_json,
         cost_category                                           as cost_category_json,
         discount                                                as discount_json,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 

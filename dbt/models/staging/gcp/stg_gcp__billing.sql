@@ -50,10 +50,7 @@ renamed as (
         {{ money('cost_at_list') }}                             as cost_at_list,
         transaction_type,
         seller_name,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 

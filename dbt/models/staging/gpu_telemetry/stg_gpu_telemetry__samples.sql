@@ -29,10 +29,7 @@ renamed as (
         driver_version,
         nvml_version,
         collector_version,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 

@@ -20,10 +20,7 @@ renamed as (
         nullif(lower(trim(split_part(line_item, ',', 2))), '')  as line_item_kind,
         {{ money('amount_value') }}                             as amount,
         upper(amount_currency)                                  as currency,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 

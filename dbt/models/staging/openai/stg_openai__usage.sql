@@ -25,10 +25,7 @@ renamed as (
         coalesce(input_audio_tokens, 0)                         as input_audio_tokens,
         coalesce(output_audio_tokens, 0)                        as output_audio_tokens,
         coalesce(num_model_requests, 0)                         as requests,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 

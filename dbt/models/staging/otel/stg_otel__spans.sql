@@ -42,10 +42,7 @@ renamed as (
         {{ json_str('resource_attributes', 'team') }}           as team,
         attributes                                              as attributes_json,
         resource_attributes                                     as resource_attributes_json,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 

@@ -21,10 +21,7 @@ renamed as (
         coalesce(prompt_tokens, 0)                              as prompt_tokens,
         coalesce(completion_tokens, 0)                          as completion_tokens,
         status,
-        _source_name,
-        _source_uri,
-        _load_id,
-        {{ utc('_ingested_at') }}                               as _ingested_at
+{{ lineage_columns() }}
 
     from source
 
