@@ -47,6 +47,32 @@ def test_raw_zone_has_lineage_and_one_folder_per_partition(pipeline):
         assert c in cols
 
 
+def test_secrets_never_reach_raw_zone_warehouse_or_run_metadata(pipeline):
+    import duckdb
+
+    keys = [pipeline.emulator.openai_admin_key, pipeline.emulator.anthropic_admin_key]
+    # every text column of every API raw table (values are compressed on disk: query, don't grep)
+    for table in ("openai_usage", "openai_costs", "anthropic_usage", "anthropic_costs"):
+        glob = str(pipeline.home / "lake" / "raw" / table / "**" / "*.parquet")
+        rel = duckdb.sql(f"select * from read_parquet('{glob}', union_by_name=true)")
+        text_cols = [c for c, t in zip(rel.columns, rel.dtypes) if str(t) == "VARCHAR"]
+        for k in keys:
+            hits = duckdb.execute(
+                f"select count(*) from read_parquet(?, union_by_name=true) where "
+                + " or ".join(f'contains(coalesce("{c}", \'\'), ?)' for c in text_cols),
+                [glob, *[k] * len(text_cols)]).fetchone()[0]
+            assert hits == 0, table
+    # every text column of every published table
+    cols = pipeline.sql("select table_name, column_name from information_schema.columns "
+                        "where table_schema = 'main' and data_type = 'VARCHAR'")
+    for table, col in cols:
+        for k in keys:
+            assert pipeline.sql(f'select count(*) from main."{table}" where contains("{col}", ?)', [k])[0][0] == 0
+    for run in pipeline.instance.get_runs():
+        text = " ".join(str(e) for e in pipeline.instance.all_logs(run.run_id))
+        assert not any(k in text for k in keys), run.run_id
+
+
 def test_runaway_loop_is_top_by_input_amplification(pipeline):
     ev = pipeline.manifest.events["runaway_loop"]
     top = pipeline.sql("select task_id, agent, llm_calls, tool_calls, first_call_input_tokens, input_tokens, "
