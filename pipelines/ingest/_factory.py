@@ -19,6 +19,7 @@ import dagster as dg
 import pyarrow as pa
 
 from connectors import rawzone
+from connectors.errors import SourceError
 from pipelines.config import AispendConfig, SourceConfig
 from pipelines.quality.ge import validate
 from pipelines.resources import AispendResource
@@ -84,32 +85,42 @@ def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.Ass
     fingerprints: dict[tuple[str, str], str | None] = {}
     skipped: list[str] = []
     for src in cfg.sources_of_type(spec.source_type):
-        if spec.cadence == "daily":
-            start, end = day_window(keys)
-            table = spec.daily_fetch(src, start, end)
-            parts = rawzone.split_by_day(table, spec.ts_column)
-            # Every requested day is written, empty or not, so a rerun replaces stale rows.
-            out[src.name] = {k: parts.get(k, spec.schema.empty_table()) for k in keys}
-            unexpected = sorted(set(parts) - set(keys))
-            if unexpected:
-                raise _fail(spec, src, f"connector returned rows outside the window: {unexpected[:3]}")
-        else:  # monthly
-            offered = spec.monthly_discover(src)
-            parts = {}
-            for k in keys:
-                export = offered.get(k)
-                if export is None:
-                    continue
-                last = rawzone.last_fingerprint(cfg.home, spec.raw_table, src.name, k)
-                if export.fingerprint and last == export.fingerprint:
-                    skipped.append(f"{src.name}/{k}")
-                    continue
-                parts[k] = export.read()
-                fingerprints[(src.name, k)] = export.fingerprint
-            out[src.name] = parts
+        try:
+            _collect_source(spec, cfg, src, keys, out, fingerprints, skipped)
+        except SourceError as e:
+            # name the configured source too: one config may hold several exports of a type
+            raise _fail(spec, src, f"nothing written, previous data kept: {e}") from e
     if skipped:
         context.log.info(f"{spec.raw_table}: unchanged since last load, not downloaded: {', '.join(skipped)}")
     return out, fingerprints, skipped
+
+
+def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: list[str], out: dict,
+                    fingerprints: dict, skipped: list[str]) -> None:
+    """One configured source: a window fetch split per day, or each offered billing period."""
+    if spec.cadence == "daily":
+        start, end = day_window(keys)
+        table = spec.daily_fetch(src, start, end)
+        parts = rawzone.split_by_day(table, spec.ts_column)
+        # Every requested day is written, empty or not, so a rerun replaces stale rows.
+        out[src.name] = {k: parts.get(k, spec.schema.empty_table()) for k in keys}
+        unexpected = sorted(set(parts) - set(keys))
+        if unexpected:
+            raise _fail(spec, src, f"connector returned rows outside the window: {unexpected[:3]}")
+    else:  # monthly
+        offered = spec.monthly_discover(src)
+        parts = {}
+        for k in keys:
+            export = offered.get(k)
+            if export is None:
+                continue
+            last = rawzone.last_fingerprint(cfg.home, spec.raw_table, src.name, k)
+            if export.fingerprint and last == export.fingerprint:
+                skipped.append(f"{src.name}/{k}")
+                continue
+            parts[k] = export.read()
+            fingerprints[(src.name, k)] = export.fingerprint
+        out[src.name] = parts
 
 
 def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:

@@ -8,7 +8,7 @@ from pipelines.ingest._factory import MonthlyExport, RawSpec
 def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
     # A period is offered only when its manifest is complete; its fingerprint lets an unchanged
     # manifest be skipped without downloading, and a changed one (restatement) replace the period.
-    return {p.billing_period: MonthlyExport(p.manifest_uri and p.fingerprint, lambda p=p: conn.read_period(p))
+    return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: conn.read_period(p))
             for p in conn.discover(src.uri)}
 
 
