@@ -10,7 +10,7 @@ from pipelines import warehouse
 
 HEADLINES = Path(__file__).with_name("sql") / "headlines"
 TITLES = {
-    "1_spend_by_source_month": "Total spend by source and month (USD)",
+    "1_spend_by_source_month": "AI spend by source and month (USD)",
     "2_cost_per_query": "Cost per query by application (USD)",
     "3_agent_loops": "Agent tasks that amplify spend most",
     "4_repatriation": "Repatriation candidates",
