@@ -1,14 +1,16 @@
 """The one raw-zone writer: partition folders swapped in atomically, lineage on every row, load log.
 
 Layout: ``<home>/lake/raw/<raw_table>/source=<name>/<partition_col>=<key>/part-00000.parquet``.
-A load writes a sibling temp folder and renames it over the old one (the old one is moved aside
-first and deleted after), so a reader never sees a half-written partition and re-running a
+A load writes a temp folder outside `lake/raw` and swaps it with the old one in one atomic
+step (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere rename-aside + rename), so a reader never
+sees a half-written, missing or doubled partition, and re-running a
 partition *replaces* it — never duplicates. Every load appends one row per partition to the load
 log (one small Parquet file per load, so appends are atomic too).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import uuid
@@ -75,7 +77,7 @@ def ensure_schema_file(home: Path, raw_table: str, schema: pa.Schema) -> Path:
     if path.exists() and pq.read_schema(path).equals(target, check_metadata=False):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".empty.{uuid.uuid4().hex}.parquet")
+    tmp = _scratch(Path(home), "staging").with_suffix(".parquet")
     pq.write_table(target.empty_table(), tmp)
     os.replace(tmp, path)
     return path
@@ -85,10 +87,32 @@ def partition_dir(home: Path, raw_table: str, source_name: str, partition_col: s
     return raw_root(home) / raw_table / f"source={source_name}" / f"{partition_col}={key}"
 
 
-def _swap_in(tmp_dir: Path, final: Path) -> None:
+def _scratch(home: Path, kind: str) -> Path:
+    # Temp and retired folders live outside lake/raw (same filesystem, so renames stay atomic):
+    # readers glob `lake/raw/<table>/**/*.parquet` and must never match a half-written folder.
+    d = Path(home) / "lake" / "_scratch" / kind / uuid.uuid4().hex
+    d.parent.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _swap_in(home: Path, tmp_dir: Path, final: Path) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        aside = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+    if final.exists() and _exchange(tmp_dir, final):
+        # the new folder is in place in one step; tmp_dir now holds the old contents
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    elif final.exists():
+        # portable fallback: a microsecond window in which the partition is absent (never half)
+        aside = _scratch(home, "retired")
         os.rename(final, aside)
         os.rename(tmp_dir, final)
         shutil.rmtree(aside, ignore_errors=True)
@@ -112,11 +136,10 @@ def write_partitions(home: Path, raw_table: str, source_name: str, partition_col
               .append_column(LINEAGE_FIELDS[2], pa.array([load_id] * n, pa.string()))
               .append_column(LINEAGE_FIELDS[3], pa.array([key] * n, pa.string())))
         final = partition_dir(home, raw_table, source_name, partition_col, key)
-        tmp_dir = final.with_name(f".tmp-{final.name}-{load_id}")
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        tmp_dir.mkdir(parents=True)
+        tmp_dir = _scratch(home, "staging")
+        tmp_dir.mkdir()
         pq.write_table(t, tmp_dir / "part-00000.parquet", compression="zstd")
-        _swap_in(tmp_dir, final)
+        _swap_in(home, tmp_dir, final)
         rec = LoadRecord(load_id, run_id, raw_table, source_name, key, n, "ok", started,
                          datetime.now(timezone.utc), fingerprint, str(final))
         _append_load_log(home, rec)

@@ -1,0 +1,80 @@
+"""The shared HTTP client against a real HTTP server on loopback: retries, errors, pagination."""
+
+import pytest
+
+from connectors.errors import SourceError
+from connectors.http import ApiClient, safe_url
+
+SECRET = "sk-admin-super-secret"
+
+
+def client(peer, **kw):
+    return ApiClient("openai", peer.base_url, {"Authorization": f"Bearer {SECRET}"}, backoff_base=0.01, **kw)
+
+
+def test_429_with_retry_after_then_success(peer):
+    peer.add(429, {"error": "slow down"}, {"Retry-After": "0"})
+    peer.add(200, {"ok": 1})
+    body, url = client(peer).get_json("/v1/x", [("a", "1")])
+    assert body == {"ok": 1}
+    assert len(peer.requests) == 2
+    assert url == f"{peer.base_url}/v1/x?a=1"
+    assert peer.requests[0][1]["Authorization"] == f"Bearer {SECRET}"
+
+
+def test_500_then_success(peer):
+    peer.add(500, "boom")
+    peer.add(502, "bad gateway")
+    peer.add(200, {"ok": 2})
+    assert client(peer).get_json("/v1/x", {})[0] == {"ok": 2}
+    assert len(peer.requests) == 3
+
+
+def test_persistent_503_gives_up_naming_url_never_the_key(peer):
+    for _ in range(4):
+        peer.add(503, "unavailable")
+    with pytest.raises(SourceError) as e:
+        client(peer, max_retries=3).get_json("/v1/organization/costs", [("start_time", "1")])
+    msg = str(e.value)
+    assert msg.startswith(f"openai: {peer.base_url}/v1/organization/costs?start_time=1: HTTP 503 after 4 attempts")
+    assert SECRET not in msg
+    assert len(peer.requests) == 4
+
+
+def test_400_fails_at_once(peer):
+    peer.add(400, {"error": {"message": "bad group_by"}})
+    with pytest.raises(SourceError, match="HTTP 400: .*bad group_by"):
+        client(peer).get_json("/v1/x", {})
+    assert len(peer.requests) == 1
+
+
+def test_non_json_body(peer):
+    peer.add(200, "<html>login</html>")
+    with pytest.raises(SourceError, match="response is not JSON"):
+        client(peer).get_json("/v1/x", {})
+
+
+def test_connection_refused_is_a_source_error():
+    c = ApiClient("anthropic", "http://127.0.0.1:9", {}, max_retries=1, backoff_base=0.01, timeout=2)
+    with pytest.raises(SourceError, match=r"anthropic: http://127.0.0.1:9/v1/x: connection failed .* after 2 attempts"):
+        c.get_json("/v1/x", {})
+
+
+def test_pagination_follows_cursor_until_has_more_false(peer):
+    peer.add(200, {"data": [1], "has_more": True, "next_page": "c1"})
+    peer.add(200, {"data": [2], "has_more": True, "next_page": "c2"})
+    peer.add(200, {"data": [3], "has_more": False, "next_page": None})
+    pages = [p["data"][0] for p, _ in client(peer).paginate("/v1/x", [("limit", "1")])]
+    assert pages == [1, 2, 3]
+    assert [r[0] for r in peer.requests] == ["/v1/x?limit=1", "/v1/x?limit=1&page=c1", "/v1/x?limit=1&page=c2"]
+
+
+def test_repeated_cursor_is_an_error(peer):
+    peer.add(200, {"data": [], "has_more": True, "next_page": "same"})
+    peer.add(200, {"data": [], "has_more": True, "next_page": "same"})
+    with pytest.raises(SourceError, match="pagination loop"):
+        list(client(peer).paginate("/v1/x", []))
+
+
+def test_safe_url_strips_secret_params():
+    assert safe_url("https://h/p?api_key=abc&day=1&token=t") == "https://h/p?day=1"

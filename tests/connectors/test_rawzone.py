@@ -1,0 +1,88 @@
+"""The raw-zone writer: layout, lineage, atomic replace, load log, schema file."""
+
+import threading
+from datetime import datetime, timezone
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connectors import rawzone
+
+UTC = timezone.utc
+SCHEMA = pa.schema([("ts", pa.timestamp("us", tz="UTC")), ("v", pa.int64()), ("_source_uri", pa.string())])
+
+
+def table(n, day=1, v=1):
+    return pa.table({"ts": [datetime(2026, 9, day, h % 24, tzinfo=UTC) for h in range(n)], "v": [v] * n,
+                     "_source_uri": ["f1"] * n}, schema=SCHEMA)
+
+
+def test_layout_lineage_and_load_log(tmp_path):
+    recs = rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(3)}, SCHEMA, "load1", "run1", "fp1")
+    f = tmp_path / "lake/raw/t/source=src/day=2026-09-01/part-00000.parquet"
+    t = pq.read_table(f)
+    assert t.schema.names == ["ts", "v", "_source_uri", "_source_name", "_ingested_at", "_load_id", "_partition"]
+    assert t.num_rows == 3
+    assert set(t["_source_name"].to_pylist()) == {"src"} and set(t["_load_id"].to_pylist()) == {"load1"}
+    assert set(t["_partition"].to_pylist()) == {"2026-09-01"}
+    assert recs[0].rows == 3 and recs[0].path == str(f.parent)
+    log = rawzone.read_load_log(tmp_path).to_pylist()
+    assert [(r["raw_table"], r["source_name"], r["partition"], r["rows"], r["run_id"]) for r in log] == [
+        ("t", "src", "2026-09-01", 3, "run1")]
+    assert rawzone.last_fingerprint(tmp_path, "t", "src", "2026-09-01") == "fp1"
+    assert rawzone.last_fingerprint(tmp_path, "t", "src", "2026-09-02") is None
+
+
+def test_rerun_replaces_never_duplicates(tmp_path):
+    for i in range(3):
+        rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(5, v=i)}, SCHEMA, f"l{i}", None, f"fp{i}")
+    part = tmp_path / "lake/raw/t/source=src/day=2026-09-01"
+    assert [p.name for p in part.parent.iterdir()] == ["day=2026-09-01"]  # no temp or aside folders left
+    assert [p.name for p in part.iterdir()] == ["part-00000.parquet"]
+    t = pq.read_table(part / "part-00000.parquet")
+    assert t.num_rows == 5 and set(t["v"].to_pylist()) == {2}
+    assert rawzone.last_fingerprint(tmp_path, "t", "src", "2026-09-01") == "fp2"
+    assert rawzone.read_load_log(tmp_path).num_rows == 3
+
+
+def test_schema_file_and_conform(tmp_path):
+    p = rawzone.ensure_schema_file(tmp_path, "t", SCHEMA)
+    t = pq.read_table(p)
+    assert t.num_rows == 0 and t.schema.names[-4:] == ["_source_name", "_ingested_at", "_load_id", "_partition"]
+    c = rawzone.conform(pa.table({"v": [1], "extra": ["x"]}), SCHEMA)
+    assert c.schema == SCHEMA and c["ts"].to_pylist() == [None]
+    # a reader over the whole table resolves even with only the schema file present
+    n = duckdb.execute("select count(*) from read_parquet(?, union_by_name=true)",
+                       [str(tmp_path / "lake/raw/t/**/*.parquet")]).fetchone()[0]
+    assert n == 0
+
+
+def test_split_by_day_and_month_in_utc():
+    t = pa.table({"ts": pa.array([datetime(2026, 9, 30, 23, 59, tzinfo=UTC), datetime(2026, 10, 1, 0, 0, tzinfo=UTC)],
+                                 pa.timestamp("us", tz="UTC"))})
+    assert {k: v.num_rows for k, v in rawzone.split_by_day(t, "ts").items()} == {"2026-09-30": 1, "2026-10-01": 1}
+    assert set(rawzone.split_by_month(t, "ts")) == {"2026-09", "2026-10"}
+
+
+def test_readers_never_see_a_half_or_double_partition(tmp_path):
+    rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(50)}, SCHEMA, "l0", None)
+    glob = str(tmp_path / "lake/raw/t/source=*/*/*.parquet")
+    seen, errors, stop = [], [], threading.Event()
+
+    def reader():
+        con = duckdb.connect()
+        while not stop.is_set() and len(seen) < 2000:
+            try:
+                seen.append(con.execute("select count(*) from read_parquet(?)", [glob]).fetchone()[0])
+            except duckdb.Error as e:
+                errors.append(str(e))
+
+    th = threading.Thread(target=reader)
+    th.start()
+    for i in range(30):
+        rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(50, v=i)}, SCHEMA, f"l{i}", None)
+    stop.set()
+    th.join(timeout=30)
+    assert not errors
+    assert len(seen) > 10 and set(seen) == {50}
