@@ -9,13 +9,11 @@ A BigQuery-table reader (incremental by ``export_time``) comes later behind the 
 
 from __future__ import annotations
 
-import glob
 import json
 from datetime import datetime
-from pathlib import Path
-
 import pyarrow as pa
 
+from connectors._files import json_lines, list_files
 from connectors.errors import SourceError
 
 SOURCE = "gcp_billing"
@@ -67,32 +65,15 @@ def _ts(v):
     return datetime.fromisoformat(str(v).replace("Z", "+00:00").replace(" UTC", "+00:00"))
 
 
-def _files(uri: str) -> list[str]:
-    p = Path(uri)
-    if p.is_dir():
-        return sorted(str(f) for f in p.rglob("*.jsonl")) + sorted(str(f) for f in p.rglob("*.json"))
-    if p.is_file():
-        return [str(p)]
-    return sorted(glob.glob(uri))
-
-
 def _rows(uri: str):
-    files = _files(uri)
+    files = list_files(uri, (".jsonl", ".json"))
     if not files:
         raise SourceError(SOURCE, uri, "no export files found")
-    for f in files:
-        with open(f, encoding="utf-8-sig") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as e:
-                    raise SourceError(SOURCE, f"{f}:{n}", f"not valid JSON ({e.msg})") from None
-                missing = [k for k in REQUIRED if k not in row]
-                if missing:
-                    raise SourceError(SOURCE, f"{f}:{n}", f"missing required field(s) {', '.join(missing)}")
-                yield f, n, row
+    for f, n, row in json_lines(SOURCE, files, "export row"):
+        missing = [k for k in REQUIRED if k not in row]
+        if missing:
+            raise SourceError(SOURCE, f"{f}:{n}", f"missing required field(s) {', '.join(missing)}")
+        yield f, n, row
 
 
 def discover(uri: str) -> list[str]:

@@ -61,7 +61,7 @@ def read_samples(uri: str, start: datetime, end: datetime) -> pa.Table:
     columns = {"record": "VARCHAR", **{f.name: _DUCK_TYPES[f.type] for f in schema if f.name != "_source_uri"}}
     col_sql = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
     select = ", ".join(
-        f"cast(ts as timestamptz) as ts" if f.name == "ts" else ("filename as _source_uri" if f.name == "_source_uri" else f.name)
+        "cast(ts as timestamptz) as ts" if f.name == "ts" else ("filename as _source_uri" if f.name == "_source_uri" else f.name)
         for f in schema)
     con = duckdb.connect()
     try:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import glob
 import json
-from datetime import datetime, timezone
-from pathlib import Path
-
+from datetime import datetime
 import pyarrow as pa
 
+from connectors._files import json_lines, list_files
 from connectors.errors import SourceError
 
 SOURCE = "otel_traces"
@@ -76,53 +74,39 @@ def _enum(v, table: dict) -> int | None:
     return int(s) if s.isdigit() else table.get(s)
 
 
-def files(uri: str) -> list[str]:
-    p = Path(uri)
-    if p.is_dir():
-        return sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix in (".jsonl", ".json"))
-    if p.is_file():
-        return [str(p)]
-    return sorted(glob.glob(uri))
-
-
 def read_spans(uri: str, start: datetime, end: datetime) -> pa.Table:
     """Spans whose start time falls in [start, end), from a directory, file or glob."""
     schema = SCHEMAS["otel_spans"]
     lo, hi = int(start.timestamp() * 1e9), int(end.timestamp() * 1e9)
     cols: dict[str, list] = {f.name: [] for f in schema}
-    found = files(uri)
+    found = list_files(uri, (".jsonl", ".json"))
     if not found:
         raise SourceError(SOURCE, uri, "no trace files found")
-    for f in found:
-        with open(f, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    req = json.loads(line)
-                    for rs in req.get("resourceSpans") or []:
-                        res_attrs = _attrs((rs.get("resource") or {}).get("attributes"))
-                        res_json = json.dumps(res_attrs, sort_keys=True)
-                        service = res_attrs.get("service.name")
-                        for ss in rs.get("scopeSpans") or []:
-                            scope = (ss.get("scope") or {}).get("name")
-                            for sp in ss.get("spans") or []:
-                                t0 = int(sp["startTimeUnixNano"])
-                                if not lo <= t0 < hi:
-                                    continue
-                                cols["trace_id"].append(_hex_id(sp["traceId"], 32))
-                                cols["span_id"].append(_hex_id(sp["spanId"], 16))
-                                cols["parent_span_id"].append(_hex_id(sp.get("parentSpanId"), 16))
-                                cols["name"].append(sp.get("name"))
-                                cols["kind"].append(_enum(sp.get("kind"), _KIND))
-                                cols["start_time"].append(t0 // 1000)
-                                cols["end_time"].append(int(sp["endTimeUnixNano"]) // 1000)
-                                cols["status_code"].append(_enum((sp.get("status") or {}).get("code"), _STATUS))
-                                cols["service_name"].append(service)
-                                cols["scope_name"].append(scope)
-                                cols["attributes"].append(json.dumps(_attrs(sp.get("attributes")), sort_keys=True))
-                                cols["resource_attributes"].append(res_json)
-                                cols["_source_uri"].append(f)
-                except (ValueError, KeyError, TypeError) as e:
-                    raise SourceError(SOURCE, f"{f}:{n}", f"malformed OTLP JSON line ({type(e).__name__}: {e})") from None
+    for f, n, req in json_lines(SOURCE, found, "OTLP JSON line"):
+        try:
+            for rs in req.get("resourceSpans") or []:
+                res_attrs = _attrs((rs.get("resource") or {}).get("attributes"))
+                res_json = json.dumps(res_attrs, sort_keys=True)
+                service = res_attrs.get("service.name")
+                for ss in rs.get("scopeSpans") or []:
+                    scope = (ss.get("scope") or {}).get("name")
+                    for sp in ss.get("spans") or []:
+                        t0 = int(sp["startTimeUnixNano"])
+                        if not lo <= t0 < hi:
+                            continue
+                        cols["trace_id"].append(_hex_id(sp["traceId"], 32))
+                        cols["span_id"].append(_hex_id(sp["spanId"], 16))
+                        cols["parent_span_id"].append(_hex_id(sp.get("parentSpanId"), 16))
+                        cols["name"].append(sp.get("name"))
+                        cols["kind"].append(_enum(sp.get("kind"), _KIND))
+                        cols["start_time"].append(t0 // 1000)
+                        cols["end_time"].append(int(sp["endTimeUnixNano"]) // 1000)
+                        cols["status_code"].append(_enum((sp.get("status") or {}).get("code"), _STATUS))
+                        cols["service_name"].append(service)
+                        cols["scope_name"].append(scope)
+                        cols["attributes"].append(json.dumps(_attrs(sp.get("attributes")), sort_keys=True))
+                        cols["resource_attributes"].append(res_json)
+                        cols["_source_uri"].append(f)
+        except (ValueError, KeyError, TypeError) as e:
+            raise SourceError(SOURCE, f"{f}:{n}", f"malformed OTLP JSON line ({type(e).__name__}: {e})") from None
     return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)

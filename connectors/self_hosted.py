@@ -7,13 +7,11 @@ Native line: ``request_id, arrival_time, finished_time`` (unix seconds, float), 
 
 from __future__ import annotations
 
-import glob
 import json
 from datetime import datetime, timezone
-from pathlib import Path
-
 import pyarrow as pa
 
+from connectors._files import json_lines, list_files
 from connectors.errors import SourceError
 
 SOURCE = "self_hosted_requests"
@@ -26,41 +24,26 @@ SCHEMAS = {"self_hosted_requests": pa.schema([
 PARTITION_TS_COLUMN = {"self_hosted_requests": "started_at"}
 
 
-def _files(uri: str) -> list[str]:
-    p = Path(uri)
-    if p.is_dir():
-        return sorted(str(f) for f in p.rglob("*.jsonl"))
-    return [str(p)] if p.is_file() else sorted(glob.glob(uri))
-
-
 def read_requests(uri: str, start: datetime, end: datetime) -> pa.Table:
     schema = SCHEMAS["self_hosted_requests"]
     lo, hi = start.timestamp(), end.timestamp()
     cols: dict[str, list] = {f.name: [] for f in schema}
-    for f in _files(uri):
-        with open(f, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    r = json.loads(line)
-                    t0 = float(r["arrival_time"])
-                    if not lo <= t0 < hi:
-                        continue
-                    h = r.get("headers") or {}
-                    cols["request_id"].append(str(r["request_id"]))
-                    cols["task_id"].append(h.get("x-task-id"))
-                    cols["application"].append(h.get("x-application"))
-                    cols["model"].append(r["model"])
-                    cols["host"].append(r.get("host"))
-                    cols["gpu_uuids"].append(json.dumps(r.get("gpus") or []))
-                    cols["started_at"].append(datetime.fromtimestamp(t0, timezone.utc))
-                    fin = r.get("finished_time")
-                    cols["finished_at"].append(datetime.fromtimestamp(float(fin), timezone.utc) if fin is not None else None)
-                    cols["prompt_tokens"].append(r.get("prompt_tokens"))
-                    cols["completion_tokens"].append(r.get("completion_tokens"))
-                    cols["status"].append(r.get("status"))
-                    cols["_source_uri"].append(f)
-                except (ValueError, KeyError, TypeError) as e:
-                    raise SourceError(SOURCE, f"{f}:{n}", f"malformed request log line ({type(e).__name__}: {e})") from None
+    for f, n, r in json_lines(SOURCE, list_files(uri, (".jsonl",)), "request log line"):
+        try:
+            t0 = float(r["arrival_time"])
+            if not lo <= t0 < hi:
+                continue
+            h = r.get("headers") or {}
+            fin = r.get("finished_time")
+            row = {"request_id": str(r["request_id"]), "task_id": h.get("x-task-id"),
+                   "application": h.get("x-application"), "model": r["model"], "host": r.get("host"),
+                   "gpu_uuids": json.dumps(r.get("gpus") or []),
+                   "started_at": datetime.fromtimestamp(t0, timezone.utc),
+                   "finished_at": datetime.fromtimestamp(float(fin), timezone.utc) if fin is not None else None,
+                   "prompt_tokens": r.get("prompt_tokens"), "completion_tokens": r.get("completion_tokens"),
+                   "status": r.get("status"), "_source_uri": f}
+        except (ValueError, KeyError, TypeError) as e:
+            raise SourceError(SOURCE, f"{f}:{n}", f"malformed request log line ({type(e).__name__}: {e})") from None
+        for k, v in row.items():  # appended only once the whole line parsed: columns stay aligned
+            cols[k].append(v)
     return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)

@@ -55,7 +55,7 @@ def test_deterministic_and_window_dependent(tmp_path):
     ha, hb = _hashes(tmp_path / "a"), _hashes(tmp_path / "b")
     assert ha == hb and len(ha) > 80
     assert a.to_json() == b.to_json()
-    c = demo.generate(tmp_path / "c", days=3, end=date(2026, 11, 5), seed=8)
+    demo.generate(tmp_path / "c", days=3, end=date(2026, 11, 5), seed=8)
     assert _hashes(tmp_path / "c")["otel/traces-2026-11-05.jsonl"] != ha["otel/traces-2026-11-05.jsonl"]
     # events outside a small window are omitted and flagged
     assert not any(e["in_window"] for e in a.events.values())

@@ -19,7 +19,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import yaml
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")

@@ -58,7 +58,7 @@ def test_secrets_never_reach_raw_zone_warehouse_or_run_metadata(pipeline):
         text_cols = [c for c, t in zip(rel.columns, rel.dtypes) if str(t) == "VARCHAR"]
         for k in keys:
             hits = duckdb.execute(
-                f"select count(*) from read_parquet(?, union_by_name=true) where "
+                "select count(*) from read_parquet(?, union_by_name=true) where "
                 + " or ".join(f'contains(coalesce("{c}", \'\'), ?)' for c in text_cols),
                 [glob, *[k] * len(text_cols)]).fetchone()[0]
             assert hits == 0, table

@@ -1,7 +1,6 @@
 """Ingest assets through `dg.materialize` on a temporary home: bad input fails loudly, keeps old data."""
 
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
