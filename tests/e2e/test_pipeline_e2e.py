@@ -42,7 +42,7 @@ def test_raw_zone_has_lineage_and_one_folder_per_partition(pipeline):
     days = sorted(p.name for p in (raw / "otel_spans" / "source=otel_traces").iterdir())
     assert days[0] == "day=2026-10-02" and days[-1] == "day=2026-11-15" and len(days) == 45
     import duckdb
-    cols = [r[0] for r in duckdb.sql(f"describe select * from read_parquet('{raw}/aws_cur/source=*/*/*.parquet')").fetchall()]
+    cols = [r[0] for r in duckdb.connect().sql(f"describe select * from read_parquet('{raw}/aws_cur/source=*/*/*.parquet')").fetchall()]
     for c in ("_source_name", "_source_uri", "_ingested_at", "_load_id", "_partition"):
         assert c in cols
 
@@ -54,10 +54,11 @@ def test_secrets_never_reach_raw_zone_warehouse_or_run_metadata(pipeline):
     # every text column of every API raw table (values are compressed on disk: query, don't grep)
     for table in ("openai_usage", "openai_costs", "anthropic_usage", "anthropic_costs"):
         glob = str(pipeline.home / "lake" / "raw" / table / "**" / "*.parquet")
-        rel = duckdb.sql(f"select * from read_parquet('{glob}', union_by_name=true)")
+        con = duckdb.connect()
+        rel = con.sql(f"select * from read_parquet('{glob}', union_by_name=true)")
         text_cols = [c for c, t in zip(rel.columns, rel.dtypes) if str(t) == "VARCHAR"]
         for k in keys:
-            hits = duckdb.execute(
+            hits = con.execute(
                 "select count(*) from read_parquet(?, union_by_name=true) where "
                 + " or ".join(f'contains(coalesce("{c}", \'\'), ?)' for c in text_cols),
                 [glob, *[k] * len(text_cols)]).fetchone()[0]
