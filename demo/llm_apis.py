@@ -43,6 +43,12 @@ OPENAI_BASELINE = [
     ("proj_research", "gpt-4.1-2025-04-14", True, 40.0, 0.0, 4.0),
     ("proj_platform", "gpt-4o-2024-08-06", False, 5.0, 0.25, 0.6),
 ]
+# untraced, steady around the clock, every day (weekend included): doc-search's document
+# enrichment pipeline summarising every new and changed document with gpt-4o. Flat, high-volume
+# demand is exactly what owned GPUs serve cheaply: the demo's repatriation candidate.
+OPENAI_STEADY = [
+    ("proj_search", "gpt-4o-2024-08-06", False, 45.0, 0.0, 4.0),
+]
 # (workspace, model, service_tier, M input, cache-read share, M output, web searches)
 ANTHROPIC_BASELINE = [
     ("wrkspc_support", "claude-haiku-4-5-20251001", "standard", 6.0, 0.30, 0.4, 150),
@@ -55,6 +61,7 @@ MODEL_LABEL = {"claude-sonnet-4-5-20250929": "Claude Sonnet 4.5",
 def build(seed: int, window: Window, traced: dict) -> dict[str, list[dict]]:
     """Build the four datasets from traced usage (see otel.build_and_write) + baselines."""
     rng = child_rng(seed, "llm_apis")
+    steady_rng = child_rng(seed, "llm_apis.steady")
     oa: dict = defaultdict(lambda: [0, 0, 0, 0])  # uncached, cached, output, requests
     an: dict = defaultdict(lambda: [0, 0, 0, 0, 0, 0])  # uncached, read, 5m, 1h, out, web
     for (day, provider, app, model), (unc, read, write, out, n) in traced.items():
@@ -83,6 +90,16 @@ def build(seed: int, window: Window, traced: dict) -> dict[str, list[dict]]:
             v[1] += c
             v[2] += int(m_out * 1e6 * lvl)
             v[3] += int(tin / 2500)
+        for project, model, batch, m_in, cached, m_out in OPENAI_STEADY:
+            # its own random stream, so adding it shifts no other workload's numbers
+            lvl = steady_rng.lognormal(0, 0.05)
+            tin = int(m_in * 1e6 * lvl)
+            c = int(tin * cached)
+            v = oa[(d, project, model, batch)]
+            v[0] += tin - c
+            v[1] += c
+            v[2] += int(m_out * 1e6 * lvl)
+            v[3] += int(tin / 4000)
         for ws, model, tier, m_in, read, m_out, web in ANTHROPIC_BASELINE:
             lvl = wk * rng.lognormal(0, 0.15)
             tin = int(m_in * 1e6 * lvl)

@@ -212,3 +212,11 @@ def test_cli_alert_prints_the_digest(pipeline, capsys):
     assert main(["alert", "--home", str(pipeline.home)]) == 0
     out = capsys.readouterr().out
     assert "# aispend weekly cost anomalies" in out and "ml-research / Amazon Bedrock" in out
+
+
+def test_steady_high_volume_workload_is_the_repatriation_candidate(pipeline):
+    rows = pipeline.sql("select provider, model, application, verdict, gpus_needed, payback_months, tco_ratio "
+                        "from main.fct_repatriation_candidates where verdict = 'candidate'")
+    assert [(r[0], r[1], r[2]) for r in rows] == [("openai", "gpt-4o-2024-08-06", "doc-search")]
+    _, _, _, _, gpus, payback, tco = rows[0]
+    assert gpus == 1 and 0 < float(payback) < 18 and float(tco) >= 0.65
