@@ -1,22 +1,30 @@
-"""Shared reader for bucketed admin usage/cost APIs (OpenAI, Anthropic): the providers differ
-only in the data passed in — endpoint, parameter names, how a bucket's bounds are written, and
-a map from our column names to dotted paths inside each result."""
+"""Shared reader for bucketed admin usage/cost APIs (OpenAI, Anthropic).
+
+The providers differ only in the data passed in — endpoint, parameter names, how a bucket's
+bounds are written, and a map from our column names to dotted paths inside each result — so
+there is one loop, one paginator and one type conversion for both.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import pyarrow as pa
 
+from connectors.errors import SourceError
 from connectors.http import ApiClient
 
+log = logging.getLogger(__name__)
 TS = pa.timestamp("us", tz="UTC")
 
 
 @dataclass(frozen=True)
 class Endpoint:
+    """What differs between providers' bucketed report endpoints."""
+
     path: str
     # (param name, value) pairs sent on every request, e.g. bucket width and group_by dimensions
     fixed_params: tuple[tuple[str, str], ...]
@@ -26,6 +34,9 @@ class Endpoint:
     bucket_start: str
     bucket_end: str
     fields: dict[str, str]  # column -> dotted path in a result
+    # params some API versions reject (e.g. a newer group_by value): sent first; if the first
+    # page answers 400 they are dropped and the query repeated — their columns stay null
+    optional_params: tuple[tuple[str, str], ...] = ()
 
 
 def _fmt(t: datetime, kind: str) -> str:
@@ -40,7 +51,8 @@ def _parse_time(v: Any, kind: str) -> datetime:
     return datetime.fromisoformat(str(v).replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
-def _dig(obj: Any, path: str) -> Any:
+def dig(obj: Any, path: str) -> Any:
+    """Value at a dotted path in nested dicts; None where any step is absent (newer/older APIs)."""
     for part in path.split("."):
         if not isinstance(obj, dict):
             return None
@@ -48,19 +60,53 @@ def _dig(obj: Any, path: str) -> Any:
     return obj
 
 
+def _pages(client: ApiClient, ep: Endpoint, params: list[tuple[str, str]]) -> Iterator[tuple[dict, str]]:
+    if not ep.optional_params:
+        yield from client.paginate(ep.path, params)
+        return
+    pages = client.paginate(ep.path, params + list(ep.optional_params))
+    try:
+        first = next(pages)
+    except StopIteration:
+        return
+    except SourceError as e:
+        if e.status != 400:
+            raise
+        dropped = ", ".join(f"{k}={v}" for k, v in ep.optional_params)
+        log.warning("%s: %s rejected optional params (%s); retrying without them", client.source, ep.path, dropped)
+        yield from client.paginate(ep.path, params)
+        return
+    yield first
+    yield from pages
+
+
 def fetch(client: ApiClient, ep: Endpoint, schema: pa.Schema, start: datetime, end: datetime) -> pa.Table:
-    """Every bucket in [start, end), one row per result, columns exactly `schema`."""
+    """Every bucket in [start, end), one row per result, columns exactly `schema`.
+
+    Result fields absent from the response are null; fields we do not map are ignored.
+    """
     params = [(ep.start_param, _fmt(start, ep.time_format)), (ep.end_param, _fmt(end, ep.time_format)),
               *ep.fixed_params]
     cols: dict[str, list] = {f.name: [] for f in schema}
-    for page, url in client.paginate(ep.path, params):
+    last_url = client.base_url + ep.path
+    for page, url in _pages(client, ep, params):
+        last_url = url
         for bucket in page.get("data") or []:
-            b_start = _parse_time(bucket[ep.bucket_start], ep.time_format)
-            b_end = _parse_time(bucket[ep.bucket_end], ep.time_format)
+            try:
+                b_start = _parse_time(bucket[ep.bucket_start], ep.time_format)
+                b_end = _parse_time(bucket[ep.bucket_end], ep.time_format)
+            except (KeyError, TypeError, ValueError) as e:
+                raise SourceError(client.source, url, f"bucket without readable bounds ({type(e).__name__}: {e})") from None
             for result in bucket.get("results") or []:
                 for name, path in ep.fields.items():
-                    cols[name].append(_dig(result, path))
+                    cols[name].append(dig(result, path))
                 cols[ep.bucket_start].append(b_start)
                 cols[ep.bucket_end].append(b_end)
                 cols["_source_uri"].append(url)
-    return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
+    arrays = []
+    for f in schema:
+        try:
+            arrays.append(pa.array(cols[f.name], f.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
+            raise SourceError(client.source, last_url, f"field {f.name}: unexpected value type ({e})") from None
+    return pa.Table.from_arrays(arrays, schema=schema)

@@ -54,13 +54,16 @@ COSTS = Endpoint(
     **_COMMON)
 
 
-def make_client(base_url: str, admin_key: str) -> ApiClient:
-    return ApiClient(SOURCE, base_url, {"x-api-key": admin_key, "anthropic-version": API_VERSION})
+def make_client(base_url: str, admin_key: str, **kw) -> ApiClient:
+    """An ApiClient for the Anthropic Admin API (``base_url`` e.g. ``https://api.anthropic.com``)."""
+    return ApiClient(base_url, {"x-api-key": admin_key, "anthropic-version": API_VERSION}, source=SOURCE, **kw)
 
 
 def fetch_usage(client: ApiClient, start: datetime, end: datetime) -> pa.Table:
+    """Messages usage, daily buckets in [start, end): one row per bucket × group (``anthropic_usage``)."""
     return fetch(client, USAGE, SCHEMAS["anthropic_usage"], start, end)
 
 
 def fetch_costs(client: ApiClient, start: datetime, end: datetime) -> pa.Table:
+    """Cost report, daily buckets in [start, end): one row per bucket × workspace × description."""
     return fetch(client, COSTS, SCHEMAS["anthropic_costs"], start, end)

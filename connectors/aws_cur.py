@@ -5,7 +5,13 @@ Layout: ``<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`` list
 periods with a manifest are offered; its sha256 is the fingerprint (an unchanged manifest is
 skipped; a changed one — the open month's refresh, the previous month's rewrite — replaces the
 period). Map columns (``product``, ``resource_tags``, ``cost_category``, ``discount``) become JSON
-strings. Columns outside the declared schema are dropped; declared columns absent → null.
+strings. Columns outside the declared schema are dropped (the raw table's columns are a contract;
+the full export stays in S3); declared columns absent from a file → null.
+
+Delivery modes: "overwrite" keeps one manifest per period
+(``metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json``); "create new" writes one per delivery
+under ``metadata/BILLING_PERIOD=YYYY-MM/<date-time>-<execution-id>/`` — the latest (greatest
+path, the folder name starts with the delivery time) is the one read.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from connectors.errors import SourceError
 
 SOURCE = "aws_cur"
 TS = pa.timestamp("us", tz="UTC")
+_PERIOD = re.compile(r"BILLING_PERIOD=(\d{4}-\d{2})")
 MAP_COLUMNS = ("product", "resource_tags", "cost_category", "discount")
 _STR = ["bill_payer_account_id", "bill_invoice_id", "bill_billing_entity", "bill_bill_type", "identity_line_item_id",
         "identity_time_interval", "line_item_line_item_type"]
@@ -50,11 +57,13 @@ SCHEMAS = {"aws_cur": pa.schema(
 
 @dataclass(frozen=True)
 class ExportPeriod:
+    """One billing period of an export, as its (latest) manifest describes it."""
+
     billing_period: str
     manifest_uri: str
     fingerprint: str
-    data_files: tuple[str, ...]
-    export_uri: str
+    data_files: tuple[str, ...]  # resolved onto the store: s3:// URIs, or local paths for a local copy
+    export_uri: str  # the `uri` given to discover (read_period needs it to open the same store)
 
 
 class _Store:
@@ -89,14 +98,16 @@ class _Store:
                 if token:
                     kw["ContinuationToken"] = token
                 resp = self._s3_call(f"s3://{self.bucket}/{self.prefix}/metadata/", self.s3.list_objects_v2, **kw)
-                keys += [f"s3://{self.bucket}/{o['Key']}" for o in resp.get("Contents", []) if o["Key"].endswith("-Manifest.json")]
+                keys += [f"s3://{self.bucket}/{o['Key']}" for o in resp.get("Contents", [])
+                         if o["Key"].endswith("-Manifest.json") and _PERIOD.search(o["Key"])]
                 if not resp.get("IsTruncated"):
                     return sorted(keys)
                 token = resp["NextContinuationToken"]
         root = Path(self.uri)
         if not root.is_dir():
             raise SourceError(SOURCE, self.uri, "export directory not found")
-        return sorted(str(p) for p in root.glob("metadata/BILLING_PERIOD=*/*-Manifest.json"))
+        # `**`: "create new" deliveries put each manifest one folder deeper
+        return sorted(str(p) for p in root.glob("metadata/BILLING_PERIOD=*/**/*-Manifest.json"))
 
     def read_bytes(self, uri: str) -> bytes:
         if uri.startswith("s3://"):
@@ -109,42 +120,55 @@ class _Store:
             raise SourceError(SOURCE, uri, "file listed in the manifest is missing") from None
 
     def resolve_data_file(self, data_file: str, export_name: str) -> str:
-        """Map a manifest's data file (s3 URI) onto this store (the export may have been copied)."""
-        if self.is_s3:
-            return data_file
+        """Map a manifest's data file (an s3 URI) onto this store.
+
+        The part after ``/<export-name>/`` is relative to the export root, so a copy of the export
+        (another bucket or prefix, or a local directory) reads its own files, not the original's.
+        """
         marker = f"/{export_name}/"
-        rel = data_file.split(marker, 1)[1] if marker in data_file else data_file.split("/data/", 1)[-1]
-        if marker not in data_file:
-            rel = "data/" + rel
-        return str(Path(self.uri) / rel)
-
-
-_PERIOD = re.compile(r"BILLING_PERIOD=(\d{4}-\d{2})")
+        if marker in data_file:
+            rel = data_file.split(marker, 1)[1]
+        elif self.is_s3:
+            return data_file
+        else:
+            rel = "data/" + data_file.split("/data/", 1)[-1]
+        return f"{self.uri}/{rel}" if self.is_s3 else str(Path(self.uri) / rel)
 
 
 def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
-    """Periods with a manifest, each with its fingerprint and data files."""
+    """Billing periods that have a manifest (i.e. a complete delivery), oldest first.
+
+    `uri` is ``s3://bucket/prefix/<export-name>`` (boto3 default credential chain, or `s3_client`)
+    or a local directory holding the same layout. Where a period has several manifests ("create
+    new" delivery) the latest one wins. The fingerprint is the sha256 of the manifest bytes.
+    """
     store = _Store(uri, s3_client)
+    latest: dict[str, str] = {}
+    for m_uri in store.list_manifests():  # sorted: a later delivery's folder sorts after
+        match = _PERIOD.search(m_uri)
+        if not match:
+            raise SourceError(SOURCE, m_uri, "cannot tell the billing period from the manifest path")
+        latest[match.group(1)] = m_uri
     out = []
-    for m_uri in store.list_manifests():
+    for period, m_uri in sorted(latest.items()):
         raw = store.read_bytes(m_uri)
         try:
             manifest = json.loads(raw)
         except ValueError:
             raise SourceError(SOURCE, m_uri, "manifest is not valid JSON") from None
+        if not isinstance(manifest, dict):
+            raise SourceError(SOURCE, m_uri, "manifest is not a JSON object")
         files = manifest.get("dataFiles")
         if not isinstance(files, list) or not files:
             raise SourceError(SOURCE, m_uri, "manifest has no dataFiles (export incomplete?)")
-        match = _PERIOD.search(m_uri)
-        if not match:
-            raise SourceError(SOURCE, m_uri, "cannot tell the billing period from the manifest path")
         name = manifest.get("exportName") or Path(uri.rstrip("/")).name
         data = tuple(store.resolve_data_file(f, name) for f in files)
-        out.append(ExportPeriod(match.group(1), m_uri, hashlib.sha256(raw).hexdigest(), data, uri))
+        out.append(ExportPeriod(period, m_uri, hashlib.sha256(raw).hexdigest(), data, uri))
     return out
 
 
 def _map_to_json(col: pa.ChunkedArray) -> pa.Array:
+    # map<string,string> in CUR 2.0 Parquet; JSON text keeps the raw zone portable (any engine)
     if pa.types.is_string(col.type):
         return col.combine_chunks()
     vals = []
@@ -152,8 +176,8 @@ def _map_to_json(col: pa.ChunkedArray) -> pa.Array:
         if v is None:
             vals.append(None)
         else:
-            items = v.items() if isinstance(v, dict) else v
-            vals.append(json.dumps({k: x for k, x in items}, sort_keys=True))
+            items = v.items() if isinstance(v, dict) else v  # pyarrow gives maps as [(k, v), ...]
+            vals.append(json.dumps(dict(items), sort_keys=True))
     return pa.array(vals, pa.string())
 
 

@@ -4,14 +4,22 @@ Grain: one row per export row (service × SKU × project × resource × usage ho
 are flattened to prefixed columns; ``labels``/``system_labels`` ([{key, value}]) become JSON
 objects and ``credits`` a JSON array (net cost = cost + Σ credits.amount is computed in dbt).
 Partition: ``invoice.month`` (late credits for old usage land in the month they are invoiced).
-A BigQuery-table reader (incremental by ``export_time``) comes later behind the same schema.
+Files: JSON lines (``.jsonl``/``.json``, as ``bq extract --destination_format
+NEWLINE_DELIMITED_JSON`` writes them) or Parquet (``.parquet``, nested columns kept).
+
+Seam for the BigQuery reader (later issue, incremental by ``export_time``): it only has to yield
+``(where, row_dict)`` pairs in the export's nested shape — ``google.cloud.bigquery`` Row objects
+converted with ``dict(row)`` are exactly that — and call `rows_to_table`.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Iterable, Iterator
+
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from connectors._files import json_lines, list_files
 from connectors.errors import SourceError
@@ -47,6 +55,7 @@ FIELDS = {
 }
 KV_COLUMNS = ("labels", "system_labels")
 REQUIRED = ("billing_account_id", "service", "sku", "cost", "invoice", "usage_start_time")
+SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
 def _dig(obj, path):
@@ -58,47 +67,106 @@ def _dig(obj, path):
 
 
 def _ts(v):
+    # JSON export: RFC 3339 ("...Z") or BigQuery's "YYYY-MM-DD HH:MM:SS[.ffffff] UTC"; Parquet and the
+    # BigQuery client give datetimes; epoch numbers (seconds or micros) appear in some re-exports
     if v is None or v == "":
         return None
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
     if isinstance(v, (int, float)):
-        return datetime.fromtimestamp(v / 1e6 if v > 1e12 else v).astimezone()
+        return datetime.fromtimestamp(v / 1e6 if v > 1e12 else v, tz=timezone.utc)
     return datetime.fromisoformat(str(v).replace("Z", "+00:00").replace(" UTC", "+00:00"))
 
 
-def _rows(uri: str):
-    files = list_files(uri, (".jsonl", ".json"))
+def _kv_json(items) -> str:
+    # labels arrive as [{key, value}] (JSON, BigQuery) — or as a map [(k, v)] from some Parquet writers
+    out = {}
+    for d in items or []:
+        if isinstance(d, dict):
+            out[d.get("key")] = d.get("value")
+        else:
+            out[d[0]] = d[1]
+    return json.dumps(out, sort_keys=True)
+
+
+def _json_default(v):
+    return v.isoformat() if isinstance(v, datetime) else str(v)
+
+
+def _file_rows(files: list[str]) -> Iterator[tuple[str, str, dict]]:
+    """(file, where, row) for every row; `where` is ``file:line`` (JSON) or ``file#row`` (Parquet)."""
+    for f in files:
+        if f.endswith(".parquet"):
+            try:
+                rows = pq.read_table(f).to_pylist()
+            except Exception as e:  # pyarrow raises several types for corrupt/truncated files
+                raise SourceError(SOURCE, f, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
+            for i, row in enumerate(rows, 1):
+                yield f, f"{f}#{i}", row
+        else:
+            for name, n, row in json_lines(SOURCE, [f], "export row"):
+                yield name, f"{name}:{n}", row
+
+
+def _rows(uri: str) -> Iterator[tuple[str, str, dict]]:
+    files = list_files(uri, SUFFIXES)
     if not files:
         raise SourceError(SOURCE, uri, "no export files found")
-    for f, n, row in json_lines(SOURCE, files, "export row"):
+    for f, where, row in _file_rows(files):
+        if not isinstance(row, dict):
+            raise SourceError(SOURCE, where, "export row is not a JSON object")
         missing = [k for k in REQUIRED if k not in row]
         if missing:
-            raise SourceError(SOURCE, f"{f}:{n}", f"missing required field(s) {', '.join(missing)}")
-        yield f, n, row
+            raise SourceError(SOURCE, where, f"missing required field(s) {', '.join(missing)}")
+        yield f, where, row
 
 
 def discover(uri: str) -> list[str]:
-    """Invoice months present in the files, as 'YYYY-MM'."""
+    """Invoice months present in the export files at `uri` (directory, file or glob), as 'YYYY-MM'."""
     months = {str(_dig(r, "invoice.month")) for _, _, r in _rows(uri)}
     return sorted(f"{m[:4]}-{m[4:6]}" for m in months if m and m != "None")
 
 
-def read_month(uri: str, period: str) -> pa.Table:
-    """Rows invoiced in `period` ('YYYY-MM'), flattened to the declared schema."""
+def rows_to_table(rows: Iterable[tuple[str, dict]], source: str = SOURCE) -> pa.Table:
+    """Flatten export rows in BigQuery's nested shape into ``gcp_billing``.
+
+    `rows` yields (source_uri, row). Nested records become prefixed columns (``FIELDS``),
+    ``labels``/``system_labels`` JSON objects, ``credits`` a JSON array; unknown fields are ignored.
+    """
     schema = SCHEMAS["gcp_billing"]
-    want = period.replace("-", "")
     cols: dict[str, list] = {f.name: [] for f in schema}
-    for f, n, row in _rows(uri):
-        if str(_dig(row, "invoice.month")) != want:
-            continue
+    ts_cols = {f.name for f in schema if f.type == TS}
+    for uri, row in rows:
         for col, path in FIELDS.items():
             v = _dig(row, path)
-            cols[col].append(_ts(v) if schema.field(col).type == TS else v)
+            if col in ts_cols:
+                try:
+                    v = _ts(v)
+                except (TypeError, ValueError, OverflowError):
+                    raise SourceError(source, uri, f"{path}: not a timestamp: {v!r}") from None
+            elif col == "invoice_month" and v is not None:
+                v = str(v)
+            cols[col].append(v)
         for col in KV_COLUMNS:
-            kv = row.get(col) or []
-            cols[col].append(json.dumps({d.get("key"): d.get("value") for d in kv}, sort_keys=True))
-        cols["credits"].append(json.dumps(row.get("credits") or []))
-        cols["_source_uri"].append(f)
+            cols[col].append(_kv_json(row.get(col)))
+        cols["credits"].append(json.dumps(row.get("credits") or [], default=_json_default))
+        cols["_source_uri"].append(uri)
+    arrays = []
+    for f in schema:
+        try:
+            arrays.append(pa.array(cols[f.name], f.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
+            raise SourceError(source, f.name, f"unexpected value type: {e}") from None
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def read_month(uri: str, period: str) -> pa.Table:
+    """Rows invoiced in `period` ('YYYY-MM') from the export files at `uri`, flattened to ``gcp_billing``."""
+    want = period.replace("-", "")
+    picked = ((f, r) for f, _, r in _rows(uri) if str(_dig(r, "invoice.month")) == want)
     try:
-        return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise SourceError(SOURCE, uri, f"invoice month {period}: bad value type: {e}") from None
+        return rows_to_table(picked)
+    except SourceError as e:
+        if e.where in SCHEMAS["gcp_billing"].names:  # a column-level type error: say which month
+            raise SourceError(SOURCE, uri, f"invoice month {period}: column {e.where}: {e.problem}") from None
+        raise

@@ -41,7 +41,7 @@ def hourly_files(uri: str, start: datetime, end: datetime) -> list[str]:
     if not root.exists():
         raise SourceError(SOURCE, uri, "telemetry directory not found")
     out = []
-    for f in sorted(root.rglob("*.jsonl*")):
+    for f in [root] if root.is_file() else sorted(root.rglob("*.jsonl*")):
         m = _HOUR.search(f.name)
         if m:
             hour = datetime.strptime(m.group(1), "%Y%m%dT%H").replace(tzinfo=timezone.utc)
@@ -54,6 +54,11 @@ def hourly_files(uri: str, start: datetime, end: datetime) -> list[str]:
 
 
 def read_samples(uri: str, start: datetime, end: datetime) -> pa.Table:
+    """GPU samples (``record == "gpu"``) with ts in [start, end) from a local collector tree (``gpu_samples``).
+
+    Only hour files overlapping the window are opened. Declared fields a collector did not write
+    are null; other record kinds and unknown fields are ignored. A corrupt file raises SourceError.
+    """
     schema = SCHEMAS["gpu_samples"]
     files = hourly_files(uri, start, end)
     if not files:
@@ -69,7 +74,7 @@ def read_samples(uri: str, start: datetime, end: datetime) -> pa.Table:
         sql = (f"select {select} from read_json(?, format='newline_delimited', columns={col_sql}, "
                f"filename=true, compression='auto') where record = 'gpu' and cast(ts as timestamptz) >= ? "
                f"and cast(ts as timestamptz) < ? order by ts, gpu_uuid")
-        t = con.execute(sql, [files, start, end]).to_arrow_table()
+        t = con.sql(sql, params=[files, start, end]).to_arrow_table()
     except duckdb.Error as e:
         raise SourceError(SOURCE, uri, f"cannot read collector files: {str(e).splitlines()[0][:300]}") from None
     finally:

@@ -1,33 +1,64 @@
 """The one HTTP client every API connector uses: timeouts, retries with backoff, pagination.
 
-Retries (exponential backoff with full jitter, honouring ``Retry-After``) on 429, 5xx and
-connection errors; other 4xx fail at once. Errors and recorded URLs never contain credentials:
-keys travel in headers only, and `safe_url` strips any query parameter that looks like a secret.
+Retries (exponential backoff with full jitter, honouring ``Retry-After`` in seconds or as an
+HTTP date) on 429, 5xx and connection errors; other 4xx fail at once because repeating a bad
+request or a bad key cannot succeed. Errors, logs and recorded URLs never contain credentials:
+keys travel in headers only, `safe_url` strips any query parameter that looks like a secret, and
+a response body quoted in an error has every header value we sent masked (a peer may echo them).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
-from typing import Any, Iterator, Mapping
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Iterator, Mapping, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
 from connectors.errors import SourceError
 
-RETRY_STATUS = {429, 500, 502, 503, 504}
-_SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token", "secret"}
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token", "secret", "password", "signature"}
+Params = Sequence[tuple[str, Any]] | Mapping[str, Any]
 
 
 def safe_url(url: str) -> str:
+    """`url` without its fragment and without query parameters that look like credentials."""
     parts = urlsplit(url)
     q = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in _SECRET_PARAMS]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(q), ""))
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a ``Retry-After`` header (delta seconds or HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
 class ApiClient:
-    def __init__(self, source: str, base_url: str, headers: Mapping[str, str], *, timeout: float = 30,
+    """A `requests.Session` bound to one API: base URL, auth headers, timeout and retry policy.
+
+    `source` names the connector in errors (``<source>: <url>: <problem>``).
+    """
+
+    def __init__(self, base_url: str, headers: Mapping[str, str], *, source: str = "api", timeout: float = 30,
                  max_retries: int = 5, backoff_base: float = 0.5, backoff_max: float = 30.0):
         self.source = source
         self.base_url = base_url.rstrip("/")
@@ -37,18 +68,30 @@ class ApiClient:
         self.session = requests.Session()
         self.session.headers.update(headers)
         self.session.headers.setdefault("User-Agent", "aispend/0.1")
+        # values to mask if a peer echoes them back in an error body
+        self._secrets = [v for v in headers.values() if v and len(v) >= 8]
 
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        if retry_after:
-            try:
-                time.sleep(min(float(retry_after), self.backoff_max))
-                return
-            except ValueError:
-                pass
-        time.sleep(random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** attempt)))
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        # the server knows best when it will take us again; otherwise full jitter, so many
+        # clients that failed together do not retry in lockstep
+        ra = retry_after_seconds(retry_after)
+        if ra is not None:
+            return min(ra, self.backoff_max)
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** attempt))
 
-    def get_json(self, path: str, params: list[tuple[str, Any]] | Mapping[str, Any]) -> tuple[dict, str]:
-        """GET base_url+path; returns (json body, the URL without secrets)."""
+    def _mask(self, text: str) -> str:
+        for s in self._secrets:
+            text = text.replace(s, "***")
+            if " " in s:  # "Bearer <key>": mask the bare key too
+                text = text.replace(s.split(" ", 1)[1], "***")
+        return text
+
+    def get_json(self, path: str, params: Params) -> tuple[dict, str]:
+        """GET base_url+path with retries; returns (JSON body, the URL without secrets).
+
+        Raises SourceError naming that URL on a non-retryable 4xx, on retries exhausted, or on a
+        body that is not JSON.
+        """
         url = self.base_url + path
         shown = safe_url(requests.Request("GET", url, params=params).prepare().url)
         last = ""
@@ -58,30 +101,37 @@ class ApiClient:
             except requests.RequestException as e:
                 last = f"connection failed ({type(e).__name__})"
                 if attempt < self.max_retries:
-                    self._sleep(attempt, None)
+                    delay = self._delay(attempt, None)
+                    log.warning("%s: %s: %s; retry %d in %.1fs", self.source, shown, last, attempt + 1, delay)
+                    time.sleep(delay)
                     continue
                 raise SourceError(self.source, shown, f"{last} after {attempt + 1} attempts") from None
             if r.status_code in RETRY_STATUS and attempt < self.max_retries:
-                self._sleep(attempt, r.headers.get("Retry-After"))
+                delay = self._delay(attempt, r.headers.get("Retry-After"))
+                log.warning("%s: %s: HTTP %d; retry %d in %.1fs", self.source, shown, r.status_code, attempt + 1, delay)
+                time.sleep(delay)
                 continue
             if r.status_code >= 400:
-                detail = r.text[:200].replace("\n", " ")
+                detail = self._mask(r.text[:300].replace("\n", " "))
                 tries = f" after {attempt + 1} attempts" if r.status_code in RETRY_STATUS else ""
-                raise SourceError(self.source, shown, f"HTTP {r.status_code}{tries}: {detail}")
+                raise SourceError(self.source, shown, f"HTTP {r.status_code}{tries}: {detail}", status=r.status_code)
             try:
                 return r.json(), shown
             except ValueError:
-                raise SourceError(self.source, shown, "response is not JSON") from None
-        raise SourceError(self.source, shown, last or "retries exhausted")
+                raise SourceError(self.source, shown, "response is not JSON", status=r.status_code) from None
+        raise SourceError(self.source, shown, last or "retries exhausted")  # pragma: no cover (loop returns/raises)
 
-    def paginate(self, path: str, params: list[tuple[str, Any]], *, page_param: str = "page",
-                 next_key: str = "next_page", has_more_key: str = "has_more") -> Iterator[tuple[dict, str]]:
-        """Yield (page, url) following an opaque next-page cursor until `has_more` is false."""
+    def paginate(self, path: str, params: Params, *, page_param: str = "page", next_key: str = "next_page",
+                 has_more_key: str = "has_more") -> Iterator[tuple[dict, str]]:
+        """Yield (page, url) following an opaque next-page cursor until `has_more` is false.
+
+        A cursor seen twice raises SourceError (a server bug would otherwise loop forever).
+        """
+        base = list(params.items()) if isinstance(params, Mapping) else list(params)
         cursor = None
         seen: set[str] = set()
         while True:
-            p = list(params) + ([(page_param, cursor)] if cursor else [])
-            page, url = self.get_json(path, p)
+            page, url = self.get_json(path, base + ([(page_param, cursor)] if cursor else []))
             yield page, url
             cursor = page.get(next_key)
             if not page.get(has_more_key) or not cursor:

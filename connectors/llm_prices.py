@@ -55,6 +55,7 @@ def _clause_json(clause) -> str:
 
 
 def _num(v) -> tuple[float | None, bool]:
+    # a price is a number ($/Mtok) or TieredPrices(base, tiers): keep the base tier, flag it
     if v is None:
         return None, False
     if hasattr(v, "base"):
@@ -63,6 +64,7 @@ def _num(v) -> tuple[float | None, bool]:
 
 
 def _periods(prices) -> list[tuple[datetime | None, datetime | None, object]]:
+    # ModelPrice, or [ConditionalPrice] whose StartDateConstraints make consecutive periods
     if not isinstance(prices, list):
         return [(None, None, prices)]
     dated = []
@@ -79,6 +81,7 @@ def _periods(prices) -> list[tuple[datetime | None, datetime | None, object]]:
 
 
 def snapshot() -> dict[str, pa.Table]:
+    """The installed genai-prices catalogue as ``{"llm_prices": ..., "llm_price_matches": ...}``."""
     from genai_prices import data
 
     ver = version("genai-prices")

@@ -35,8 +35,9 @@ _COMMON = dict(start_param="start_time", end_param="end_time", time_format="unix
 USAGE = Endpoint(
     path="/v1/organization/usage/completions",
     fixed_params=(("bucket_width", "1d"), ("limit", "31"), ("group_by", "project_id"), ("group_by", "user_id"),
-                  ("group_by", "api_key_id"), ("group_by", "model"), ("group_by", "batch"),
-                  ("group_by", "service_tier")),
+                  ("group_by", "api_key_id"), ("group_by", "model"), ("group_by", "batch")),
+    # service_tier is a newer grouping: an API that rejects it gets the query without it
+    optional_params=(("group_by", "service_tier"),),
     fields={c: c for c in SCHEMAS["openai_usage"].names if c not in ("start_time", "end_time", "_source_uri")},
     **_COMMON)
 COSTS = Endpoint(
@@ -47,13 +48,16 @@ COSTS = Endpoint(
     **_COMMON)
 
 
-def make_client(base_url: str, admin_key: str) -> ApiClient:
-    return ApiClient(SOURCE, base_url, {"Authorization": f"Bearer {admin_key}"})
+def make_client(base_url: str, admin_key: str, **kw) -> ApiClient:
+    """An ApiClient for the OpenAI admin APIs (``base_url`` e.g. ``https://api.openai.com``)."""
+    return ApiClient(base_url, {"Authorization": f"Bearer {admin_key}"}, source=SOURCE, **kw)
 
 
 def fetch_usage(client: ApiClient, start: datetime, end: datetime) -> pa.Table:
+    """Completions usage, daily buckets in [start, end): one row per bucket × group (``openai_usage``)."""
     return fetch(client, USAGE, SCHEMAS["openai_usage"], start, end)
 
 
 def fetch_costs(client: ApiClient, start: datetime, end: datetime) -> pa.Table:
+    """Costs, daily buckets in [start, end): one row per bucket × project × line item (``openai_costs``)."""
     return fetch(client, COSTS, SCHEMAS["openai_costs"], start, end)

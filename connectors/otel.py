@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
 import pyarrow as pa
 
@@ -33,6 +34,7 @@ _STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 
 
 def _any_value(v: dict):
+    # OTLP AnyValue → a JSON scalar; intValue arrives as a string (64-bit) and becomes a number
     if "stringValue" in v:
         return v["stringValue"]
     if "intValue" in v:
@@ -51,13 +53,21 @@ def _any_value(v: dict):
 
 
 def _attrs(items) -> dict:
+    # [{key, value: AnyValue}] → {key: scalar}
     return {kv["key"]: _any_value(kv.get("value") or {}) for kv in items or []}
 
 
+_HEX = {32: re.compile(r"[0-9a-fA-F]{32}"), 16: re.compile(r"[0-9a-fA-F]{16}")}
+
+
 def _hex_id(v: str | None, length: int) -> str | None:
+    """OTLP/JSON ids are hex; protobuf-JSON mappings (some SDKs) write base64 — normalise to hex.
+
+    A hex id of the expected length is never ambiguous: base64 of 16/8 bytes is 24/12 chars.
+    """
     if not v:
         return None
-    if len(v) == length and all(c in "0123456789abcdefABCDEF" for c in v):
+    if _HEX[length].fullmatch(v):
         return v.lower()
     try:
         return base64.b64decode(v, validate=True).hex()
@@ -66,6 +76,7 @@ def _hex_id(v: str | None, length: int) -> str | None:
 
 
 def _enum(v, table: dict) -> int | None:
+    # kind / status.code: an int, a numeric string, or the enum name (SPAN_KIND_CLIENT)
     if v is None:
         return None
     if isinstance(v, int):
@@ -75,7 +86,11 @@ def _enum(v, table: dict) -> int | None:
 
 
 def read_spans(uri: str, start: datetime, end: datetime) -> pa.Table:
-    """Spans whose start time falls in [start, end), from a directory, file or glob."""
+    """Spans whose start time falls in [start, end), from a directory, file or glob (``otel_spans``).
+
+    One row per span. A line that is not JSON or a span without ids/times raises SourceError
+    naming ``<file>:<line>``.
+    """
     schema = SCHEMAS["otel_spans"]
     lo, hi = int(start.timestamp() * 1e9), int(end.timestamp() * 1e9)
     cols: dict[str, list] = {f.name: [] for f in schema}

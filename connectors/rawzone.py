@@ -29,6 +29,8 @@ LINEAGE_FIELDS = [pa.field("_source_name", pa.string()), pa.field("_ingested_at"
 
 @dataclass(frozen=True)
 class LoadRecord:
+    """One (raw_table, source, partition) load, as written to the load log."""
+
     load_id: str
     run_id: str | None
     raw_table: str
@@ -49,6 +51,7 @@ LOAD_LOG_SCHEMA = pa.schema([("load_id", pa.string()), ("run_id", pa.string()), 
 
 
 def raw_root(home: Path) -> Path:
+    """``<home>/lake/raw``: the tree dbt globs."""
     return Path(home) / "lake" / "raw"
 
 
@@ -84,6 +87,7 @@ def ensure_schema_file(home: Path, raw_table: str, schema: pa.Schema) -> Path:
 
 
 def partition_dir(home: Path, raw_table: str, source_name: str, partition_col: str, key: str) -> Path:
+    """``lake/raw/<raw_table>/source=<source_name>/<partition_col>=<key>``."""
     return raw_root(home) / raw_table / f"source={source_name}" / f"{partition_col}={key}"
 
 
@@ -138,8 +142,13 @@ def write_partitions(home: Path, raw_table: str, source_name: str, partition_col
         final = partition_dir(home, raw_table, source_name, partition_col, key)
         tmp_dir = _scratch(home, "staging")
         tmp_dir.mkdir()
-        pq.write_table(t, tmp_dir / "part-00000.parquet", compression="zstd")
-        _swap_in(home, tmp_dir, final)
+        try:
+            pq.write_table(t, tmp_dir / "part-00000.parquet", compression="zstd")
+            _swap_in(home, tmp_dir, final)
+        except BaseException:
+            # the old partition is untouched (or already swapped in whole); drop the scratch copy
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise
         rec = LoadRecord(load_id, run_id, raw_table, source_name, key, n, "ok", started,
                          datetime.now(timezone.utc), fingerprint, str(final))
         _append_load_log(home, rec)
@@ -162,6 +171,7 @@ def _append_load_log(home: Path, rec: LoadRecord) -> None:
 
 
 def read_load_log(home: Path) -> pa.Table:
+    """Every load ever recorded (all raw tables), one row per (raw_table, source, partition) load."""
     files = sorted(_load_log_dir(home).glob("*/*.parquet"))
     if not files:
         return LOAD_LOG_SCHEMA.empty_table()
@@ -184,6 +194,7 @@ def last_fingerprint(home: Path, raw_table: str, source_name: str, partition: st
 
 
 def partition_dir_exists(home: Path, raw_table: str, source_name: str, partition: str) -> bool:
+    """Whether a partition folder for this source and key is on disk (any partition column)."""
     base = raw_root(home) / raw_table / f"source={source_name}"
     return any(base.glob(f"*={partition}"))
 

@@ -25,10 +25,18 @@ PARTITION_TS_COLUMN = {"self_hosted_requests": "started_at"}
 
 
 def read_requests(uri: str, start: datetime, end: datetime) -> pa.Table:
+    """Requests that arrived in [start, end), from a directory, file or glob (``self_hosted_requests``).
+
+    A line that is not JSON or lacks ``request_id``/``arrival_time``/``model`` raises SourceError
+    naming ``<file>:<line>``.
+    """
     schema = SCHEMAS["self_hosted_requests"]
     lo, hi = start.timestamp(), end.timestamp()
     cols: dict[str, list] = {f.name: [] for f in schema}
-    for f, n, r in json_lines(SOURCE, list_files(uri, (".jsonl",)), "request log line"):
+    files = list_files(uri, (".jsonl",))
+    if not files:  # a wrong path must not look like a quiet day
+        raise SourceError(SOURCE, uri, "no request log files found")
+    for f, n, r in json_lines(SOURCE, files, "request log line"):
         try:
             t0 = float(r["arrival_time"])
             if not lo <= t0 < hi:

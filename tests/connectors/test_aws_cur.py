@@ -1,92 +1,162 @@
-"""AWS Data Exports (CUR 2.0): a local copy of the layout and a moto S3 *server* on loopback."""
+"""AWS Data Exports (CUR 2.0) on a hand-made export: a local directory and a moto S3 *server* on loopback."""
 
+import hashlib
 import json
+import shutil
 import socket
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
-import pyarrow.compute as pc
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from connectors import aws_cur
 from connectors.errors import SourceError
-from demo import apply_restatement, generate
 
-EXPORT = "aws/cur2/aispend-demo-cur"
-
-
-@pytest.fixture(scope="module")
-def org(tmp_path_factory):
-    out = tmp_path_factory.mktemp("org")
-    generate(out, days=50)  # 2026-09-27 .. 2026-11-15: periods 2026-09, -10, -11
-    return out
+UTC = timezone.utc
+BUCKET, PREFIX, NAME = "acme-billing", "cur2", "acme-cur"
+TS_MS = pa.timestamp("ms", tz="UTC")
+MAP = pa.map_(pa.string(), pa.string())
 
 
-def direct_totals(export_dir: Path) -> dict[str, tuple[int, float]]:
-    out = {}
-    for f in export_dir.glob("data/BILLING_PERIOD=*/*.parquet"):
-        t = pq.read_table(f)
-        out[f.parent.name.split("=")[1]] = (t.num_rows, pc.sum(t["line_item_unblended_cost"]).as_py())
-    return out
+def cur_file(period: str, costs: list[float], *, extra_column: bool = True) -> pa.Table:
+    """A CUR 2.0-shaped data file: ms timestamps, map columns, a column our schema does not declare."""
+    y, m = map(int, period.split("-"))
+    n = len(costs)
+    start = datetime(y, m, 1, tzinfo=UTC)
+    cols = {
+        "bill_billing_period_start_date": pa.array([start] * n, TS_MS),
+        "identity_line_item_id": [f"{period}-{i}" for i in range(n)],
+        "line_item_line_item_type": ["Usage"] * n,
+        "line_item_usage_start_date": pa.array([start] * n, TS_MS),
+        "line_item_product_code": ["AmazonBedrock"] * n,
+        "line_item_usage_amount": [1000.0] * n,
+        "line_item_unblended_cost": costs,
+        "line_item_unblended_rate": ["0.003"] * n,
+        "product": pa.array([[("region", "us-east-1"), ("servicename", "Amazon Bedrock")]] * n, MAP),
+        "resource_tags": pa.array([[("user_team", "ml-research"), ("user_application", "eval-harness")]] + [None] * (n - 1), MAP),
+        "cost_category": pa.array([[]] * n, MAP),
+    }
+    if extra_column:
+        cols["line_item_blended_rate"] = ["0.003"] * n  # a real CUR 2.0 column we do not declare
+    return pa.table(cols)
 
 
-def test_local_export_periods_totals_and_maps(org):
-    export = org / EXPORT
+def write_export(root: Path, periods: dict[str, list[list[float]]]) -> Path:
+    """<root>/<NAME>/{data,metadata}/BILLING_PERIOD=.../ with manifests listing s3:// data files."""
+    export = root / NAME
+    for period, files in periods.items():
+        data_dir = export / "data" / f"BILLING_PERIOD={period}"
+        meta_dir = export / "metadata" / f"BILLING_PERIOD={period}"
+        data_dir.mkdir(parents=True)
+        meta_dir.mkdir(parents=True)
+        uris = []
+        for i, costs in enumerate(files, 1):
+            fname = f"{NAME}-{i:05d}.snappy.parquet"
+            pq.write_table(cur_file(period, costs), data_dir / fname)
+            uris.append(f"s3://{BUCKET}/{PREFIX}/{NAME}/data/BILLING_PERIOD={period}/{fname}")
+        manifest = {"executionId": f"exec-{period}", "exportName": NAME, "bucket": BUCKET, "prefix": PREFIX,
+                    "dataFiles": uris, "columns": [], "billingPeriod": {"start": f"{period}-01T00:00:00.000Z"}}
+        (meta_dir / f"{NAME}-Manifest.json").write_text(json.dumps(manifest))
+    return export
+
+
+@pytest.fixture
+def export(tmp_path):
+    return write_export(tmp_path / "src", {"2026-09": [[1.0, 2.0]], "2026-10": [[10.0], [20.0, 30.0]]})
+
+
+def check_periods(periods, export_root_uri):
+    assert [p.billing_period for p in periods] == ["2026-09", "2026-10"]
+    sep, oct_ = periods
+    assert len(oct_.data_files) == 2
+    assert all(f.startswith(export_root_uri) for p in periods for f in p.data_files)
+    assert len(sep.fingerprint) == 64 and sep.fingerprint != oct_.fingerprint
+
+
+def test_local_export_reads_exactly_the_manifest_files(export):
     periods = aws_cur.discover(str(export))
-    assert [p.billing_period for p in periods] == ["2026-09", "2026-10", "2026-11"]
-    expected = direct_totals(export)
-    for p in periods:
-        t = aws_cur.read_period(p)
-        assert t.schema.names == aws_cur.SCHEMAS["aws_cur"].names
-        rows, cost = expected[p.billing_period]
-        assert t.num_rows == rows
-        assert pc.sum(t["line_item_unblended_cost"]).as_py() == pytest.approx(cost, abs=1e-6)
-        tags = json.loads(next(v for v in t["resource_tags"].to_pylist() if v and v != "{}"))
-        assert set(tags) >= {"user_team", "user_application"}
-        assert set(t["_source_uri"].to_pylist()) == set(p.data_files)
+    check_periods(periods, str(export))
+    # a stray file not in the manifest (a half-delivered refresh) must not be read
+    pq.write_table(cur_file("2026-10", [999.0]), export / "data/BILLING_PERIOD=2026-10/stray.parquet")
+    t = aws_cur.read_period(periods[1])
+    assert t.schema == aws_cur.SCHEMAS["aws_cur"]
+    assert t.num_rows == 3 and sorted(t["line_item_unblended_cost"].to_pylist()) == [10.0, 20.0, 30.0]
+    assert set(t["_source_uri"].to_pylist()) == set(periods[1].data_files)
+    row = t.to_pylist()[0]
+    assert json.loads(row["product"]) == {"region": "us-east-1", "servicename": "Amazon Bedrock"}
+    assert json.loads(row["resource_tags"]) == {"user_team": "ml-research", "user_application": "eval-harness"}
+    assert row["cost_category"] == "{}" and row["discount"] is None  # empty map vs column absent from the file
+    assert row["line_item_usage_start_date"] == datetime(2026, 10, 1, tzinfo=UTC)  # ms → us, UTC kept
+    assert row["line_item_unblended_rate"] == "0.003" and row["line_item_usage_account_id"] is None
+    assert "line_item_blended_rate" not in t.column_names
 
 
-def test_fingerprint_stable_then_changes_on_restatement(tmp_path, org):
-    import shutil
-    copy = tmp_path / "export"
-    shutil.copytree(org, copy)
-    first = {p.billing_period: p.fingerprint for p in aws_cur.discover(str(copy / EXPORT))}
-    assert first == {p.billing_period: p.fingerprint for p in aws_cur.discover(str(copy / EXPORT))}
-    apply_restatement(copy)
-    after = {p.billing_period: p.fingerprint for p in aws_cur.discover(str(copy / EXPORT))}
-    assert after["2026-10"] != first["2026-10"]
-    assert after["2026-09"] == first["2026-09"] and after["2026-11"] == first["2026-11"]
+def test_fingerprint_is_the_manifest_hash_and_tracks_changes(export):
+    p = aws_cur.discover(str(export))[0]
+    assert p.fingerprint == hashlib.sha256(Path(p.manifest_uri).read_bytes()).hexdigest()
+    assert aws_cur.discover(str(export))[0].fingerprint == p.fingerprint
+    m = json.loads(Path(p.manifest_uri).read_text())
+    m["executionId"] = "exec-restated"
+    Path(p.manifest_uri).write_text(json.dumps(m))
+    assert aws_cur.discover(str(export))[0].fingerprint != p.fingerprint
 
 
-def test_missing_and_truncated_files_name_the_file(tmp_path, org):
-    import shutil
-    copy = tmp_path / "export"
-    shutil.copytree(org / EXPORT, copy)
-    p = next(p for p in aws_cur.discover(str(copy)) if p.billing_period == "2026-10")
-    data = Path(p.data_files[0])
+def test_create_new_delivery_mode_reads_the_latest_manifest(export):
+    """'Create new' deliveries: one manifest per delivery folder; the latest wins."""
+    meta = export / "metadata/BILLING_PERIOD=2026-09"
+    m = json.loads((meta / f"{NAME}-Manifest.json").read_text())
+    (meta / f"{NAME}-Manifest.json").unlink()
+    for stamp, files in (("20261002T0000Z-a", m["dataFiles"]), ("20261003T0000Z-b", m["dataFiles"][:1])):
+        (meta / stamp).mkdir()
+        (meta / stamp / f"{NAME}-Manifest.json").write_text(json.dumps(dict(m, executionId=stamp, dataFiles=files)))
+    p = aws_cur.discover(str(export))[0]
+    assert p.billing_period == "2026-09" and "20261003T0000Z-b" in p.manifest_uri
+
+
+def test_missing_and_truncated_data_file_name_the_file(export):
+    p = aws_cur.discover(str(export))[1]
+    data = Path(p.data_files[1])
     raw = data.read_bytes()
     data.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(SourceError, match=rf"aws_cur: {data}: unreadable Parquet"):
+    with pytest.raises(SourceError, match=rf"^aws_cur: {data}: unreadable Parquet"):
         aws_cur.read_period(p)
     data.unlink()
-    with pytest.raises(SourceError, match=rf"aws_cur: {data}: file listed in the manifest is missing"):
+    with pytest.raises(SourceError, match=rf"^aws_cur: {data}: file listed in the manifest is missing"):
         aws_cur.read_period(p)
-    manifest = Path(p.manifest_uri)
+
+
+def test_bad_manifests(export):
+    manifest = export / "metadata/BILLING_PERIOD=2026-09" / f"{NAME}-Manifest.json"
     manifest.write_text("{not json")
-    with pytest.raises(SourceError, match="manifest is not valid JSON"):
-        aws_cur.discover(str(copy))
+    with pytest.raises(SourceError, match=rf"^aws_cur: {manifest}: manifest is not valid JSON"):
+        aws_cur.discover(str(export))
+    manifest.write_text(json.dumps({"exportName": NAME, "dataFiles": []}))
+    with pytest.raises(SourceError, match="manifest has no dataFiles"):
+        aws_cur.discover(str(export))
+    with pytest.raises(SourceError, match="export directory not found"):
+        aws_cur.discover(str(export / "nope"))
 
 
-def test_unknown_new_column_is_dropped_and_missing_column_is_null(tmp_path):
-    import pyarrow as pa
+def test_copied_export_maps_data_files_onto_the_copy(export, tmp_path):
+    copy = tmp_path / "elsewhere" / NAME
+    shutil.copytree(export, copy)
+    p = aws_cur.discover(str(copy))[0]
+    assert all(f.startswith(str(copy)) for f in p.data_files)
+    assert aws_cur.read_period(p).num_rows == 2
+
+
+def test_unknown_new_column_is_dropped_and_missing_column_is_null():
     t = pa.table({"identity_line_item_id": ["a"], "line_item_unblended_cost": [1.5], "brand_new_column": ["x"]})
     buf = pa.BufferOutputStream()
     pq.write_table(t, buf)
     out = aws_cur.read_file(buf.getvalue().to_pybytes(), "mem://f.parquet")
-    assert out.schema.names == aws_cur.SCHEMAS["aws_cur"].names
+    assert out.schema == aws_cur.SCHEMAS["aws_cur"]
     assert out["line_item_unblended_cost"].to_pylist() == [1.5]
     assert out["line_item_usage_amount"].to_pylist() == [None]
+    assert out["_source_uri"].to_pylist() == ["mem://f.parquet"]
 
 
 def _free_port() -> int:
@@ -96,39 +166,51 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def s3(org):
+def moto_s3():
+    """A real S3 endpoint (moto's server) on loopback; boto3 talks HTTP to it."""
     from moto.server import ThreadedMotoServer
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
-    client.create_bucket(Bucket="aispend-demo-billing")
-    export = org / EXPORT
-    for f in export.rglob("*"):
-        if f.is_file():
-            client.upload_file(str(f), "aispend-demo-billing", f"cur2/aispend-demo-cur/{f.relative_to(export)}")
     yield client
     server.stop()
 
 
-def test_s3_export_matches_local(s3, org):
-    periods = aws_cur.discover("s3://aispend-demo-billing/cur2/aispend-demo-cur", s3_client=s3)
-    assert [p.billing_period for p in periods] == ["2026-09", "2026-10", "2026-11"]
-    assert all(f.startswith("s3://aispend-demo-billing/") for p in periods for f in p.data_files)
-    expected = direct_totals(org / EXPORT)
-    for p in periods:
-        t = aws_cur.read_period(p, s3_client=s3)
-        assert t.num_rows == expected[p.billing_period][0]
-        assert pc.sum(t["line_item_unblended_cost"]).as_py() == pytest.approx(expected[p.billing_period][1], abs=1e-6)
-    local = {p.billing_period: p.fingerprint for p in aws_cur.discover(str(org / EXPORT))}
-    assert {p.billing_period: p.fingerprint for p in periods} == local
+@pytest.fixture
+def s3_export(moto_s3, export):
+    moto_s3.create_bucket(Bucket=BUCKET)
+    for f in export.rglob("*"):
+        if f.is_file():
+            moto_s3.upload_file(str(f), BUCKET, f"{PREFIX}/{NAME}/{f.relative_to(export)}")
+    # an unrelated object under metadata/ is not a manifest
+    moto_s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/{NAME}/metadata/README.txt", Body=b"x")
+    yield f"s3://{BUCKET}/{PREFIX}/{NAME}"
+    for o in moto_s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        moto_s3.delete_object(Bucket=BUCKET, Key=o["Key"])
+    moto_s3.delete_bucket(Bucket=BUCKET)
 
 
-def test_s3_no_such_bucket_and_missing_object(s3):
-    with pytest.raises(SourceError, match="NoSuchBucket"):
-        aws_cur.discover("s3://no-such-bucket-here/cur2/x", s3_client=s3)
-    p = aws_cur.discover("s3://aispend-demo-billing/cur2/aispend-demo-cur", s3_client=s3)[0]
-    s3.delete_object(Bucket="aispend-demo-billing", Key=p.data_files[0].split("aispend-demo-billing/", 1)[1])
-    with pytest.raises(SourceError, match=r"aws_cur: s3://aispend-demo-billing/.*: S3 NoSuchKey"):
-        aws_cur.read_period(p, s3_client=s3)
+def test_s3_export_matches_local(moto_s3, s3_export, export):
+    periods = aws_cur.discover(s3_export, s3_client=moto_s3)
+    check_periods(periods, s3_export + "/")
+    local = aws_cur.discover(str(export))
+    assert [p.fingerprint for p in periods] == [p.fingerprint for p in local]
+    for s3p, lp in zip(periods, local):
+        t = aws_cur.read_period(s3p, s3_client=moto_s3)
+        assert t.drop_columns(["_source_uri"]).equals(aws_cur.read_period(lp).drop_columns(["_source_uri"]))
+        assert set(t["_source_uri"].to_pylist()) == set(s3p.data_files)
+
+
+def test_s3_errors_name_the_object(moto_s3, s3_export):
+    with pytest.raises(SourceError, match=r"^aws_cur: s3://no-such-bucket-here/cur2/x/metadata/: S3 NoSuchBucket"):
+        aws_cur.discover("s3://no-such-bucket-here/cur2/x", s3_client=moto_s3)
+    p = aws_cur.discover(s3_export, s3_client=moto_s3)[1]
+    key = p.data_files[0].split(f"{BUCKET}/", 1)[1]
+    moto_s3.put_object(Bucket=BUCKET, Key=key, Body=b"PAR1 truncated")
+    with pytest.raises(SourceError, match=rf"^aws_cur: {p.data_files[0]}: unreadable Parquet"):
+        aws_cur.read_period(p, s3_client=moto_s3)
+    moto_s3.delete_object(Bucket=BUCKET, Key=key)
+    with pytest.raises(SourceError, match=rf"^aws_cur: {p.data_files[0]}: S3 NoSuchKey"):
+        aws_cur.read_period(p, s3_client=moto_s3)

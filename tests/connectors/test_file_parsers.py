@@ -147,3 +147,77 @@ def test_llm_price_catalogue():
     # time-versioned: a model whose price changed has consecutive periods
     periods = [r for r in snap["llm_prices"].to_pylist() if (r["provider_id"], r["model_id"]) == ("anthropic", "claude-sonnet-4-6")]
     assert len(periods) == 2 and periods[0]["price_end_at"] == periods[1]["price_start_at"] is not None
+
+
+def test_otel_span_without_ids_names_file_and_line(tmp_path):
+    f = tmp_path / "t.jsonl"
+    f.write_text(otlp_line([{"name": "x", "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0)}]) + "\n")
+    with pytest.raises(SourceError, match=rf"^otel_traces: {f}:1: malformed OTLP JSON line \(KeyError"):
+        otel.read_spans(str(f), *DAY)
+
+
+def test_otel_glob_and_empty_window(tmp_path):
+    span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat x", "kind": "3",
+            "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 1), "status": {}}
+    (tmp_path / "a-1.jsonl").write_text(otlp_line([span]) + "\n")
+    (tmp_path / "b-1.jsonl").write_text(otlp_line([span]) + "\n")
+    t = otel.read_spans(str(tmp_path / "a-*.jsonl"), *DAY)
+    assert t.num_rows == 1 and t["kind"].to_pylist() == [3] and t["status_code"].to_pylist() == [None]
+    assert t["_source_uri"].to_pylist() == [str(tmp_path / "a-1.jsonl")]
+    empty = otel.read_spans(str(tmp_path), datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
+    assert empty.num_rows == 0 and empty.schema == otel.SCHEMAS["otel_spans"]
+
+
+def test_gcp_parquet_export_and_seam(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    rows = [json.loads(gcp_row()), json.loads(gcp_row(invoice={"month": "202611"}))]
+    for r in rows:  # a Parquet export carries real timestamps, not strings
+        r["usage_start_time"] = datetime(2026, 10, 31, 23, tzinfo=UTC)
+        r.pop("new_field_from_google")
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "export.parquet")
+    assert gcp_billing.discover(str(tmp_path)) == ["2026-10", "2026-11"]
+    t = gcp_billing.read_month(str(tmp_path / "export.parquet"), "2026-11")
+    r = t.to_pylist()[0]
+    assert t.num_rows == 1 and r["usage_start_time"] == datetime(2026, 10, 31, 23, tzinfo=UTC)
+    assert json.loads(r["labels"])["team"] == "ml-research" and r["location_region"] == "us-central1"
+    # the BigQuery reader's seam: (source_uri, nested row) pairs in, the same table out
+    seam = gcp_billing.rows_to_table([("bq://proj.ds.table", json.loads(gcp_row()))])
+    assert seam.schema == gcp_billing.SCHEMAS["gcp_billing"] and seam["_source_uri"].to_pylist() == ["bq://proj.ds.table"]
+
+
+def test_gcp_bad_timestamp_and_malformed_line(tmp_path):
+    f = tmp_path / "a.jsonl"
+    f.write_text(gcp_row(usage_start_time="yesterday") + "\n")
+    with pytest.raises(SourceError, match=rf"^gcp_billing: {f}: usage_start_time: not a timestamp"):
+        gcp_billing.read_month(str(tmp_path), "2026-10")
+    f.write_text(gcp_row() + "\n{oops\n")
+    with pytest.raises(SourceError, match=rf"^gcp_billing: {f}:2: malformed export row"):
+        gcp_billing.discover(str(tmp_path))
+
+
+def test_gpu_truncated_file_is_a_source_error(tmp_path):
+    d = tmp_path / "h" / "2026-11-10"
+    d.mkdir(parents=True)
+    data = gzip.compress(b'{"record":"gpu","ts":"2026-11-10T04:00:10Z","gpu_uuid":"GPU-a"}\n' * 100)
+    (d / "h-20261110T04.jsonl.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError, match=r"^gpu_telemetry: "):
+        gpu_telemetry.read_samples(str(tmp_path), datetime(2026, 11, 10, 4, tzinfo=UTC), datetime(2026, 11, 10, 5, tzinfo=UTC))
+    # files outside the window (by name) are not even opened
+    t = gpu_telemetry.read_samples(str(tmp_path), datetime(2026, 11, 11, tzinfo=UTC), datetime(2026, 11, 12, tzinfo=UTC))
+    assert t.num_rows == 0 and t.schema == gpu_telemetry.SCHEMAS["gpu_samples"]
+
+
+def test_self_hosted_malformed_line_names_file_and_line(tmp_path):
+    f = tmp_path / "requests-2026-11-10.jsonl"
+    f.write_text(json.dumps({"request_id": "r1", "model": "m"}) + "\n")
+    with pytest.raises(SourceError, match=rf"^self_hosted_requests: {f}:1: malformed request log line \(KeyError"):
+        self_hosted.read_requests(str(tmp_path), *DAY)
+
+
+def test_wrong_path_is_an_error_not_an_empty_day(tmp_path):
+    for read, src in ((self_hosted.read_requests, "self_hosted_requests"), (otel.read_spans, "otel_traces")):
+        with pytest.raises(SourceError, match=rf"^{src}: {tmp_path / 'nope'}: no .* files found"):
+            read(str(tmp_path / "nope"), *DAY)
+    with pytest.raises(SourceError, match=r"^gpu_telemetry: .*nope: telemetry directory not found"):
+        gpu_telemetry.read_samples(str(tmp_path / "nope"), *DAY)

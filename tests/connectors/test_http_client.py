@@ -3,13 +3,17 @@
 import pytest
 
 from connectors.errors import SourceError
-from connectors.http import ApiClient, safe_url
+import time
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+
+from connectors.http import ApiClient, retry_after_seconds, safe_url
 
 SECRET = "sk-admin-super-secret"
 
 
 def client(peer, **kw):
-    return ApiClient("openai", peer.base_url, {"Authorization": f"Bearer {SECRET}"}, backoff_base=0.01, **kw)
+    return ApiClient(peer.base_url, {"Authorization": f"Bearer {SECRET}"}, source="openai", backoff_base=0.01, **kw)
 
 
 def test_429_with_retry_after_then_success(peer):
@@ -55,7 +59,7 @@ def test_non_json_body(peer):
 
 
 def test_connection_refused_is_a_source_error():
-    c = ApiClient("anthropic", "http://127.0.0.1:9", {}, max_retries=1, backoff_base=0.01, timeout=2)
+    c = ApiClient("http://127.0.0.1:9", {}, source="anthropic", max_retries=1, backoff_base=0.01, timeout=2)
     with pytest.raises(SourceError, match=r"anthropic: http://127.0.0.1:9/v1/x: connection failed .* after 2 attempts"):
         c.get_json("/v1/x", {})
 
@@ -78,3 +82,29 @@ def test_repeated_cursor_is_an_error(peer):
 
 def test_safe_url_strips_secret_params():
     assert safe_url("https://h/p?api_key=abc&day=1&token=t") == "https://h/p?day=1"
+
+
+def test_retry_after_is_honoured(peer):
+    peer.add(429, "slow", {"Retry-After": "1"})
+    peer.add(200, {"ok": 3})
+    t0 = time.monotonic()
+    assert client(peer).get_json("/v1/x", {})[0] == {"ok": 3}
+    assert time.monotonic() - t0 >= 0.9  # waited what the server asked, not the 0.01 s backoff
+
+
+def test_retry_after_formats():
+    assert retry_after_seconds("2") == 2.0 and retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= retry_after_seconds(later) <= 30
+
+
+def test_persistent_500_error_never_echoes_the_key(peer):
+    """Even when the peer echoes our Authorization header in its error body."""
+    for _ in range(3):
+        peer.add(500, f"internal error for Bearer {SECRET}")
+    with pytest.raises(SourceError) as e:
+        client(peer, max_retries=2).get_json("/v1/organization/usage/completions", {"start_time": "1"})
+    msg = str(e.value)
+    assert e.value.source == "openai" and e.value.status == 500
+    assert e.value.where == f"{peer.base_url}/v1/organization/usage/completions?start_time=1"
+    assert "HTTP 500 after 3 attempts" in msg and SECRET not in msg and "***" in msg

@@ -86,3 +86,31 @@ def test_readers_never_see_a_half_or_double_partition(tmp_path):
     th.join(timeout=30)
     assert not errors
     assert len(seen) > 10 and set(seen) == {50}
+
+
+def test_portable_fallback_swap_replaces_and_cleans_up(tmp_path, monkeypatch):
+    """Where renameat2 is unavailable: old folder moved aside, new renamed in, old deleted."""
+    monkeypatch.setattr(rawzone, "_exchange", lambda a, b: False)
+    for i in range(2):
+        rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(4, v=i)}, SCHEMA, f"l{i}", None)
+    t = pq.read_table(tmp_path / "lake/raw/t/source=src/day=2026-09-01/part-00000.parquet")
+    assert t.num_rows == 4 and set(t["v"].to_pylist()) == {1}
+    assert not any((tmp_path / "lake/_scratch/retired").iterdir())
+
+
+def test_failed_write_keeps_the_old_partition(tmp_path, monkeypatch):
+    rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(3)}, SCHEMA, "good", None)
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(rawzone.pq, "write_table", boom)
+    try:
+        rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(9)}, SCHEMA, "bad", None)
+    except OSError:
+        pass
+    monkeypatch.undo()
+    t = pq.read_table(tmp_path / "lake/raw/t/source=src/day=2026-09-01/part-00000.parquet")
+    assert t.num_rows == 3 and set(t["_load_id"].to_pylist()) == {"good"}
+    assert not any((tmp_path / "lake/_scratch/staging").iterdir())
+    assert [r["load_id"] for r in rawzone.read_load_log(tmp_path).to_pylist()] == ["good"]
