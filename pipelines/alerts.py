@@ -31,11 +31,11 @@ def format_digest(rows: list[tuple]) -> str:
     if not rows:
         return "# aispend weekly cost anomalies\n\nNo anomalies flagged last week.\n"
     lines = ["# aispend weekly cost anomalies", "",
-             "| day | dimension | value | actual $ | expected $ | impact $ | impact % | score | root causes |",
+             "| day | dimension | value | actual $ | expected $ | impact $ | impact | score | root causes |",
              "|---|---|---|---:|---:|---:|---:|---:|---|"]
     for day, dim, val, actual, expected, impact, pct, score, causes in rows:
         lines.append(f"| {day} | {dim} | {val} | {actual:,.2f} | {expected:,.2f} | {impact:,.2f} | "
-                     f"{(pct or 0):,.0f} | {score:,.1f} | {causes or ''} |")
+                     f"{'' if pct is None else format(pct, '+.0%')} | {score:,.1f} | {causes or ''} |")
     return "\n".join(lines) + "\n"
 
 

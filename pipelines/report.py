@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import warehouse
+from pipelines.alerts import last_week_anomalies
 
 HEADLINES = Path(__file__).with_name("sql") / "headlines"
 TITLES = {
@@ -14,8 +15,9 @@ TITLES = {
     "2_cost_per_query": "Cost per query by application (USD)",
     "3_agent_loops": "Agent tasks that amplify spend most",
     "4_repatriation": "Repatriation candidates",
-    "5_anomalies": "Last week's cost anomalies",
 }
+ANOMALY_COLUMNS = ["day", "dimension", "dimension_value", "actual_usd", "expected_usd", "impact_usd", "impact_pct",
+                   "score", "root_causes"]
 
 
 def _table(cols: list[str], rows: list[tuple], max_width: int = 60) -> str:
@@ -37,6 +39,11 @@ def headlines(home: Path) -> str:
             parts.append(f"\n== {TITLES.get(f.stem, f.stem)} ==\n{_table(cols, cur.fetchall())}")
     finally:
         con.close()
+    # the same query the weekly digest sends, so the demo shows exactly what would be alerted
+    rows = [(day, dim, val, round(actual, 2), round(expected, 2), round(impact, 2),
+             f"{pct:.0%}" if pct is not None else None, round(score, 1), causes)
+            for day, dim, val, actual, expected, impact, pct, score, causes in last_week_anomalies(home, limit=8)]
+    parts.append(f"\n== Last week's cost anomalies ==\n{_table(ANOMALY_COLUMNS, rows)}")
     return "\n".join(parts)
 
 
