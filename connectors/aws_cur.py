@@ -167,18 +167,26 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
     return out
 
 
-def _map_to_json(col: pa.ChunkedArray) -> pa.Array:
-    # map<string,string> in CUR 2.0 Parquet; JSON text keeps the raw zone portable (any engine)
-    if pa.types.is_string(col.type):
-        return col.combine_chunks()
-    vals = []
-    for v in col.to_pylist():
-        if v is None:
-            vals.append(None)
-        else:
-            items = v.items() if isinstance(v, dict) else v  # pyarrow gives maps as [(k, v), ...]
-            vals.append(json.dumps(dict(items), sort_keys=True))
-    return pa.array(vals, pa.string())
+def _maps_to_json(t: pa.Table, names: list[str]) -> dict[str, pa.ChunkedArray]:
+    """map<string,string> columns (CUR 2.0 Parquet) → JSON object text, in the file's key order.
+
+    JSON text keeps the raw zone portable (any engine reads it). Done in DuckDB, vectorised: a
+    Python loop per row costs ~40 µs a value, minutes on a multi-million-row export.
+    """
+    import duckdb
+
+    maps = [n for n in names if not pa.types.is_string(t.schema.field(n).type)]
+    out = {n: t.column(n) for n in names if n not in maps}
+    if maps:
+        con = duckdb.connect()
+        try:
+            con.register("cur_maps", t.select(maps))
+            sql = ", ".join(f'to_json("{n}")::varchar as "{n}"' for n in maps)
+            res = con.sql(f"select {sql} from cur_maps").to_arrow_table()
+        finally:
+            con.close()
+        out.update({n: res.column(n) for n in maps})
+    return out
 
 
 def read_file(raw: bytes, where: str) -> pa.Table:
@@ -188,14 +196,15 @@ def read_file(raw: bytes, where: str) -> pa.Table:
         t = pq.read_table(io.BytesIO(raw))
     except Exception as e:  # pyarrow raises several types for corrupt/truncated files
         raise SourceError(SOURCE, where, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
+    maps = _maps_to_json(t, [c for c in MAP_COLUMNS if c in t.column_names])
     cols = []
     for f in schema:
         if f.name == "_source_uri":
             cols.append(pa.array([where] * t.num_rows, pa.string()))
         elif f.name not in t.column_names:
             cols.append(pa.nulls(t.num_rows, f.type))
-        elif f.name in MAP_COLUMNS:
-            cols.append(_map_to_json(t.column(f.name)))
+        elif f.name in maps:
+            cols.append(maps[f.name])
         else:
             try:
                 cols.append(t.column(f.name).cast(f.type))

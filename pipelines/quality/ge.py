@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -100,6 +101,51 @@ def _files_for(table: pa.Table, index: list[int] | None, limit: int = 3) -> str:
     return f" (e.g. in {', '.join(uniq)})" if uniq else ""
 
 
+# Row-level expectations run on slices of this many rows: the pandas frame GE needs costs ~10×
+# the Arrow size for string columns, so a multi-million-row billing period is validated in
+# bounded memory.
+CHUNK_ROWS = 250_000
+# Column-level expectations (exact column set, each column's type) hold for every slice of a
+# table, since the frame's dtypes come from the Arrow schema: they run once on a small sample.
+SAMPLE_ROWS = 1_000
+
+
+def _window_columns(table: pa.Table, window_col: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Per-row [start, end) of each row's partition, computed once per distinct partition key."""
+    enc = pc.dictionary_encode(table.column("_partition")).combine_chunks()
+    bounds = [window_bounds(k) for k in enc.dictionary.to_pylist()]
+    ts_type = table.schema.field(window_col).type
+    starts = pa.array([b[0] for b in bounds], ts_type).take(enc.indices)
+    ends = pa.array([b[1] for b in bounds], ts_type).take(enc.indices)
+    return pa.chunked_array([starts]), pa.chunked_array([ends])
+
+
+def _run_suite(gx, name: str, checks: list[tuple[str, object]], frames):
+    """Validate `checks` on each frame of `frames` ((offset, DataFrame) pairs); merge per check."""
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    batch_def = (ctx.data_sources.add_pandas(f"raw_{name}").add_dataframe_asset(name)
+                 .add_batch_definition_whole_dataframe("load"))
+    suite = ctx.suites.add(gx.ExpectationSuite(name=f"raw_{name}"))
+    for label, exp in checks:
+        exp.meta = {"label": label}
+        suite.add_expectation(exp)
+    merged: dict[str, dict] = {}
+    for offset, df in frames:
+        result = batch_def.get_batch(batch_parameters={"dataframe": df}).validate(suite, result_format="SUMMARY")
+        for r in result.results:
+            label = (r.expectation_config.meta or {}).get("label", r.expectation_config.type)
+            m = merged.setdefault(label, {"success": True, "unexpected_count": None, "index": [], "observed": None})
+            res = r.result or {}
+            if not r.success:
+                m["success"] = False
+                m["observed"] = res.get("observed_value")
+            if "unexpected_count" in res:
+                m["unexpected_count"] = (m["unexpected_count"] or 0) + (res["unexpected_count"] or 0)
+                m["index"] += [offset + i for i in (res.get("partial_unexpected_index_list") or [])]
+    return merged
+
+
 def validate(raw_table: str, table: pa.Table, schema: pa.Schema) -> ValidationOutcome:
     """Run the raw table's suite on `table` (declared columns + `_partition`)."""
     import great_expectations as gx
@@ -107,61 +153,51 @@ def validate(raw_table: str, table: pa.Table, schema: pa.Schema) -> ValidationOu
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     suite_def = load_suites()[raw_table]
     expected_cols = [f.name for f in schema if f.name not in _LINEAGE]
-
-    checks: list[tuple[str, object]] = []
-    checks.append((f"columns exactly {len(expected_cols)} declared",
-                   gxe.ExpectTableColumnsToMatchSet(column_set=expected_cols, exact_match=True)))
     present = set(table.column_names)
+
+    column_checks: list[tuple[str, object]] = []
+    row_checks: list[tuple[str, object]] = []
+    row_cols: list[str] = []
     for f in schema:
         if f.name in _LINEAGE or f.name not in present:
             continue
-        checks.append((f"type of {f.name}", gxe.ExpectColumnValuesToBeInTypeList(column=f.name, type_list=_pandas_type_names(f.type))))
+        column_checks.append((f"type of {f.name}", gxe.ExpectColumnValuesToBeInTypeList(column=f.name, type_list=_pandas_type_names(f.type))))
     for col in suite_def.get("not_null") or []:
-        checks.append((f"{col} not null", gxe.ExpectColumnValuesToNotBeNull(column=col)))
+        row_checks.append((f"{col} not null", gxe.ExpectColumnValuesToNotBeNull(column=col)))
+        row_cols.append(col)
     for col, rng in (suite_def.get("ranges") or {}).items():
-        checks.append((f"{col} within [{rng.get('min')}, {rng.get('max')}]",
-                       gxe.ExpectColumnValuesToBeBetween(column=col, min_value=rng.get("min"), max_value=rng.get("max"))))
+        row_checks.append((f"{col} within [{rng.get('min')}, {rng.get('max')}]",
+                           gxe.ExpectColumnValuesToBeBetween(column=col, min_value=rng.get("min"), max_value=rng.get("max"))))
+        row_cols.append(col)
 
-    cols = [c for c in table.column_names if c in expected_cols or c == "_source_uri"]
-    df_table = table.select(cols)
+    rows_table = table.select([c for c in dict.fromkeys(row_cols) if c in present])
     window_col = suite_def.get("window")
-    if window_col and "_partition" in table.column_names and table.num_rows:
-        parts = table.column("_partition").to_pylist()
-        cache: dict[str, tuple[datetime, datetime]] = {}
-        starts, ends = [], []
-        for p in parts:
-            b = cache.get(p) or cache.setdefault(p, window_bounds(p))
-            starts.append(b[0])
-            ends.append(b[1])
-        ts_type = table.schema.field(window_col).type
-        df_table = df_table.append_column("_window_start", pa.array(starts, ts_type)).append_column("_window_end", pa.array(ends, ts_type))
-        checks.append((f"{window_col} on or after its partition's start",
-                       gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=window_col, column_B="_window_start", or_equal=True)))
-        checks.append((f"{window_col} before its partition's end",
-                       gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="_window_end", column_B=window_col)))
-        checks[0] = (checks[0][0], gxe.ExpectTableColumnsToMatchSet(
-            column_set=expected_cols + ["_window_start", "_window_end"], exact_match=True))
-    # _source_uri is lineage, not data: excluded from the exact column-set comparison.
-    df = _to_pandas(df_table.drop_columns([c for c in ("_source_uri",) if c in df_table.column_names]))
+    if window_col and "_partition" in present and table.num_rows:
+        starts, ends = _window_columns(table, window_col)
+        if window_col not in rows_table.column_names:
+            rows_table = rows_table.append_column(window_col, table.column(window_col))
+        rows_table = rows_table.append_column("_window_start", starts).append_column("_window_end", ends)
+        row_checks.append((f"{window_col} on or after its partition's start",
+                           gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=window_col, column_B="_window_start", or_equal=True)))
+        row_checks.append((f"{window_col} before its partition's end",
+                           gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="_window_end", column_B=window_col)))
+    # _source_uri and the other lineage columns are not data: outside the exact column-set check.
+    sample = table.select([c for c in table.column_names if c in expected_cols]).slice(0, SAMPLE_ROWS)
+    column_checks.insert(0, (f"columns exactly {len(expected_cols)} declared",
+                             gxe.ExpectTableColumnsToMatchSet(column_set=expected_cols, exact_match=True)))
 
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    batch_def = ctx.data_sources.add_pandas(f"raw_{raw_table}").add_dataframe_asset(raw_table).add_batch_definition_whole_dataframe("load")
-    suite = ctx.suites.add(gx.ExpectationSuite(name=f"raw_{raw_table}"))
-    for label, exp in checks:
-        exp.meta = {"label": label}
-        suite.add_expectation(exp)
-    result = batch_def.get_batch(batch_parameters={"dataframe": df}).validate(suite, result_format="SUMMARY")
+    merged = _run_suite(gx, f"{raw_table}_columns", column_checks, [(0, _to_pandas(sample))])
+    if row_checks and table.num_rows:
+        frames = ((off, _to_pandas(rows_table.slice(off, CHUNK_ROWS))) for off in range(0, table.num_rows, CHUNK_ROWS))
+        merged.update(_run_suite(gx, raw_table, row_checks, frames))
 
     failures: list[str] = []
-    for r in result.results:
-        if r.success:
+    for label, m in merged.items():
+        if m["success"]:
             continue
-        label = (r.expectation_config.meta or {}).get("label", r.expectation_config.type)
-        res = r.result or {}
-        if "unexpected_count" in res:
-            where = _files_for(table, res.get("partial_unexpected_index_list"))
-            failures.append(f"expectation '{label}' failed on {res['unexpected_count']} of {len(df)} rows{where}")
+        if m["unexpected_count"] is not None:
+            failures.append(f"expectation '{label}' failed on {m['unexpected_count']} of {table.num_rows} rows"
+                            f"{_files_for(table, m['index'])}")
         else:
-            failures.append(f"expectation '{label}' failed (observed {res.get('observed_value')!r})")
-    return ValidationOutcome(raw_table, not failures, table.num_rows, len(checks), failures)
+            failures.append(f"expectation '{label}' failed (observed {m['observed']!r})")
+    return ValidationOutcome(raw_table, not failures, table.num_rows, len(column_checks) + len(row_checks), failures)

@@ -58,3 +58,18 @@ def test_every_raw_table_has_a_suite():
     assert set(load_suites()) == {"aws_cur", "gcp_billing", "openai_usage", "openai_costs", "anthropic_usage",
                                   "anthropic_costs", "otel_spans", "gpu_samples", "self_hosted_requests",
                                   "llm_prices", "llm_price_matches"}
+
+
+def test_large_load_is_validated_in_slices_with_counts_and_files_across_them(monkeypatch):
+    # Slices of 2 rows: the bad rows sit in the 2nd and 3rd slices; counts add up over slices and
+    # the file named is the one holding a bad row, not one of the first slice.
+    monkeypatch.setattr("pipelines.quality.ge.CHUNK_ROWS", 2)
+    good = (d(1), d(2), "p", "gpt-4o", 10, 5, 2, 1, "page-good")
+    rows = [good, good, (d(1), d(2), "p", None, 1, 1, 0, 1, "page-bad-3"), good,
+            (d(1), d(2), "p", None, -1, 1, 0, 1, "page-bad-5")]
+    out = validate("openai_usage", table(rows, ["2026-09-01"] * 5), SCHEMA)
+    assert not out.success
+    text = "\n".join(out.failures)
+    assert "'model not null' failed on 2 of 5 rows (e.g. in page-bad-3, page-bad-5)" in text
+    assert "'input_tokens within [0, None]' failed on 1 of 5 rows (e.g. in page-bad-5)" in text
+    assert len(out.failures) == 2
