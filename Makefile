@@ -25,6 +25,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+## make bench: benchmarks, reported as ratios measured side by side in one run (BENCH_ROWS=5000000)
+bench: install
+	$(BIN)/python tests/benchmarks/bench_cur_focus.py
+
 ## make dev: Dagster UI on the same definitions, pointed at the demo organisation (run make demo first)
 dev: install
 	@mkdir -p "$(DAGSTER_HOME)" && test -f "$(DAGSTER_HOME)/dagster.yaml" || printf "telemetry:\n  enabled: false\n" > "$(DAGSTER_HOME)/dagster.yaml"
