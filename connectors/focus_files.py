@@ -1,0 +1,338 @@
+"""Any FOCUS export (1.0–1.3, CSV / gzip CSV / Parquet) → the FOCUS 1.2 column set.
+
+Two entry points feed one raw table (``focus_lines``):
+
+* ``focus_files``: a local directory (searched recursively), a single file or a glob.
+* ``aws_focus``: AWS Data Exports "FOCUS 1.2 with AWS columns" in the Data Exports S3 layout
+  (or a local copy of it); manifests, fingerprints and restatement come from
+  ``connectors.aws_cur.discover`` and every listed data file goes through the same reader.
+
+What differs between FOCUS versions (renamed, added, deprecated columns) lives in
+``focus_columns.csv`` beside this module: one row per 1.2 column with its type, whether a file
+without it is rejected, and the header names it may arrive under (first non-null wins, matched
+case-insensitively: the 1.2 spec's own examples spell ``SkuPriceid``). A 1.2 column none of
+whose names is present is null. Every other column (``x_*`` provider extensions, 1.3's
+``HostProviderName``, anything new) is kept, per row, in one ``_extra`` JSON text column.
+
+Real exports are accepted as they look: literal ``NULL``/``null`` → null, datetimes with or
+without ``T``/``Z`` (no offset means UTC), ids always read as strings (leading zeros and ids
+above 2^53 survive), a UTF-8 BOM on the header, ``Tags`` as JSON text (a Parquet map → JSON).
+Money and quantities are DECIMAL(38,18) parsed from the text, never through a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob as _glob
+import gzip
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from connectors import aws_cur
+from connectors._files import list_files as _list_files
+from connectors.errors import SourceError
+
+SOURCE = "focus_files"
+AWS_SOURCE = "aws_focus"
+RAW_TABLE = "focus_lines"
+TS = pa.timestamp("us", tz="UTC")
+DEC = pa.decimal128(38, 18)
+MAP_FILE = Path(__file__).with_name("focus_columns.csv")
+NULL_TOKENS = ["", "NULL", "null", "Null"]
+_SUFFIXES = (".csv", ".gz", ".parquet")
+_TYPES = {"string": pa.string(), "decimal": DEC, "timestamp": TS}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    required: bool
+    sources: tuple[str, ...]
+
+
+def _load_map() -> list[Column]:
+    with MAP_FILE.open(encoding="utf-8") as fh:
+        return [Column(r["column"], _TYPES[r["type"]], r["required"] == "true", tuple(r["sources"].split("|")))
+                for r in csv.DictReader(fh)]
+
+
+COLUMNS = _load_map()
+SCHEMA = pa.schema([(c.name, c.type) for c in COLUMNS]
+                   + [("_extra", pa.string()), ("_row_number", pa.int64()), ("_source_type", pa.string()),
+                      ("_source_uri", pa.string())])
+
+
+# --- one file ---------------------------------------------------------------------------------
+def _is_parquet(raw: bytes, where: str) -> bool:
+    return where.lower().endswith(".parquet") or raw[:4] == b"PAR1"
+
+
+def _read_csv(raw: bytes, source: str, where: str) -> pa.Table:
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise SourceError(source, where, f"unreadable gzip ({e})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    first = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    header = next(csv.reader([first]), [])
+    if not header or not any(h.strip() for h in header):
+        raise SourceError(source, where, "empty file or no CSV header")
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise SourceError(source, where, f"duplicate header column(s): {dup}")
+    try:
+        # Every column as text: ids must never pass through a number, money is parsed to DECIMAL
+        # below, and one parser for all columns keeps type inference from guessing per file.
+        return pacsv.read_csv(
+            io.BytesIO(raw),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                 null_values=NULL_TOKENS, strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=True),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        raise SourceError(source, where, f"unreadable CSV ({str(e)[:200]})") from None
+
+
+def _read_parquet(raw: bytes, source: str, where: str) -> pa.Table:
+    try:
+        return pq.read_table(io.BytesIO(raw))
+    except Exception as e:  # pyarrow raises several types for corrupt/truncated files
+        raise SourceError(source, where, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
+
+
+def _nested_to_json(col: pa.ChunkedArray) -> pa.Array:
+    # Parquet exports carry Tags / SkuPriceDetails as map<string,string> (or a struct)
+    out = []
+    for v in col.to_pylist():
+        if v is None:
+            out.append(None)
+        elif isinstance(v, list) and all(isinstance(i, tuple) and len(i) == 2 for i in v):
+            out.append(json.dumps(dict(v), sort_keys=True, default=str))
+        else:
+            out.append(json.dumps(v, sort_keys=True, default=str))
+    return pa.array(out, pa.string())
+
+
+def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    t = col.type
+    if pa.types.is_nested(t):
+        return _nested_to_json(col)
+    col = col.cast(pa.string())
+    return pc.if_else(pc.is_in(col, value_set=pa.array(NULL_TOKENS[1:])), pa.scalar(None, pa.string()), col)
+
+
+def _first_bad(col, parse, row_offset: int = 1) -> tuple[int, str]:
+    for i, v in enumerate(col.to_pylist()):
+        if v is None:
+            continue
+        try:
+            parse(v)
+        except Exception:
+            return i + row_offset, v
+    return 0, ""
+
+
+_HAS_OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
+
+
+def _to_timestamp(col, source: str, where: str, name: str) -> pa.Array:
+    if pa.types.is_timestamp(col.type):
+        return col.cast(TS) if col.type.tz else pc.assume_timezone(col.cast(pa.timestamp("us")), "UTC")
+    if pa.types.is_date(col.type):
+        return pc.assume_timezone(col.cast(pa.timestamp("us")), "UTC")
+    text = pc.utf8_trim_whitespace(_as_text(col))
+    # no offset means UTC (FOCUS datetimes are UTC; the official sample writes `YYYY-MM-DD HH:MM:SS`)
+    text = pc.replace_substring_regex(text, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
+    text = pc.if_else(pc.match_substring_regex(text, _HAS_OFFSET), text, pc.binary_join_element_wise(text, "Z", ""))
+    try:
+        return text.cast(TS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        row, value = _first_bad(text, lambda v: pa.array([v]).cast(TS))
+        raise SourceError(source, where, f"column {name}: unparseable datetime {value[:-1]!r} in data row {row}") from None
+
+
+def _decimal_from_text(v: str) -> Decimal:
+    d = Decimal(v.strip())
+    if not d.is_finite():
+        raise InvalidOperation(v)
+    return d.quantize(Decimal("1e-18"))
+
+
+def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
+    t = col.type
+    if pa.types.is_integer(t):
+        return col.cast(DEC)
+    if pa.types.is_decimal(t):
+        try:
+            return col.cast(DEC)
+        except pa.ArrowInvalid:
+            pass  # scale > 18: round through Python's Decimal below
+    text = pc.utf8_trim_whitespace(_as_text(col))  # a float goes through its shortest repr, not binary
+    try:
+        return text.cast(DEC)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    values = []
+    for i, v in enumerate(text.to_pylist()):
+        if v is None:
+            values.append(None)
+            continue
+        try:
+            values.append(_decimal_from_text(v))
+        except (InvalidOperation, ValueError):
+            raise SourceError(source, where, f"column {name}: not a number {v!r} in data row {i + 1}") from None
+    return pa.array(values, DEC)
+
+
+def _extra_json(t: pa.Table, names: list[str]) -> pa.Array:
+    if not names:
+        return pa.nulls(t.num_rows, pa.string())
+    cols = {}
+    for n in names:
+        c = t.column(n)
+        if pa.types.is_nested(c.type):  # maps arrive as [(k, v)]: keep them as JSON objects
+            cols[n] = [None if v is None else json.loads(v) for v in _nested_to_json(c).to_pylist()]
+        else:
+            cols[n] = _as_text(c).to_pylist()
+    out = []
+    for i in range(t.num_rows):
+        row = {n: cols[n][i] for n in names if cols[n][i] is not None}
+        out.append(json.dumps(row, sort_keys=True, default=str) if row else None)
+    return pa.array(out, pa.string())
+
+
+def normalize(t: pa.Table, source: str, where: str) -> pa.Table:
+    """A FOCUS table in any supported version → SCHEMA (1.2 columns + _extra + lineage)."""
+    by_lower: dict[str, str] = {}
+    for name in t.column_names:
+        by_lower.setdefault(name.strip().lower(), name)
+    for c in COLUMNS:  # a missing column is reported before any value in the file is judged
+        if c.required and not any(s.lower() in by_lower for s in c.sources):
+            raise SourceError(source, where, f"required FOCUS column {c.name} is missing "
+                                             f"(looked for: {', '.join(c.sources)})")
+    used: set[str] = set()
+    arrays = []
+    n = t.num_rows
+    for c in COLUMNS:
+        present = [by_lower[s.lower()] for s in c.sources if s.lower() in by_lower]
+        used.update(present)
+        if not present:
+            arrays.append(pa.nulls(n, c.type))
+            continue
+        converted = []
+        for name in present:
+            col = t.column(name)
+            if c.type == TS:
+                converted.append(_to_timestamp(col, source, where, name))
+            elif c.type == DEC:
+                converted.append(_to_decimal(col, source, where, name))
+            else:
+                converted.append(_as_text(col))
+        arr = converted[0] if len(converted) == 1 else pc.coalesce(*converted)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        arrays.append(arr)
+    extra = [name for name in t.column_names if name not in used]
+    arrays += [_extra_json(t, extra), pa.array(range(1, n + 1), pa.int64()),
+               pa.array([source] * n, pa.string()), pa.array([where] * n, pa.string())]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def read_bytes(raw: bytes, where: str, *, source: str = SOURCE) -> pa.Table:
+    """One FOCUS data file's bytes (CSV, gzip CSV or Parquet, told by name or magic) → SCHEMA."""
+    t = _read_parquet(raw, source, where) if _is_parquet(raw, where) else _read_csv(raw, source, where)
+    return normalize(t, source, where)
+
+
+# --- focus_files: a directory, file or glob -----------------------------------------------------
+def list_files(uri: str) -> list[str]:
+    """FOCUS files under a directory (recursive), a single file, or a glob; sorted."""
+    files = [f for f in _list_files(uri, _SUFFIXES)
+             if f.lower().endswith((".csv", ".csv.gz", ".parquet")) or not Path(uri).is_dir()]
+    if not files:
+        if not Path(uri).exists() and not _glob.has_magic(uri):
+            raise SourceError(SOURCE, uri, "no such file or directory")
+        raise SourceError(SOURCE, uri, "no FOCUS files found (expected *.csv, *.csv.gz or *.parquet)")
+    return files
+
+
+def billing_periods(t: pa.Table) -> pa.Array:
+    """YYYY-MM of BillingPeriodStart, falling back to ChargePeriodStart."""
+    start = pc.coalesce(t.column("BillingPeriodStart"), t.column("ChargePeriodStart"))
+    return pc.strftime(start, format="%Y-%m", locale="C")
+
+
+def split_by_period(t: pa.Table) -> dict[str, pa.Table]:
+    """Rows grouped by billing period (the raw table's monthly partition)."""
+    periods = billing_periods(t)
+    missing = pc.sum(pc.is_null(periods)).as_py() or 0
+    if missing:
+        idx = pc.index(pc.is_null(periods), True).as_py()
+        raise SourceError(SOURCE, t.column("_source_uri")[idx].as_py(),
+                          f"{missing} row(s) with neither BillingPeriodStart nor ChargePeriodStart "
+                          f"(e.g. data row {t.column('_row_number')[idx].as_py()})")
+    return {k: t.filter(pc.equal(periods, k)) for k in sorted(set(periods.to_pylist()))}
+
+
+@dataclass(frozen=True)
+class FocusPeriod:
+    """One billing period of a FOCUS file set: its rows and a fingerprint of the files behind it."""
+
+    billing_period: str
+    fingerprint: str
+    files: tuple[str, ...]
+    table: pa.Table
+
+
+def discover(uri: str) -> list[FocusPeriod]:
+    """Read every FOCUS file under `uri` and group the rows by billing period, oldest first.
+
+    A period's fingerprint is the sha256 over (file, content hash) of the files with rows in
+    it, so an unchanged set of files is skipped and any changed file replaces its periods.
+    Files must be read to know their periods, so this reads everything once.
+    """
+    per_period: dict[str, list[pa.Table]] = {}
+    hashes: dict[str, dict[str, str]] = {}
+    for f in list_files(uri):
+        try:
+            raw = Path(f).read_bytes()
+        except OSError as e:
+            raise SourceError(SOURCE, f, f"cannot read ({e.strerror})") from None
+        digest = hashlib.sha256(raw).hexdigest()
+        t = read_bytes(raw, f)
+        if t.num_rows == 0:
+            continue
+        for period, part in split_by_period(t).items():
+            per_period.setdefault(period, []).append(part)
+            hashes.setdefault(period, {})[f] = digest
+    out = []
+    for period in sorted(per_period):
+        fp = hashlib.sha256(json.dumps(sorted(hashes[period].items())).encode()).hexdigest()
+        out.append(FocusPeriod(period, fp, tuple(sorted(hashes[period])), pa.concat_tables(per_period[period])))
+    return out
+
+
+# --- aws_focus: AWS Data Exports "FOCUS 1.2 with AWS columns" -----------------------------------
+def discover_aws(uri: str, *, s3_client=None) -> list[aws_cur.ExportPeriod]:
+    """Periods of an AWS FOCUS export that have a complete manifest (see connectors.aws_cur)."""
+    return aws_cur.discover(uri, s3_client=s3_client)
+
+
+def read_aws_period(p: aws_cur.ExportPeriod, *, s3_client=None) -> pa.Table:
+    """Exactly the files the period's manifest lists, each read as FOCUS, concatenated."""
+    store = aws_cur._Store(p.export_uri, s3_client)
+    tables = [read_bytes(store.read_bytes(f), f, source=AWS_SOURCE) for f in p.data_files]
+    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
