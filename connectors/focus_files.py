@@ -197,21 +197,42 @@ def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
     return pa.array(values, DEC)
 
 
+_CTRL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+def _json_string(text: pa.Array) -> pa.Array:
+    """Arrow strings → JSON string literals, vectorised (the rare other control char: json.dumps)."""
+    out = pc.replace_substring(text, "\\", "\\\\")
+    for raw, esc in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        out = pc.replace_substring(out, raw, esc)
+    out = pc.binary_join_element_wise('"', out, '"', "")
+    odd = pc.fill_null(pc.match_substring_regex(text, _CTRL), False)
+    if pc.any(odd).as_py():
+        fixed = [json.dumps(v) if v is not None else None for v in text.to_pylist()]
+        out = pc.if_else(odd, pa.array(fixed, pa.string()), out)
+    return out
+
+
 def _extra_json(t: pa.Table, names: list[str]) -> pa.Array:
+    """Per row, a JSON object of the non-null values of `names` (sorted keys); null when none.
+
+    Built with Arrow kernels, not a Python loop per row: an export may carry millions of rows
+    and a dozen provider columns.
+    """
     if not names:
         return pa.nulls(t.num_rows, pa.string())
-    cols = {}
-    for n in names:
+    pieces = []
+    for n in sorted(names):
         c = t.column(n)
-        if pa.types.is_nested(c.type):  # maps arrive as [(k, v)]: keep them as JSON objects
-            cols[n] = [None if v is None else json.loads(v) for v in _nested_to_json(c).to_pylist()]
+        if pa.types.is_nested(c.type):  # maps/structs: already JSON text, embedded as is
+            value = _nested_to_json(c)
         else:
-            cols[n] = _as_text(c).to_pylist()
-    out = []
-    for i in range(t.num_rows):
-        row = {n: cols[n][i] for n in names if cols[n][i] is not None}
-        out.append(json.dumps(row, sort_keys=True, default=str) if row else None)
-    return pa.array(out, pa.string())
+            value = _json_string(_as_text(c).combine_chunks() if isinstance(c, pa.ChunkedArray) else _as_text(c))
+        # ',"name":value' or '' when null (null_handling="skip" drops all-null rows in pyarrow 26)
+        pieces.append(pc.fill_null(pc.binary_join_element_wise("," + json.dumps(n) + ":", value, ""), ""))
+    body = pc.binary_join_element_wise(*pieces, "")
+    obj = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 1), "}", "")
+    return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), obj)
 
 
 def normalize(t: pa.Table, source: str, where: str) -> pa.Table:

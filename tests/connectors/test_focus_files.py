@@ -369,3 +369,13 @@ def test_commitment_scenarios_hourly_identity_and_the_spec_typo(shared_data):
                                           r"unparseable datetime '2023-02-01T30:00:00' in data row 3"):
         f = folder / "commitment_discount_purchase_scenario_2.csv"
         ff.read_bytes(f.read_bytes(), str(f))
+
+
+def test_extra_json_escapes_any_text(tmp_path):
+    nasty = ['say "hi"', "back\\slash", "two\nlines\ttab\r", "bell\x01", "ünïcødé €", None]
+    t = pa.table({"ChargePeriodStart": ["2025-01-01"] * 6, "ChargePeriodEnd": ["2025-01-02"] * 6,
+                  "ChargeCategory": ["Usage"] * 6, "BilledCost": ["1"] * 6, "x_b": nasty, "x_a": ["1"] * 5 + [None]})
+    extra = ff.normalize(t, "focus_files", "mem").column("_extra").to_pylist()
+    assert [json.loads(e) for e in extra[:5]] == [{"x_a": "1", "x_b": v} for v in nasty[:5]]
+    assert extra[5] is None
+    assert extra[0] == '{"x_a":"1","x_b":"say \\"hi\\""}'
