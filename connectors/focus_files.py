@@ -30,6 +30,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -213,7 +214,7 @@ def _json_string(text: pa.Array) -> pa.Array:
     return out
 
 
-def _extra_json(t: pa.Table, names: list[str]) -> pa.Array:
+def _extra_json(t: pa.Table, names: list[str], strip_prefix: str = "") -> pa.Array:
     """Per row, a JSON object of the non-null values of `names` (sorted keys); null when none.
 
     Built with Arrow kernels, not a Python loop per row: an export may carry millions of rows
@@ -229,7 +230,8 @@ def _extra_json(t: pa.Table, names: list[str]) -> pa.Array:
         else:
             value = _json_string(_as_text(c).combine_chunks() if isinstance(c, pa.ChunkedArray) else _as_text(c))
         # ',"name":value' or '' when null (null_handling="skip" drops all-null rows in pyarrow 26)
-        pieces.append(pc.fill_null(pc.binary_join_element_wise("," + json.dumps(n) + ":", value, ""), ""))
+        key = json.dumps(n[len(strip_prefix):])
+        pieces.append(pc.fill_null(pc.binary_join_element_wise("," + key + ":", value, ""), ""))
     body = pc.binary_join_element_wise(*pieces, "")
     obj = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 1), "}", "")
     return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), obj)
@@ -272,9 +274,104 @@ def normalize(t: pa.Table, source: str, where: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
-def read_bytes(raw: bytes, where: str, *, source: str = SOURCE) -> pa.Table:
-    """One FOCUS data file's bytes (CSV, gzip CSV or Parquet, told by name or magic) → SCHEMA."""
+# --- provider-native exports through a mapping kept as data ------------------------------------
+MAPPINGS_DIR = Path(__file__).with_name("focus_mappings")
+
+
+@dataclass(frozen=True)
+class MapRule:
+    focus_column: str
+    natives: tuple[str, ...]
+    transform: str
+    arg: str
+
+
+def load_mapping(name: str) -> list[MapRule]:
+    """`focus_mappings/<name>.csv`: per FOCUS column, the native column(s) and a transform."""
+    path = MAPPINGS_DIR / f"{name}.csv"
+    if not re.fullmatch(r"[a-z0-9_]+", name or "") or not path.is_file():
+        known = sorted(p.stem for p in MAPPINGS_DIR.glob("*.csv"))
+        raise SourceError(SOURCE, f"mapping '{name}'", f"unknown mapping (one of: {', '.join(known)})")
+    with path.open(encoding="utf-8") as fh:
+        return [MapRule(r["focus_column"], tuple(x for x in r["native"].split("|") if x), r["transform"], r["arg"])
+                for r in csv.DictReader(fh)]
+
+
+def _parse_dates(col, fmt: str, source: str, where: str, name: str) -> pa.Array:
+    text = pc.utf8_trim_whitespace(_as_text(col))
+    try:
+        ts = pc.strptime(text, format=fmt, unit="us")
+    except pa.ArrowInvalid:
+        row, value = _first_bad(text, lambda v: pc.strptime(pa.array([v]), format=fmt, unit="us"))
+        raise SourceError(source, where, f"column {name}: unparseable date {value!r} (expected {fmt}) "
+                                         f"in data row {row}") from None
+    return pc.assume_timezone(ts, "UTC")
+
+
+def apply_mapping(t: pa.Table, mapping: str, source: str, where: str) -> pa.Table:
+    """A provider-native table → FOCUS-named columns per `focus_mappings/<mapping>.csv`.
+
+    Transforms: (blank) copy, first non-null of the listed natives; `const`; `date` / `date_next_day`
+    (strptime format in `arg`, UTC; next day turns an inclusive date into an exclusive end);
+    `value_map` (`a=b;c=d`, case-insensitive, unmapped → null); `json_object_body` (Azure's
+    `"k": "v",...` without braces); `prefix_json` (columns `<prefix>key` → one JSON object).
+    Native columns no rule reads are kept as `x_<name>` (→ `_extra`).
+    """
+    required = {c.name for c in COLUMNS if c.required}
+    n = t.num_rows
+    out: dict[str, pa.Array] = {}
+    consumed: set[str] = set()
+    for rule in load_mapping(mapping):
+        if rule.transform == "const":
+            out[rule.focus_column] = pa.array([rule.arg] * n, pa.string())
+            continue
+        if rule.transform == "prefix_json":
+            names = [c for c in t.column_names if c.startswith(rule.natives[0])]
+            consumed.update(names)
+            out[rule.focus_column] = _extra_json(t, names, strip_prefix=rule.natives[0])
+            continue
+        present = [c for c in rule.natives if c in t.column_names]
+        consumed.update(present)
+        if not present:
+            if rule.focus_column in required:
+                raise SourceError(source, where, f"native column {' or '.join(rule.natives)} (FOCUS "
+                                                 f"{rule.focus_column}, mapping {mapping}) is missing")
+            continue
+        cols = [t.column(c) for c in present]
+        if rule.transform in ("date", "date_next_day"):
+            vals = [_parse_dates(c, rule.arg, source, where, name) for c, name in zip(cols, present)]
+            val = vals[0] if len(vals) == 1 else pc.coalesce(*vals)
+            if rule.transform == "date_next_day":
+                val = pc.add(val, pa.scalar(timedelta(days=1), pa.duration("us")))
+        else:
+            texts = [_as_text(c) for c in cols]
+            val = texts[0] if len(texts) == 1 else pc.coalesce(*texts)
+            if rule.transform == "value_map":
+                pairs = [kv.split("=", 1) for kv in rule.arg.split(";") if kv]
+                keys, values = pa.array([k.strip().lower() for k, _ in pairs]), pa.array([v for _, v in pairs])
+                val = pc.take(values, pc.index_in(pc.utf8_lower(pc.utf8_trim_whitespace(val)), value_set=keys))
+            elif rule.transform == "json_object_body":
+                body = pc.utf8_trim_whitespace(val)
+                braced = pc.if_else(pc.starts_with(body, "{"), body, pc.binary_join_element_wise("{", body, "}", ""))
+                val = pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), braced)
+            elif rule.transform:
+                raise SourceError(source, f"mapping '{mapping}'", f"unknown transform {rule.transform!r}")
+        out[rule.focus_column] = val.combine_chunks() if isinstance(val, pa.ChunkedArray) else val
+    for c in t.column_names:
+        if c not in consumed:
+            out[f"x_{c}"] = t.column(c)
+    return pa.table(out) if out else t
+
+
+def read_bytes(raw: bytes, where: str, *, source: str = SOURCE, mapping: str | None = None) -> pa.Table:
+    """One data file's bytes (CSV, gzip CSV or Parquet, told by name or magic) → SCHEMA.
+
+    FOCUS files are read as they are; with `mapping`, a provider-native export is first renamed and
+    derived into FOCUS columns by `focus_mappings/<mapping>.csv`.
+    """
     t = _read_parquet(raw, source, where) if _is_parquet(raw, where) else _read_csv(raw, source, where)
+    if mapping:
+        t = apply_mapping(t, mapping, source, where)
     return normalize(t, source, where)
 
 
@@ -318,8 +415,10 @@ class FocusPeriod:
     table: pa.Table
 
 
-def discover(uri: str) -> list[FocusPeriod]:
+def discover(uri: str, *, mapping: str | None = None) -> list[FocusPeriod]:
     """Read every FOCUS file under `uri` and group the rows by billing period, oldest first.
+
+    `mapping` (e.g. ``azure_ea``, ``oci``) reads provider-native exports instead (apply_mapping).
 
     A period's fingerprint is the sha256 over (file, content hash) of the files with rows in
     it, so an unchanged set of files is skipped and any changed file replaces its periods.
@@ -333,7 +432,7 @@ def discover(uri: str) -> list[FocusPeriod]:
         except OSError as e:
             raise SourceError(SOURCE, f, f"cannot read ({e.strerror})") from None
         digest = hashlib.sha256(raw).hexdigest()
-        t = read_bytes(raw, f)
+        t = read_bytes(raw, f, mapping=mapping)
         if t.num_rows == 0:
             continue
         for period, part in split_by_period(t).items():

@@ -14,7 +14,9 @@ def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
                 for p in conn.discover_aws(src.uri)}
     # Plain files carry their periods inside: they are read once to group rows by period; the
     # fingerprint (files + content hashes per period) still skips the write of unchanged periods.
-    return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: p.table) for p in conn.discover(src.uri)}
+    # `mapping: azure_ea` / `mapping: oci` reads provider-native exports through a mapping CSV.
+    return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: p.table)
+            for p in conn.discover(src.uri, mapping=src.options.get("mapping"))}
 
 
 SPECS = [RawSpec(

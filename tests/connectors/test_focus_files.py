@@ -379,3 +379,75 @@ def test_extra_json_escapes_any_text(tmp_path):
     assert [json.loads(e) for e in extra[:5]] == [{"x_a": "1", "x_b": v} for v in nasty[:5]]
     assert extra[5] is None
     assert extra[0] == '{"x_a":"1","x_b":"say \\"hi\\""}'
+
+
+# --- provider-native exports through a mapping CSV (stretch) ------------------------------------
+NATIVE = [("azure-ea/EA_ActualCost_Small.csv", "azure_ea", "Cost", 11),
+          ("azure-ea/EA_AmortizedCost_Small.csv", "azure_ea", "Cost", 28),
+          ("azure-ea/sample-anonymous-ea-export-dataset.csv", "azure_ea", "CostInBillingCurrency", 27),
+          ("oci/reports_cost-csv_0000000030000269.csv", "oci", "cost/myCost", 506)]
+
+
+@pytest.mark.parametrize("rel,mapping,cost_col,rows", NATIVE)
+def test_native_exports_through_mapping_keep_totals(shared_data, rel, mapping, cost_col, rows):
+    path = shared_data / "billing" / rel
+    [period] = ff.discover(str(path), mapping=mapping)
+    t = period.table
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        native = list(csv.DictReader(fh))
+    exact = sum(Decimal(r[cost_col]) for r in native)
+    quantized = sum(Decimal(r[cost_col]).quantize(Decimal("1e-18")) for r in native)  # DECIMAL(38,18)
+    got = sum(t.column("BilledCost").to_pylist())
+    assert t.num_rows == len(native) == rows
+    assert got == quantized and abs(got - exact) < Decimal("1e-16")
+    assert set(t.column("ProviderName").to_pylist()) == {"Microsoft" if mapping == "azure_ea" else "Oracle"}
+    assert None not in t.column("ChargeCategory").to_pylist()
+    assert period.billing_period == ("2023-09" if mapping == "azure_ea" else "2023-11")
+
+
+def test_azure_ea_dates_tags_and_categories(shared_data):
+    path = shared_data / "billing/azure-ea/EA_ActualCost_Small.csv"
+    rows = ff.read_bytes(path.read_bytes(), str(path), mapping="azure_ea").to_pylist()
+    purchase = [r for r in rows if r["ChargeCategory"] == "Purchase"]
+    assert purchase and all(r["ChargeFrequency"] == "Recurring" for r in purchase)
+    r = rows[0]  # 09/21/2023 (US dates); EA's inclusive period end 09/30 → exclusive 10/01
+    assert (r["ChargePeriodStart"], r["ChargePeriodEnd"]) == (datetime(2023, 9, 21, tzinfo=UTC),
+                                                              datetime(2023, 9, 22, tzinfo=UTC))
+    assert r["BillingPeriodEnd"] == datetime(2023, 10, 1, tzinfo=UTC)
+    assert r["BillingAccountId"] == "8611537" and r["SubAccountId"] == "1caaa5a3-2b66-438e-8ab4-bce37d518c5d"
+    sample = shared_data / "billing/azure-ea/sample-anonymous-ea-export-dataset.csv"
+    first = ff.read_bytes(sample.read_bytes(), str(sample), mapping="azure_ea").to_pylist()[0]
+    assert json.loads(first["Tags"]) == {"tagA": "valueA", "tagB": "valueB", "tagC": "valueC"}
+    assert first["ChargePeriodStart"] == datetime(2023, 9, 2, tzinfo=UTC)  # '9/2/2023', unpadded
+    assert json.loads(first["_extra"])["x_AccountName"] == "example.com"  # unmapped native columns kept
+
+
+def test_azure_service_category_map_agrees_with_the_reference(shared_data):
+    # our mapping is our own data; where the FinOps Foundation converter maps the same consumed
+    # service, it must agree
+    with (REPO / "connectors/focus_mappings/azure_ea.csv").open() as fh:
+        rule = next(r for r in csv.DictReader(fh) if r["focus_column"] == "ServiceCategory")
+    ours = dict(kv.split("=", 1) for kv in rule["arg"].split(";"))
+    with (shared_data / "billing/reference-mappings/focus_converters_azure_category_mapping.csv").open() as fh:
+        ref = {r["ConsumedService"].lower(): r["ServiceCategory"] for r in csv.DictReader(fh)}
+    shared = {k: v for k, v in ours.items() if k in ref}
+    assert len(shared) >= 10
+    assert shared == {k: ref[k] for k in shared}
+
+
+def test_oci_tags_and_bad_mapping_input(shared_data, tmp_path):
+    path = shared_data / "billing/oci/reports_cost-csv_0000000030000269.csv"
+    r = ff.read_bytes(path.read_bytes(), str(path), mapping="oci").to_pylist()[0]
+    assert json.loads(r["Tags"])["Oracle-Tags.CreatedBy"] == "default/phil.newman@oracle.com"
+    assert r["ChargePeriodStart"] == datetime(2023, 11, 13, 10, tzinfo=UTC)  # '2023-11-13T10:00Z'
+    assert r["ServiceCategory"] == "Databases" and r["ChargeCategory"] == "Usage"
+    with pytest.raises(SourceError, match=r"mapping 'gcp_legacy': unknown mapping \(one of: azure_ea, oci\)"):
+        ff.discover(str(path), mapping="gcp_legacy")
+    bad = write_csv(tmp_path / "ea.csv", ["Date", "ChargeType"], [["9/2/2023", "Usage"]])
+    with pytest.raises(SourceError, match=r"ea\.csv: native column CostInBillingCurrency or Cost "
+                                          r"\(FOCUS BilledCost, mapping azure_ea\) is missing"):
+        ff.read_bytes(bad.read_bytes(), str(bad), mapping="azure_ea")
+    bad = write_csv(tmp_path / "ea2.csv", ["Date", "ChargeType", "Cost"], [["2023-09-02", "Usage", "1"]])
+    with pytest.raises(SourceError, match=r"ea2\.csv: column Date: unparseable date '2023-09-02' "
+                                          r"\(expected %m/%d/%Y\) in data row 1"):
+        ff.read_bytes(bad.read_bytes(), str(bad), mapping="azure_ea")
