@@ -451,3 +451,20 @@ def test_oci_tags_and_bad_mapping_input(shared_data, tmp_path):
     with pytest.raises(SourceError, match=r"ea2\.csv: column Date: unparseable date '2023-09-02' "
                                           r"\(expected %m/%d/%Y\) in data row 1"):
         ff.read_bytes(bad.read_bytes(), str(bad), mapping="azure_ea")
+
+
+def test_aws_focus_gzip_csv_data_files(tmp_path):
+    export = tmp_path / NAME
+    (export / "data" / "BILLING_PERIOD=2026-11").mkdir(parents=True)
+    (export / "metadata" / "BILLING_PERIOD=2026-11").mkdir(parents=True)
+    f = write_csv(export / "data" / "BILLING_PERIOD=2026-11" / f"{NAME}-00001.csv.gz",
+                  ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost",
+                   "BillingAccountId", "x_Operation"],
+                  [["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "Usage", "4.75",
+                    '"000000000042"', "RunInstances"]], gz=True)
+    (export / "metadata" / "BILLING_PERIOD=2026-11" / f"{NAME}-Manifest.json").write_text(json.dumps(
+        {"exportName": NAME, "dataFiles": [f"s3://{BUCKET}/{PREFIX}/{NAME}/data/BILLING_PERIOD=2026-11/{f.name}"]}))
+    [p] = ff.discover_aws(str(export))
+    [row] = ff.read_aws_period(p).to_pylist()
+    assert row["BilledCost"] == Decimal("4.75") and row["BillingAccountId"] == "000000000042"
+    assert json.loads(row["_extra"]) == {"x_Operation": "RunInstances"}

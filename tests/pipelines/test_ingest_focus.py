@@ -69,3 +69,14 @@ def test_two_source_types_feed_focus_lines_and_bad_file_keeps_previous(tmp_path)
     assert "source 'oci-focus' (focus_files)" in text
     assert "broken.csv: required FOCUS column BilledCost is missing" in text
     assert pq.read_table(next(raw.glob("source=oci-focus/billing_period=2026-10/*.parquet"))).num_rows == 2
+
+
+def test_mapping_option_reaches_the_connector(shared_data):
+    from pipelines.config import SourceConfig
+    from pipelines.ingest import focus
+
+    oci = shared_data / "billing/oci/reports_cost-csv_0000000030000269.csv"
+    offered = focus._discover(SourceConfig("oci", "focus_files", str(oci), {"mapping": "oci"}))
+    assert list(offered) == ["2023-11"]
+    t = offered["2023-11"].read()
+    assert t.num_rows == 506 and set(t.column("ProviderName").to_pylist()) == {"Oracle"}
