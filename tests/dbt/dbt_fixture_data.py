@@ -271,7 +271,7 @@ def focus_lines() -> list[dict]:
          "ServiceCategory": "Compute", "ServiceName": "Amazon EC2"},
         {**aws, "_row_number": 2, "ChargeCategory": "Usage", "BilledCost": D("0"), "EffectiveCost": D("0.50"),
          "CommitmentDiscountId": "cd-1", "ServiceCategory": "Compute", "ServiceName": "Amazon EC2",
-         "ConsumedQuantity": D("1")},
+         "ConsumedQuantity": D("1"), "_extra": json.dumps({"x_UsageType": "USE1-BoxUsage:p5.48xlarge"})},
     ]
 
 

@@ -159,6 +159,9 @@ def test_focus_exports_pass_through_with_fallbacks_and_tags(wh):
     assert used == bought == Decimal("0.5")
     assert wh.one("select sum(EffectiveCost) from focus_costs where x_source in ('focus_files', 'aws_focus')") \
         == Decimal("11.75")
+    # GPU instance recognised from AWS FOCUS's x_UsageType
+    assert wh.rows("select x_gpu_model, x_gpu_count from focus_costs where x_source = 'aws_focus' "
+                   "and x_gpu_model is not null") == [("H100", 8)]
 
 
 def test_focus_bedrock_tokens_and_attribution(wh):

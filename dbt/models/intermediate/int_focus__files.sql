@@ -6,13 +6,27 @@
 --   ServiceCategory = 'Other' where absent (a FOCUS value)
 --   BillingCurrency = PricingCurrency where absent
 -- Team and application come from Tags through the tag_keys seed (provider 'focus').
-with lines as (
+-- GPU instances: AWS FOCUS exports carry x_UsageType ('USE1-BoxUsage:p5.48xlarge'); its instance
+-- type is looked up in cloud_gpu_instances (instance type names do not collide across providers).
+with gpu_instances as (
+
+    select instance_type, min(gpu_model) as gpu_model, min(gpu_count) as gpu_count
+    from {{ ref('cloud_gpu_instances') }}
+    group by 1
+
+),
+
+lines as (
 
     select
-        *,
-        {{ tag_value('tags', 'focus', 'team') }}        as tag_team,
-        {{ tag_value('tags', 'focus', 'application') }} as tag_application
-    from {{ ref('stg_focus__lines') }}
+        stg.*,
+        {{ tag_value('stg.tags', 'focus', 'team') }}        as tag_team,
+        {{ tag_value('stg.tags', 'focus', 'application') }} as tag_application,
+        gpu.gpu_model,
+        gpu.gpu_count
+    from {{ ref('stg_focus__lines') }} as stg
+    left join gpu_instances as gpu
+        on gpu.instance_type = regexp_extract(json_extract_string(stg.extra_json, '$.x_UsageType'), ':([^:]+)$', 1)
 
 )
 
@@ -80,6 +94,8 @@ select
     'x_source_type': "'cloud_bill'",
     'x_team': 'tag_team',
     'x_application': 'tag_application',
+    'x_gpu_model': 'gpu_model',
+    'x_gpu_count': 'gpu_count',
     'x_load_id': '_load_id',
 }) }}
 from lines
