@@ -415,22 +415,54 @@ class FocusPeriod:
     table: pa.Table
 
 
-def discover(uri: str, *, mapping: str | None = None) -> list[FocusPeriod]:
+def _s3_files(uri: str, s3_client=None) -> tuple[list[str], aws_cur._Store]:
+    """FOCUS objects under an s3:// prefix (the AWS helper's store: same client, same errors)."""
+    store = aws_cur._Store(uri, s3_client)
+    prefix = f"{store.prefix}/" if store.prefix else ""
+    keys, token = [], None
+    while True:
+        kw = {"Bucket": store.bucket, "Prefix": prefix, **({"ContinuationToken": token} if token else {})}
+        resp = store._s3_call(uri, store.s3.list_objects_v2, **kw)
+        keys += [f"s3://{store.bucket}/{o['Key']}" for o in resp.get("Contents", [])
+                 if o["Key"].lower().endswith((".csv", ".csv.gz", ".parquet"))]
+        if not resp.get("IsTruncated"):
+            break
+        token = resp["NextContinuationToken"]
+    if not keys:
+        raise SourceError(SOURCE, uri, "no FOCUS files found (expected *.csv, *.csv.gz or *.parquet)")
+    return sorted(keys), store
+
+
+def discover(uri: str, *, mapping: str | None = None, s3_client=None) -> list[FocusPeriod]:
     """Read every FOCUS file under `uri` and group the rows by billing period, oldest first.
 
-    `mapping` (e.g. ``azure_ea``, ``oci``) reads provider-native exports instead (apply_mapping).
-
-    A period's fingerprint is the sha256 over (file, content hash) of the files with rows in
-    it, so an unchanged set of files is skipped and any changed file replaces its periods.
-    Files must be read to know their periods, so this reads everything once.
+    `uri`: a local directory, file or glob, or an ``s3://bucket/prefix`` (boto3 default chain, or
+    `s3_client`). `mapping` (e.g. ``azure_ea``, ``oci``) reads provider-native exports instead
+    (apply_mapping). A period's fingerprint is the sha256 over (file, content hash) of the files
+    with rows in it, so an unchanged set of files is skipped and any changed file replaces its
+    periods. Files must be read to know their periods, so this reads everything once.
     """
+    try:
+        if uri.startswith("s3://"):
+            files, store = _s3_files(uri, s3_client)
+            read = store.read_bytes
+        else:
+            files = list_files(uri)
+
+            def read(f: str) -> bytes:
+                try:
+                    return Path(f).read_bytes()
+                except OSError as e:
+                    raise SourceError(SOURCE, f, f"cannot read ({e.strerror})") from None
+    except SourceError as e:  # the shared S3 store names itself aws_cur; this is focus_files
+        raise SourceError(SOURCE, e.where, e.problem) from None
     per_period: dict[str, list[pa.Table]] = {}
     hashes: dict[str, dict[str, str]] = {}
-    for f in list_files(uri):
+    for f in files:
         try:
-            raw = Path(f).read_bytes()
-        except OSError as e:
-            raise SourceError(SOURCE, f, f"cannot read ({e.strerror})") from None
+            raw = read(f)
+        except SourceError as e:
+            raise SourceError(SOURCE, e.where, e.problem) from None
         digest = hashlib.sha256(raw).hexdigest()
         t = read_bytes(raw, f, mapping=mapping)
         if t.num_rows == 0:

@@ -468,3 +468,23 @@ def test_aws_focus_gzip_csv_data_files(tmp_path):
     [row] = ff.read_aws_period(p).to_pylist()
     assert row["BilledCost"] == Decimal("4.75") and row["BillingAccountId"] == "000000000042"
     assert json.loads(row["_extra"]) == {"x_Operation": "RunInstances"}
+
+
+def test_focus_files_from_an_s3_prefix(moto_s3, tmp_path):
+    bucket = "focus-drop"
+    moto_s3.create_bucket(Bucket=bucket)
+    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost"]
+    a = write_csv(tmp_path / "a.csv", h, [["2025-01-01", "2025-01-03", "2025-01-04", "Usage", "1.5"]])
+    b = write_csv(tmp_path / "b.csv.gz", h, [["2025-02-01", "2025-02-03", "2025-02-04", "Usage", "2.5"]], gz=True)
+    moto_s3.upload_file(str(a), bucket, "exports/2025/a.csv")
+    moto_s3.upload_file(str(b), bucket, "exports/2025/b.csv.gz")
+    moto_s3.put_object(Bucket=bucket, Key="exports/README.md", Body=b"not data")
+    moto_s3.put_object(Bucket=bucket, Key="exports-old/c.csv", Body=b"BilledCost\n9\n")  # sibling prefix
+    periods = ff.discover(f"s3://{bucket}/exports", s3_client=moto_s3)
+    assert [(p.billing_period, p.files) for p in periods] == [
+        ("2025-01", (f"s3://{bucket}/exports/2025/a.csv",)), ("2025-02", (f"s3://{bucket}/exports/2025/b.csv.gz",))]
+    assert [sum(p.table.column("BilledCost").to_pylist()) for p in periods] == [Decimal("1.5"), Decimal("2.5")]
+    with pytest.raises(SourceError, match=r"focus_files: s3://focus-drop/nothing: no FOCUS files found"):
+        ff.discover(f"s3://{bucket}/nothing", s3_client=moto_s3)
+    with pytest.raises(SourceError, match=r"focus_files: s3://no-such-bucket-x/.*S3 NoSuchBucket"):
+        ff.discover("s3://no-such-bucket-x/exports", s3_client=moto_s3)
