@@ -85,9 +85,9 @@ def _read_csv(raw: bytes, source: str, where: str) -> pa.Table:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as e:
             raise SourceError(source, where, f"unreadable gzip ({e})") from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    first = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    skip = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # BOM: Windows / Azure exports
+    end = raw.find(b"\n")
+    first = raw[skip:end if end >= 0 else len(raw)].decode("utf-8", errors="replace").rstrip("\r")
     header = next(csv.reader([first]), [])
     if not header or not any(h.strip() for h in header):
         raise SourceError(source, where, "empty file or no CSV header")
@@ -98,7 +98,7 @@ def _read_csv(raw: bytes, source: str, where: str) -> pa.Table:
         # Every column as text: ids must never pass through a number, money is parsed to DECIMAL
         # below, and one parser for all columns keeps type inference from guessing per file.
         return pacsv.read_csv(
-            io.BytesIO(raw),
+            pa.BufferReader(pa.py_buffer(raw)[skip:]),  # zero-copy slice: exports can be GBs
             convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
                                                  null_values=NULL_TOKENS, strings_can_be_null=True,
                                                  quoted_strings_can_be_null=True),
@@ -120,7 +120,7 @@ def _nested_to_json(col: pa.ChunkedArray) -> pa.Array:
     for v in col.to_pylist():
         if v is None:
             out.append(None)
-        elif isinstance(v, list) and all(isinstance(i, tuple) and len(i) == 2 for i in v):
+        elif pa.types.is_map(col.type):  # pyarrow gives a map as [(k, v), ...]
             out.append(json.dumps(dict(v), sort_keys=True, default=str))
         else:
             out.append(json.dumps(v, sort_keys=True, default=str))
