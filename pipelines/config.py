@@ -22,10 +22,10 @@ import yaml
 # type is a data change here plus a connector; the asset factory reads this map.
 SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "aws_cur": ("aws_cur",),
-    "aws_focus": (),
+    "aws_focus": ("focus_lines",),
     "aws_cur_legacy": (),
     "gcp_billing": ("gcp_billing",),
-    "focus_files": (),
+    "focus_files": ("focus_lines",),
     "openai": ("openai_usage", "openai_costs"),
     "anthropic": ("anthropic_usage", "anthropic_costs"),
     "otel_traces": ("otel_spans",),

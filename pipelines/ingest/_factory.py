@@ -55,6 +55,12 @@ class RawSpec:
     monthly_discover: MonthlyDiscover | None = None
     snapshot: Callable[[], dict[str, pa.Table]] | None = None
     snapshot_schemas: dict[str, pa.Schema] = field(default_factory=dict)
+    # more source types feeding the same raw table (e.g. focus_files + aws_focus → focus_lines)
+    extra_source_types: tuple[str, ...] = ()
+
+    @property
+    def source_types(self) -> tuple[str, ...]:
+        return (self.source_type, *self.extra_source_types)
 
     @property
     def partition_col(self) -> str:
@@ -84,7 +90,7 @@ def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.Ass
     out: dict[str, dict[str, pa.Table]] = {}
     fingerprints: dict[tuple[str, str], str | None] = {}
     skipped: list[str] = []
-    for src in cfg.sources_of_type(spec.source_type):
+    for src in cfg.sources_of_type(*spec.source_types):
         try:
             _collect_source(spec, cfg, src, keys, out, fingerprints, skipped)
         except SourceError as e:

@@ -77,6 +77,8 @@ def _pandas_type_names(t: pa.DataType) -> list[str]:
         return ["bool", "object"]
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return ["object", "str"]
+    if pa.types.is_decimal(t):  # exact money (focus_lines): object columns of decimal.Decimal
+        return ["object", "Decimal"]
     return ["object"]
 
 

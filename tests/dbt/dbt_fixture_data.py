@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 
 def ts(s: str) -> datetime:
@@ -248,11 +249,37 @@ def llm_price_matches() -> list[dict]:
     ]
 
 
+def focus_lines() -> list[dict]:
+    """Two FOCUS sources: an Oracle FOCUS file (usage + tax) and AWS FOCUS (a commitment purchase
+    and the usage it covers). Σ BilledCost 14.25, Σ EffectiveCost 11.75 (10.00 + 1.25 + 0 + 0.50)."""
+    D = Decimal
+    base = {"BillingPeriodStart": BP_START, "BillingPeriodEnd": BP_END, "ChargePeriodStart": NOV10,
+            "ChargePeriodEnd": NOV11, "BillingCurrency": "USD", "ChargeFrequency": "Usage-Based"}
+    oci = {**base, "ProviderName": "Oracle", "InvoiceIssuerName": "Oracle", "BillingAccountId": "000123",
+           "_source_type": "focus_files", "_source_uri": "file:///exports/oci-focus.csv"}
+    aws = {**base, "InvoiceIssuerName": "Amazon Web Services, Inc.", "BillingAccountId": "012345678901",
+           "_source_type": "aws_focus", "_source_uri": "s3://b/focus/data/BILLING_PERIOD=2026-11/f-00001.parquet",
+           "Tags": json.dumps({"user:team": "ml-research"})}
+    return [
+        {**oci, "_row_number": 1, "ChargeCategory": "Usage", "BilledCost": D("12.50"), "EffectiveCost": D("10.00"),
+         "ServiceCategory": "Compute", "ServiceName": "Compute", "ConsumedQuantity": D("24"),
+         "Tags": json.dumps({"team": "platform", "application": "internal-chat"}),
+         "_extra": json.dumps({"x_oci_compartment": "prod"})},
+        {**oci, "_row_number": 2, "ChargeCategory": "Tax", "BilledCost": D("1.25"), "EffectiveCost": D("1.25")},
+        {**aws, "_row_number": 1, "ChargeCategory": "Purchase", "ChargeFrequency": "Recurring",
+         "BilledCost": D("0.50"), "EffectiveCost": D("0"), "CommitmentDiscountId": "cd-1", "ProviderName": "AWS",
+         "ServiceCategory": "Compute", "ServiceName": "Amazon EC2"},
+        {**aws, "_row_number": 2, "ChargeCategory": "Usage", "BilledCost": D("0"), "EffectiveCost": D("0.50"),
+         "CommitmentDiscountId": "cd-1", "ServiceCategory": "Compute", "ServiceName": "Amazon EC2",
+         "ConsumedQuantity": D("1"), "_extra": json.dumps({"x_UsageType": "USE1-BoxUsage:p5.48xlarge"})},
+    ]
+
+
 def fixture_tables() -> dict[str, list[dict]]:
     return {
         "aws_cur": aws_cur(), "gcp_billing": gcp_billing(), "openai_usage": openai_usage(),
         "openai_costs": openai_costs(), "anthropic_usage": anthropic_usage(),
         "anthropic_costs": anthropic_costs(), "otel_spans": otel_spans(), "gpu_samples": gpu_samples(),
         "self_hosted_requests": self_hosted_requests(), "llm_prices": llm_prices(),
-        "llm_price_matches": llm_price_matches(),
+        "llm_price_matches": llm_price_matches(), "focus_lines": focus_lines(),
     }

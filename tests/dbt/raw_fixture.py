@@ -21,6 +21,11 @@ S, F, I64, I32, B = pa.string(), pa.float64(), pa.int64(), pa.int32(), pa.bool_(
 LINEAGE = [("_source_uri", S), ("_source_name", S), ("_ingested_at", TS), ("_load_id", S), ("_partition", S)]
 
 
+def _focus_schema() -> pa.Schema:
+    from connectors.focus_files import SCHEMA
+    return SCHEMA
+
+
 def _schema(cols: list[tuple[str, pa.DataType]]) -> pa.Schema:
     return pa.schema([pa.field(n, t) for n, t in cols + LINEAGE])
 
@@ -107,6 +112,8 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
     "llm_price_matches": _schema([
         ("provider_id", S), ("model_id", S), ("match_kind", S), ("match_value", S),
     ]),
+    # FOCUS 1.2 columns (57, see connectors/focus_columns.csv) + _extra/_row_number/_source_type
+    "focus_lines": _schema([(f.name, f.type) for f in _focus_schema() if f.name != "_source_uri"]),
 }
 
 
@@ -127,6 +134,7 @@ PARTITIONING: dict[str, tuple[str, Callable[[dict], str]]] = {
     "self_hosted_requests": ("day", _day("started_at")),
     "llm_prices": ("snapshot", lambda r: "2026-11-15"),
     "llm_price_matches": ("snapshot", lambda r: "2026-11-15"),
+    "focus_lines": ("billing_period", lambda r: (r["BillingPeriodStart"] or r["ChargePeriodStart"]).strftime("%Y-%m")),
 }
 
 

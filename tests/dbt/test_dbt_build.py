@@ -40,6 +40,7 @@ X_COLUMNS = ["x_line_id", "x_source", "x_source_type", "x_team", "x_application"
 # --- hand-computed expectations ------------------------------------------------------------
 AWS_UNBLENDED = Decimal("0.72") + Decimal("0.36") + Decimal("196.64") + Decimal("12.5") - Decimal("10")
 GCP_NET = Decimal("29.39") - Decimal("5") + Decimal("2")            # cost + credits
+FOCUS_FILES = Decimal("12.50") + Decimal("1.25") + Decimal("0.50") + Decimal("0")  # focus_lines fixture
 OPENAI = (Decimal("3.25")    # 800k×2.5 + 200k×1.25 + 100k×10 (per 1M), price before 2026-11-11
           + Decimal("2.8")   # 1M×2.0 + 100k×8.0, the price from 2026-11-11
           + Decimal("0.45"))  # (2M×0.15 + 1M×0.6) × 0.5 batch
@@ -114,11 +115,11 @@ def test_focus_costs_has_exact_column_set(wh):
 
 def test_focus_billed_cost_total_is_sum_of_sources(wh):
     by_type = dict(wh.rows("select x_source_type, sum(BilledCost) from focus_costs group by 1"))
-    assert by_type["cloud_bill"] == AWS_UNBLENDED + GCP_NET
+    assert by_type["cloud_bill"] == AWS_UNBLENDED + GCP_NET + FOCUS_FILES
     assert by_type["llm_api"] == OPENAI + ANTHROPIC
     assert close(by_type["onprem_gpu"], GPU_TOTAL)
     total = wh.one("select sum(BilledCost) from focus_costs")
-    assert close(total, AWS_UNBLENDED + GCP_NET + OPENAI + ANTHROPIC + GPU_TOTAL)
+    assert close(total, AWS_UNBLENDED + GCP_NET + FOCUS_FILES + OPENAI + ANTHROPIC + GPU_TOTAL)
 
 
 def test_focus_row_counts_and_categories(wh):
@@ -126,13 +127,41 @@ def test_focus_row_counts_and_categories(wh):
     # AWS 5 lines, GCP 2 rows; OpenAI: gpt-4o day 1 (input, cached_input, output) + day 2 (input,
     # output) + mini (input, output) = 7 (the unpriced model is left out); Anthropic: input,
     # cached_input, cache_write, output = 4 + batch input, output, web_search = 7; one on-prem
-    # day × host × GPU model.
-    assert counts == {"aws_cur": 5, "gcp_billing": 2, "openai_usage": 7, "anthropic_usage": 7, "gpu_samples": 1}
+    # day × host × GPU model; FOCUS exports 2 + 2 rows.
+    assert counts == {"aws_cur": 5, "gcp_billing": 2, "openai_usage": 7, "anthropic_usage": 7, "gpu_samples": 1,
+                      "focus_files": 2, "aws_focus": 2}
     cats = dict(wh.rows("select ServiceName, min(ServiceCategory) from focus_costs group by 1"))
     for ai in ("Amazon Bedrock", "Vertex AI", "OpenAI API", "Claude API"):
         assert cats[ai] == "AI and Machine Learning"
     assert wh.one("select ChargeCategory from focus_costs where x_source = 'aws_cur' and BilledCost < 0") == "Credit"
     assert wh.one("select count(*) from focus_costs where ChargeCategory <> 'Usage' and ConsumedQuantity is not null") == 0
+
+
+def test_focus_exports_pass_through_with_fallbacks_and_tags(wh):
+    rows = wh.rows("""select x_source, ChargeCategory, BilledCost, EffectiveCost, ProviderName, ServiceCategory,
+                             BillingAccountId, x_team, x_application, x_source_type
+                      from focus_costs where x_source in ('focus_files', 'aws_focus')
+                      order by x_source, BilledCost""")
+    assert rows == [
+        ("aws_focus", "Usage", Decimal("0"), Decimal("0.5"), "Amazon Web Services, Inc.", "Compute",
+         "012345678901", "ml-research", None, "cloud_bill"),
+        ("aws_focus", "Purchase", Decimal("0.5"), Decimal("0"), "AWS", "Compute", "012345678901", "ml-research",
+         None, "cloud_bill"),
+        ("focus_files", "Tax", Decimal("1.25"), Decimal("1.25"), "Oracle", "Other", "000123", None, None,
+         "cloud_bill"),
+        ("focus_files", "Usage", Decimal("12.5"), Decimal("10"), "Oracle", "Compute", "000123", "platform",
+         "internal-chat", "cloud_bill"),
+    ]
+    # the commitment identity survives the pipeline: Σ EffectiveCost(usage) = Σ BilledCost(purchase)
+    used, bought = wh.rows("""select sum(EffectiveCost) filter (where ChargeCategory = 'Usage'),
+                                     sum(BilledCost) filter (where ChargeCategory = 'Purchase')
+                              from focus_costs where CommitmentDiscountId = 'cd-1'""")[0]
+    assert used == bought == Decimal("0.5")
+    assert wh.one("select sum(EffectiveCost) from focus_costs where x_source in ('focus_files', 'aws_focus')") \
+        == Decimal("11.75")
+    # GPU instance recognised from AWS FOCUS's x_UsageType
+    assert wh.rows("select x_gpu_model, x_gpu_count from focus_costs where x_source = 'aws_focus' "
+                   "and x_gpu_model is not null") == [("H100", 8)]
 
 
 def test_focus_bedrock_tokens_and_attribution(wh):

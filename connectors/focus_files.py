@@ -1,0 +1,490 @@
+"""Any FOCUS export (1.0–1.3, CSV / gzip CSV / Parquet) → the FOCUS 1.2 column set.
+
+Two entry points feed one raw table (``focus_lines``):
+
+* ``focus_files``: a local directory (searched recursively), a single file or a glob.
+* ``aws_focus``: AWS Data Exports "FOCUS 1.2 with AWS columns" in the Data Exports S3 layout
+  (or a local copy of it); manifests, fingerprints and restatement come from
+  ``connectors.aws_cur.discover`` and every listed data file goes through the same reader.
+
+What differs between FOCUS versions (renamed, added, deprecated columns) lives in
+``focus_columns.csv`` beside this module: one row per 1.2 column with its type, whether a file
+without it is rejected, and the header names it may arrive under (first non-null wins, matched
+case-insensitively: the 1.2 spec's own examples spell ``SkuPriceid``). A 1.2 column none of
+whose names is present is null. Every other column (``x_*`` provider extensions, 1.3's
+``HostProviderName``, anything new) is kept, per row, in one ``_extra`` JSON text column.
+
+Real exports are accepted as they look: literal ``NULL``/``null`` → null, datetimes with or
+without ``T``/``Z`` (no offset means UTC), ids always read as strings (leading zeros and ids
+above 2^53 survive), a UTF-8 BOM on the header, ``Tags`` as JSON text (a Parquet map → JSON).
+Money and quantities are DECIMAL(38,18) parsed from the text, never through a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob as _glob
+import gzip
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from connectors import aws_cur
+from connectors._files import list_files as _list_files
+from connectors.errors import SourceError
+
+SOURCE = "focus_files"
+AWS_SOURCE = "aws_focus"
+RAW_TABLE = "focus_lines"
+TS = pa.timestamp("us", tz="UTC")
+DEC = pa.decimal128(38, 18)
+MAP_FILE = Path(__file__).with_name("focus_columns.csv")
+NULL_TOKENS = ["", "NULL", "null", "Null"]
+_SUFFIXES = (".csv", ".gz", ".parquet")
+_TYPES = {"string": pa.string(), "decimal": DEC, "timestamp": TS}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    required: bool
+    sources: tuple[str, ...]
+
+
+def _load_map() -> list[Column]:
+    with MAP_FILE.open(encoding="utf-8") as fh:
+        return [Column(r["column"], _TYPES[r["type"]], r["required"] == "true", tuple(r["sources"].split("|")))
+                for r in csv.DictReader(fh)]
+
+
+COLUMNS = _load_map()
+SCHEMA = pa.schema([(c.name, c.type) for c in COLUMNS]
+                   + [("_extra", pa.string()), ("_row_number", pa.int64()), ("_source_type", pa.string()),
+                      ("_source_uri", pa.string())])
+
+
+# --- one file ---------------------------------------------------------------------------------
+def _is_parquet(raw: bytes, where: str) -> bool:
+    return where.lower().endswith(".parquet") or raw[:4] == b"PAR1"
+
+
+def _read_csv(raw: bytes, source: str, where: str) -> pa.Table:
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise SourceError(source, where, f"unreadable gzip ({e})") from None
+    skip = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # BOM: Windows / Azure exports
+    end = raw.find(b"\n")
+    first = raw[skip:end if end >= 0 else len(raw)].decode("utf-8", errors="replace").rstrip("\r")
+    header = next(csv.reader([first]), [])
+    if not header or not any(h.strip() for h in header):
+        raise SourceError(source, where, "empty file or no CSV header")
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise SourceError(source, where, f"duplicate header column(s): {dup}")
+    try:
+        # Every column as text: ids must never pass through a number, money is parsed to DECIMAL
+        # below, and one parser for all columns keeps type inference from guessing per file.
+        return pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(raw)[skip:]),  # zero-copy slice: exports can be GBs
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                 null_values=NULL_TOKENS, strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=True),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        raise SourceError(source, where, f"unreadable CSV ({str(e)[:200]})") from None
+
+
+def _read_parquet(raw: bytes, source: str, where: str) -> pa.Table:
+    try:
+        return pq.read_table(io.BytesIO(raw))
+    except Exception as e:  # pyarrow raises several types for corrupt/truncated files
+        raise SourceError(source, where, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
+
+
+def _nested_to_json(col: pa.ChunkedArray) -> pa.Array:
+    # Parquet exports carry Tags / SkuPriceDetails as map<string,string> (or a struct)
+    out = []
+    for v in col.to_pylist():
+        if v is None:
+            out.append(None)
+        elif pa.types.is_map(col.type):  # pyarrow gives a map as [(k, v), ...]
+            out.append(json.dumps(dict(v), sort_keys=True, default=str))
+        else:
+            out.append(json.dumps(v, sort_keys=True, default=str))
+    return pa.array(out, pa.string())
+
+
+def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    t = col.type
+    if pa.types.is_nested(t):
+        return _nested_to_json(col)
+    col = col.cast(pa.string())
+    return pc.if_else(pc.is_in(col, value_set=pa.array(NULL_TOKENS[1:])), pa.scalar(None, pa.string()), col)
+
+
+def _first_bad(col, parse, row_offset: int = 1) -> tuple[int, str]:
+    for i, v in enumerate(col.to_pylist()):
+        if v is None:
+            continue
+        try:
+            parse(v)
+        except Exception:
+            return i + row_offset, v
+    return 0, ""
+
+
+_HAS_OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
+
+
+def _to_timestamp(col, source: str, where: str, name: str) -> pa.Array:
+    if pa.types.is_timestamp(col.type):
+        return col.cast(TS) if col.type.tz else pc.assume_timezone(col.cast(pa.timestamp("us")), "UTC")
+    if pa.types.is_date(col.type):
+        return pc.assume_timezone(col.cast(pa.timestamp("us")), "UTC")
+    text = pc.utf8_trim_whitespace(_as_text(col))
+    # no offset means UTC (FOCUS datetimes are UTC; the official sample writes `YYYY-MM-DD HH:MM:SS`)
+    text = pc.replace_substring_regex(text, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
+    text = pc.if_else(pc.match_substring_regex(text, _HAS_OFFSET), text, pc.binary_join_element_wise(text, "Z", ""))
+    try:
+        return text.cast(TS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        row, value = _first_bad(text, lambda v: pa.array([v]).cast(TS))
+        raise SourceError(source, where, f"column {name}: unparseable datetime {value[:-1]!r} in data row {row}") from None
+
+
+def _decimal_from_text(v: str) -> Decimal:
+    d = Decimal(v.strip())
+    if not d.is_finite():
+        raise InvalidOperation(v)
+    return d.quantize(Decimal("1e-18"))
+
+
+def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
+    t = col.type
+    if pa.types.is_integer(t):
+        return col.cast(DEC)
+    if pa.types.is_decimal(t):
+        try:
+            return col.cast(DEC)
+        except pa.ArrowInvalid:
+            pass  # scale > 18: round through Python's Decimal below
+    text = pc.utf8_trim_whitespace(_as_text(col))  # a float goes through its shortest repr, not binary
+    try:
+        return text.cast(DEC)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    values = []
+    for i, v in enumerate(text.to_pylist()):
+        if v is None:
+            values.append(None)
+            continue
+        try:
+            values.append(_decimal_from_text(v))
+        except (InvalidOperation, ValueError):
+            raise SourceError(source, where, f"column {name}: not a number {v!r} in data row {i + 1}") from None
+    return pa.array(values, DEC)
+
+
+_CTRL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+def _json_string(text: pa.Array) -> pa.Array:
+    """Arrow strings → JSON string literals, vectorised (the rare other control char: json.dumps)."""
+    out = pc.replace_substring(text, "\\", "\\\\")
+    for raw, esc in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        out = pc.replace_substring(out, raw, esc)
+    out = pc.binary_join_element_wise('"', out, '"', "")
+    odd = pc.fill_null(pc.match_substring_regex(text, _CTRL), False)
+    if pc.any(odd).as_py():
+        fixed = [json.dumps(v) if v is not None else None for v in text.to_pylist()]
+        out = pc.if_else(odd, pa.array(fixed, pa.string()), out)
+    return out
+
+
+def _extra_json(t: pa.Table, names: list[str], strip_prefix: str = "") -> pa.Array:
+    """Per row, a JSON object of the non-null values of `names` (sorted keys); null when none.
+
+    Built with Arrow kernels, not a Python loop per row: an export may carry millions of rows
+    and a dozen provider columns.
+    """
+    if not names:
+        return pa.nulls(t.num_rows, pa.string())
+    pieces = []
+    for n in sorted(names):
+        c = t.column(n)
+        if pa.types.is_nested(c.type):  # maps/structs: already JSON text, embedded as is
+            value = _nested_to_json(c)
+        else:
+            value = _json_string(_as_text(c).combine_chunks() if isinstance(c, pa.ChunkedArray) else _as_text(c))
+        # ',"name":value' or '' when null (null_handling="skip" drops all-null rows in pyarrow 26)
+        key = json.dumps(n[len(strip_prefix):])
+        pieces.append(pc.fill_null(pc.binary_join_element_wise("," + key + ":", value, ""), ""))
+    body = pc.binary_join_element_wise(*pieces, "")
+    obj = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 1), "}", "")
+    return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), obj)
+
+
+def normalize(t: pa.Table, source: str, where: str) -> pa.Table:
+    """A FOCUS table in any supported version → SCHEMA (1.2 columns + _extra + lineage)."""
+    by_lower: dict[str, str] = {}
+    for name in t.column_names:
+        by_lower.setdefault(name.strip().lower(), name)
+    for c in COLUMNS:  # a missing column is reported before any value in the file is judged
+        if c.required and not any(s.lower() in by_lower for s in c.sources):
+            raise SourceError(source, where, f"required FOCUS column {c.name} is missing "
+                                             f"(looked for: {', '.join(c.sources)})")
+    used: set[str] = set()
+    arrays = []
+    n = t.num_rows
+    for c in COLUMNS:
+        present = [by_lower[s.lower()] for s in c.sources if s.lower() in by_lower]
+        used.update(present)
+        if not present:
+            arrays.append(pa.nulls(n, c.type))
+            continue
+        converted = []
+        for name in present:
+            col = t.column(name)
+            if c.type == TS:
+                converted.append(_to_timestamp(col, source, where, name))
+            elif c.type == DEC:
+                converted.append(_to_decimal(col, source, where, name))
+            else:
+                converted.append(_as_text(col))
+        arr = converted[0] if len(converted) == 1 else pc.coalesce(*converted)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        arrays.append(arr)
+    extra = [name for name in t.column_names if name not in used]
+    arrays += [_extra_json(t, extra), pa.array(range(1, n + 1), pa.int64()),
+               pa.array([source] * n, pa.string()), pa.array([where] * n, pa.string())]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+# --- provider-native exports through a mapping kept as data ------------------------------------
+MAPPINGS_DIR = Path(__file__).with_name("focus_mappings")
+
+
+@dataclass(frozen=True)
+class MapRule:
+    focus_column: str
+    natives: tuple[str, ...]
+    transform: str
+    arg: str
+
+
+def load_mapping(name: str) -> list[MapRule]:
+    """`focus_mappings/<name>.csv`: per FOCUS column, the native column(s) and a transform."""
+    path = MAPPINGS_DIR / f"{name}.csv"
+    if not re.fullmatch(r"[a-z0-9_]+", name or "") or not path.is_file():
+        known = sorted(p.stem for p in MAPPINGS_DIR.glob("*.csv"))
+        raise SourceError(SOURCE, f"mapping '{name}'", f"unknown mapping (one of: {', '.join(known)})")
+    with path.open(encoding="utf-8") as fh:
+        return [MapRule(r["focus_column"], tuple(x for x in r["native"].split("|") if x), r["transform"], r["arg"])
+                for r in csv.DictReader(fh)]
+
+
+def _parse_dates(col, fmt: str, source: str, where: str, name: str) -> pa.Array:
+    text = pc.utf8_trim_whitespace(_as_text(col))
+    try:
+        ts = pc.strptime(text, format=fmt, unit="us")
+    except pa.ArrowInvalid:
+        row, value = _first_bad(text, lambda v: pc.strptime(pa.array([v]), format=fmt, unit="us"))
+        raise SourceError(source, where, f"column {name}: unparseable date {value!r} (expected {fmt}) "
+                                         f"in data row {row}") from None
+    return pc.assume_timezone(ts, "UTC")
+
+
+def apply_mapping(t: pa.Table, mapping: str, source: str, where: str) -> pa.Table:
+    """A provider-native table → FOCUS-named columns per `focus_mappings/<mapping>.csv`.
+
+    Transforms: (blank) copy, first non-null of the listed natives; `const`; `date` / `date_next_day`
+    (strptime format in `arg`, UTC; next day turns an inclusive date into an exclusive end);
+    `value_map` (`a=b;c=d`, case-insensitive, unmapped → null); `json_object_body` (Azure's
+    `"k": "v",...` without braces); `prefix_json` (columns `<prefix>key` → one JSON object).
+    Native columns no rule reads are kept as `x_<name>` (→ `_extra`).
+    """
+    required = {c.name for c in COLUMNS if c.required}
+    n = t.num_rows
+    out: dict[str, pa.Array] = {}
+    consumed: set[str] = set()
+    for rule in load_mapping(mapping):
+        if rule.transform == "const":
+            out[rule.focus_column] = pa.array([rule.arg] * n, pa.string())
+            continue
+        if rule.transform == "prefix_json":
+            names = [c for c in t.column_names if c.startswith(rule.natives[0])]
+            consumed.update(names)
+            out[rule.focus_column] = _extra_json(t, names, strip_prefix=rule.natives[0])
+            continue
+        present = [c for c in rule.natives if c in t.column_names]
+        consumed.update(present)
+        if not present:
+            if rule.focus_column in required:
+                raise SourceError(source, where, f"native column {' or '.join(rule.natives)} (FOCUS "
+                                                 f"{rule.focus_column}, mapping {mapping}) is missing")
+            continue
+        cols = [t.column(c) for c in present]
+        if rule.transform in ("date", "date_next_day"):
+            vals = [_parse_dates(c, rule.arg, source, where, name) for c, name in zip(cols, present)]
+            val = vals[0] if len(vals) == 1 else pc.coalesce(*vals)
+            if rule.transform == "date_next_day":
+                val = pc.add(val, pa.scalar(timedelta(days=1), pa.duration("us")))
+        else:
+            texts = [_as_text(c) for c in cols]
+            val = texts[0] if len(texts) == 1 else pc.coalesce(*texts)
+            if rule.transform == "value_map":
+                pairs = [kv.split("=", 1) for kv in rule.arg.split(";") if kv]
+                keys, values = pa.array([k.strip().lower() for k, _ in pairs]), pa.array([v for _, v in pairs])
+                val = pc.take(values, pc.index_in(pc.utf8_lower(pc.utf8_trim_whitespace(val)), value_set=keys))
+            elif rule.transform == "json_object_body":
+                body = pc.utf8_trim_whitespace(val)
+                braced = pc.if_else(pc.starts_with(body, "{"), body, pc.binary_join_element_wise("{", body, "}", ""))
+                val = pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), braced)
+            elif rule.transform:
+                raise SourceError(source, f"mapping '{mapping}'", f"unknown transform {rule.transform!r}")
+        out[rule.focus_column] = val.combine_chunks() if isinstance(val, pa.ChunkedArray) else val
+    for c in t.column_names:
+        if c not in consumed:
+            out[f"x_{c}"] = t.column(c)
+    return pa.table(out) if out else t
+
+
+def read_bytes(raw: bytes, where: str, *, source: str = SOURCE, mapping: str | None = None) -> pa.Table:
+    """One data file's bytes (CSV, gzip CSV or Parquet, told by name or magic) → SCHEMA.
+
+    FOCUS files are read as they are; with `mapping`, a provider-native export is first renamed and
+    derived into FOCUS columns by `focus_mappings/<mapping>.csv`.
+    """
+    t = _read_parquet(raw, source, where) if _is_parquet(raw, where) else _read_csv(raw, source, where)
+    if mapping:
+        t = apply_mapping(t, mapping, source, where)
+    return normalize(t, source, where)
+
+
+# --- focus_files: a directory, file or glob -----------------------------------------------------
+def list_files(uri: str) -> list[str]:
+    """FOCUS files under a directory (recursive), a single file, or a glob; sorted."""
+    files = [f for f in _list_files(uri, _SUFFIXES)
+             if f.lower().endswith((".csv", ".csv.gz", ".parquet")) or not Path(uri).is_dir()]
+    if not files:
+        if not Path(uri).exists() and not _glob.has_magic(uri):
+            raise SourceError(SOURCE, uri, "no such file or directory")
+        raise SourceError(SOURCE, uri, "no FOCUS files found (expected *.csv, *.csv.gz or *.parquet)")
+    return files
+
+
+def billing_periods(t: pa.Table) -> pa.Array:
+    """YYYY-MM of BillingPeriodStart, falling back to ChargePeriodStart."""
+    start = pc.coalesce(t.column("BillingPeriodStart"), t.column("ChargePeriodStart"))
+    return pc.strftime(start, format="%Y-%m", locale="C")
+
+
+def split_by_period(t: pa.Table) -> dict[str, pa.Table]:
+    """Rows grouped by billing period (the raw table's monthly partition)."""
+    periods = billing_periods(t)
+    missing = pc.sum(pc.is_null(periods)).as_py() or 0
+    if missing:
+        idx = pc.index(pc.is_null(periods), True).as_py()
+        raise SourceError(SOURCE, t.column("_source_uri")[idx].as_py(),
+                          f"{missing} row(s) with neither BillingPeriodStart nor ChargePeriodStart "
+                          f"(e.g. data row {t.column('_row_number')[idx].as_py()})")
+    return {k: t.filter(pc.equal(periods, k)) for k in sorted(set(periods.to_pylist()))}
+
+
+@dataclass(frozen=True)
+class FocusPeriod:
+    """One billing period of a FOCUS file set: its rows and a fingerprint of the files behind it."""
+
+    billing_period: str
+    fingerprint: str
+    files: tuple[str, ...]
+    table: pa.Table
+
+
+def _s3_files(uri: str, s3_client=None) -> tuple[list[str], aws_cur._Store]:
+    """FOCUS objects under an s3:// prefix (the AWS helper's store: same client, same errors)."""
+    store = aws_cur._Store(uri, s3_client)
+    prefix = f"{store.prefix}/" if store.prefix else ""
+    keys, token = [], None
+    while True:
+        kw = {"Bucket": store.bucket, "Prefix": prefix, **({"ContinuationToken": token} if token else {})}
+        resp = store._s3_call(uri, store.s3.list_objects_v2, **kw)
+        keys += [f"s3://{store.bucket}/{o['Key']}" for o in resp.get("Contents", [])
+                 if o["Key"].lower().endswith((".csv", ".csv.gz", ".parquet"))]
+        if not resp.get("IsTruncated"):
+            break
+        token = resp["NextContinuationToken"]
+    if not keys:
+        raise SourceError(SOURCE, uri, "no FOCUS files found (expected *.csv, *.csv.gz or *.parquet)")
+    return sorted(keys), store
+
+
+def discover(uri: str, *, mapping: str | None = None, s3_client=None) -> list[FocusPeriod]:
+    """Read every FOCUS file under `uri` and group the rows by billing period, oldest first.
+
+    `uri`: a local directory, file or glob, or an ``s3://bucket/prefix`` (boto3 default chain, or
+    `s3_client`). `mapping` (e.g. ``azure_ea``, ``oci``) reads provider-native exports instead
+    (apply_mapping). A period's fingerprint is the sha256 over (file, content hash) of the files
+    with rows in it, so an unchanged set of files is skipped and any changed file replaces its
+    periods. Files must be read to know their periods, so this reads everything once.
+    """
+    try:
+        if uri.startswith("s3://"):
+            files, store = _s3_files(uri, s3_client)
+            read = store.read_bytes
+        else:
+            files = list_files(uri)
+
+            def read(f: str) -> bytes:
+                try:
+                    return Path(f).read_bytes()
+                except OSError as e:
+                    raise SourceError(SOURCE, f, f"cannot read ({e.strerror})") from None
+    except SourceError as e:  # the shared S3 store names itself aws_cur; this is focus_files
+        raise SourceError(SOURCE, e.where, e.problem) from None
+    per_period: dict[str, list[pa.Table]] = {}
+    hashes: dict[str, dict[str, str]] = {}
+    for f in files:
+        try:
+            raw = read(f)
+        except SourceError as e:
+            raise SourceError(SOURCE, e.where, e.problem) from None
+        digest = hashlib.sha256(raw).hexdigest()
+        t = read_bytes(raw, f, mapping=mapping)
+        if t.num_rows == 0:
+            continue
+        for period, part in split_by_period(t).items():
+            per_period.setdefault(period, []).append(part)
+            hashes.setdefault(period, {})[f] = digest
+    out = []
+    for period in sorted(per_period):
+        fp = hashlib.sha256(json.dumps(sorted(hashes[period].items())).encode()).hexdigest()
+        out.append(FocusPeriod(period, fp, tuple(sorted(hashes[period])), pa.concat_tables(per_period[period])))
+    return out
+
+
+# --- aws_focus: AWS Data Exports "FOCUS 1.2 with AWS columns" -----------------------------------
+def discover_aws(uri: str, *, s3_client=None) -> list[aws_cur.ExportPeriod]:
+    """Periods of an AWS FOCUS export that have a complete manifest (see connectors.aws_cur)."""
+    return aws_cur.discover(uri, s3_client=s3_client)
+
+
+def read_aws_period(p: aws_cur.ExportPeriod, *, s3_client=None) -> pa.Table:
+    """Exactly the files the period's manifest lists, each read as FOCUS, concatenated."""
+    store = aws_cur._Store(p.export_uri, s3_client)
+    tables = [read_bytes(store.read_bytes(f), f, source=AWS_SOURCE) for f in p.data_files]
+    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()

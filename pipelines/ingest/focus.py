@@ -1,0 +1,29 @@
+"""Any FOCUS export (`focus_files`) and AWS "FOCUS 1.2 with AWS columns" (`aws_focus`) → raw
+`focus_lines`, per billing period."""
+
+from connectors import focus_files as conn
+from pipelines.config import SourceConfig
+from pipelines.ingest._factory import MonthlyExport, RawSpec
+
+
+def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
+    if src.type == "aws_focus":
+        # Manifest-driven like aws_cur: only complete periods; an unchanged manifest is skipped
+        # without downloading, a changed one (restatement) replaces the period.
+        return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: conn.read_aws_period(p))
+                for p in conn.discover_aws(src.uri)}
+    # Plain files carry their periods inside: they are read once to group rows by period; the
+    # fingerprint (files + content hashes per period) still skips the write of unchanged periods.
+    # `mapping: azure_ea` / `mapping: oci` reads provider-native exports through a mapping CSV.
+    return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: p.table)
+            for p in conn.discover(src.uri, mapping=src.options.get("mapping"))}
+
+
+SPECS = [RawSpec(
+    raw_table=conn.RAW_TABLE, source_type="focus_files", extra_source_types=("aws_focus",), cadence="monthly",
+    schema=conn.SCHEMA, monthly_discover=_discover,
+    description="FOCUS cost and usage rows from any FOCUS 1.0–1.3 export (CSV/Parquet files, or AWS Data "
+                "Exports' FOCUS 1.2 with AWS columns), brought to the FOCUS 1.2 column set; provider "
+                "extensions and unknown columns kept in _extra (JSON). One folder per billing period; a "
+                "changed export replaces its periods. Feeds focus_costs.",
+)]
