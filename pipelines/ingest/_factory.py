@@ -33,10 +33,16 @@ DailyFetch = Callable[[SourceConfig, datetime, datetime], pa.Table]
 
 @dataclass(frozen=True)
 class MonthlyExport:
-    """What a billing source offers for one period: a fingerprint (skip if unchanged) + reader."""
+    """What a billing source offers for one period: a fingerprint (skip if unchanged) + reader.
+
+    `read_incremental`, when given, is called instead of `read` if the period already has a raw
+    partition: it receives those rows and returns the period's whole new content (old ∪ new),
+    so an append-only source reads only what it has not seen (GCP's ``export_time`` watermark).
+    """
 
     fingerprint: str | None
     read: Callable[[], pa.Table]
+    read_incremental: Callable[[pa.Table], pa.Table] | None = None
 
 
 # periods(source) -> {YYYY-MM: MonthlyExport}
@@ -118,7 +124,9 @@ def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: 
             if export.fingerprint and last == export.fingerprint:
                 skipped.append(f"{src.name}/{k}")
                 continue
-            parts[k] = export.read()
+            previous = (rawzone.read_partition(cfg.home, spec.raw_table, src.name, spec.partition_col, k)
+                        if export.read_incremental else None)
+            parts[k] = export.read() if previous is None else export.read_incremental(previous)
             fingerprints[(src.name, k)] = export.fingerprint
         out[src.name] = parts
 
