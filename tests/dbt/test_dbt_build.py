@@ -256,3 +256,11 @@ def test_daily_spend_matches_focus(wh):
 
 def test_build_is_quick(wh):
     assert wh.wall_s < 180
+
+
+# --- GCP credits by type ---------------------------------------------------------------------
+def test_gcp_credits_keep_their_type_and_sum_to_net(wh):
+    assert wh.rows("select credit_type, credit_amount from stg_gcp__billing_credits") == [
+        ("SUSTAINED_USAGE_DISCOUNT", Decimal("-5"))]
+    net = wh.one("select sum(cost) + (select sum(credit_amount) from stg_gcp__billing_credits) from stg_gcp__billing")
+    assert net == GCP_NET  # 29.39 + 2 - 5
