@@ -76,6 +76,8 @@ def _pandas_type_names(t: pa.DataType) -> list[str]:
         return ["bool", "object"]
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return ["object", "str"]
+    if pa.types.is_decimal(t):  # object column of decimal.Decimal values
+        return ["object", "Decimal"]
     return ["object"]
 
 

@@ -107,6 +107,14 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
     "llm_price_matches": _schema([
         ("provider_id", S), ("model_id", S), ("match_kind", S), ("match_value", S),
     ]),
+    "gcp_catalog_skus": _schema([
+        ("service_id", S), ("service_display_name", S), ("sku_id", S), ("sku_name", S), ("description", S),
+        ("resource_family", S), ("resource_group", S), ("usage_type", S), ("service_regions", S),
+        ("geo_taxonomy_type", S), ("effective_time", TS), ("summary", S), ("usage_unit", S),
+        ("usage_unit_description", S), ("base_unit", S), ("base_unit_conversion_factor", F),
+        ("display_quantity", F), ("tier_index", I32), ("start_usage_amount", F), ("currency_code", S),
+        ("unit_price", pa.decimal128(38, 9)), ("currency_conversion_rate", F), ("service_provider_name", S),
+    ]),
 }
 
 
@@ -127,6 +135,7 @@ PARTITIONING: dict[str, tuple[str, Callable[[dict], str]]] = {
     "self_hosted_requests": ("day", _day("started_at")),
     "llm_prices": ("snapshot", lambda r: "2026-11-15"),
     "llm_price_matches": ("snapshot", lambda r: "2026-11-15"),
+    "gcp_catalog_skus": ("snapshot", lambda r: "latest"),
 }
 
 
