@@ -162,3 +162,15 @@ def test_snapshot_asset_writes_catalog_for_sources_that_enable_it(catalog, tmp_p
     assert "source 'gcp' (gcp_billing): nothing written, previous data kept" in text
     assert f"{catalog.url}/v1/services: permission denied (403): denied" in text
     assert pq.read_table(raw / "source=gcp/snapshot=latest").num_rows == 3  # previous snapshot kept
+
+
+def test_snapshot_asset_without_catalog_sources_writes_only_the_schema_file(catalog, tmp_path):
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text("sources:\n  - {name: gcp, type: gcp_billing, uri: /nonexistent}\n")
+    defs = build_definitions(str(cfg), str(tmp_path / "home"))
+    key = dg.AssetKey(["raw", "gcp_catalog_skus"])
+    res = dg.materialize(list(defs.assets), selection=[key], resources=defs.resources, raise_on_error=False)
+    assert res.success and catalog.requests == []
+    raw = tmp_path / "home/lake/raw/gcp_catalog_skus"
+    assert [p.relative_to(raw).as_posix() for p in raw.rglob("*.parquet")] == ["_schema/empty.parquet"]
+    assert pq.read_schema(raw / "_schema/empty.parquet").field("unit_price").type == gcp_catalog.PRICE
