@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors._files import json_lines, list_files
+from connectors.rawzone import conform
 from connectors.errors import SourceError
 
 SOURCE = "gcp_billing"
@@ -328,7 +329,13 @@ def _bq_rows(client, table: BigQueryTable, state: MonthState, after: datetime,
         rows = client.query_and_wait(ROWS_SQL.format(table=table.sql_name), job_config=config,
                                      page_size=page_size)
         pairs = ((table.uri, dict(r.items())) for r in rows)
-        return rows_to_table(pairs)
+        try:
+            return rows_to_table(pairs)
+        except SourceError as e:
+            if e.where in SCHEMAS["gcp_billing"].names:  # a column-level type error: say which table and month
+                raise SourceError(SOURCE, table.uri, f"invoice month {state.period}: column {e.where}: "
+                                                     f"{e.problem}") from None
+            raise
 
 
 def bq_read_month(client, table: BigQueryTable, state: MonthState, previous: pa.Table | None = None,
@@ -340,7 +347,7 @@ def bq_read_month(client, table: BigQueryTable, state: MonthState, previous: pa.
     """
     schema = SCHEMAS["gcp_billing"]
     if previous is not None and previous.num_rows:
-        old = previous.select(schema.names).cast(schema)
+        old = conform(previous, schema)  # drops lineage columns; a column added since → null
         watermark = pc.max(old.column("export_time")).as_py()
         if watermark is not None and watermark <= state.max_export_time:
             new = _bq_rows(client, table, state, watermark, page_size)
