@@ -1,4 +1,4 @@
-"""GCP Cloud Billing detailed export, as files (JSON lines as BigQuery exports them).
+"""GCP Cloud Billing export: the BigQuery tables themselves, or files extracted from them.
 
 Grain: one row per export row (service × SKU × project × resource × usage hour). Nested records
 are flattened to prefixed columns; ``labels``/``system_labels`` ([{key, value}]) become JSON
@@ -7,21 +7,42 @@ Partition: ``invoice.month`` (late credits for old usage land in the month they 
 Files: JSON lines (``.jsonl``/``.json``, as ``bq extract --destination_format
 NEWLINE_DELIMITED_JSON`` writes them) or Parquet (``.parquet``, nested columns kept).
 
-Seam for the BigQuery reader (later issue, incremental by ``export_time``): it only has to yield
-``(where, row_dict)`` pairs in the export's nested shape — ``google.cloud.bigquery`` Row objects
-converted with ``dict(row)`` are exactly that — and call `rows_to_table`.
+BigQuery (``uri: bq://<project>.<dataset>.<table>``, the standard ``gcp_billing_export_v1_*`` or
+detailed ``gcp_billing_export_resource_v1_*`` table; fields the standard one lacks, e.g.
+``resource.*`` and ``price.*``, become null). Incremental per invoice month by ``export_time``:
+
+* `bq_months` — one cheap aggregate query: per invoice month ``max(export_time)`` and ``count(*)``.
+  That pair is the month's fingerprint; an unchanged month is skipped without reading a row.
+* `bq_read_month` — a changed month reads only rows with ``watermark < export_time <= max`` where
+  the watermark is the newest ``export_time`` already in the month's raw partition, and returns
+  old ∪ new (the caller swaps the partition whole, so a rerun never duplicates). Late credits and
+  adjustments are new export rows with a later ``export_time`` in the month they are *invoiced*,
+  so they land. With no previous partition, or when old ∪ new does not add up to the month's row
+  count (rows rewritten or removed upstream, a partition loaded from files), the whole month is
+  read again.
+
+Both paths yield ``(where, row_dict)`` pairs in the export's nested shape into `rows_to_table`
+(``google.cloud.bigquery`` Row objects converted with ``dict(row)`` are exactly that shape).
+Values are always bound query parameters; the table name cannot be one, so it is validated
+against BigQuery's identifier rules before it is put into the SQL.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Iterator
+from decimal import Decimal
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors._files import json_lines, list_files
+from connectors.rawzone import conform
 from connectors.errors import SourceError
 
 SOURCE = "gcp_billing"
@@ -90,6 +111,8 @@ def _kv_json(items) -> str:
 
 
 def _json_default(v):
+    if isinstance(v, Decimal):
+        return float(v)
     return v.isoformat() if isinstance(v, datetime) else str(v)
 
 
@@ -146,6 +169,8 @@ def rows_to_table(rows: Iterable[tuple[str, dict]], source: str = SOURCE) -> pa.
                     raise SourceError(source, uri, f"{path}: not a timestamp: {v!r}") from None
             elif col == "invoice_month" and v is not None:
                 v = str(v)
+            elif isinstance(v, Decimal):  # BigQuery NUMERIC (price.*) arrives as Decimal
+                v = float(v)
             cols[col].append(v)
         for col in KV_COLUMNS:
             cols[col].append(_kv_json(row.get(col)))
@@ -170,3 +195,163 @@ def read_month(uri: str, period: str) -> pa.Table:
         if e.where in SCHEMAS["gcp_billing"].names:  # a column-level type error: say which month
             raise SourceError(SOURCE, uri, f"invoice month {period}: column {e.where}: {e.problem}") from None
         raise
+
+
+# ---------------------------------------------------------------------------------------------
+# BigQuery export tables
+# ---------------------------------------------------------------------------------------------
+
+# Project ids (optionally domain-scoped, "example.com:proj"), dataset and table names. Table names
+# may hold more characters than this, but billing export tables never do; a stricter pattern
+# keeps anything that could escape the backquotes out of the SQL.
+_BQ_URI = re.compile(r"^bq://((?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,61}[a-z0-9])"
+                     r"\.([A-Za-z0-9_]{1,1024})\.([A-Za-z0-9_-]{1,1024})$")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+MONTHS_SQL = ("SELECT invoice.month AS invoice_month, MAX(export_time) AS max_export_time, "
+              "COUNT(*) AS row_count FROM `{table}` GROUP BY invoice_month ORDER BY invoice_month")
+ROWS_SQL = ("SELECT * FROM `{table}` WHERE invoice.month = @invoice_month "
+            "AND export_time > @after AND export_time <= @upto")
+
+
+def is_bigquery(uri: str) -> bool:
+    """Whether `uri` names a BigQuery table (``bq://...``) rather than export files."""
+    return uri.startswith("bq://")
+
+
+@dataclass(frozen=True)
+class BigQueryTable:
+    """A billing export table, validated so its name can be placed in SQL."""
+
+    project: str
+    dataset: str
+    table: str
+
+    @classmethod
+    def parse(cls, uri: str) -> "BigQueryTable":
+        m = _BQ_URI.match(uri)
+        if not m:
+            raise SourceError(SOURCE, uri, "not a BigQuery table URI bq://<project>.<dataset>.<table> "
+                                           "(letters, digits, '_' in dataset and table names)")
+        return cls(*m.groups())
+
+    @property
+    def uri(self) -> str:
+        return f"bq://{self.project}.{self.dataset}.{self.table}"
+
+    @property
+    def sql_name(self) -> str:
+        return f"{self.project}.{self.dataset}.{self.table}"
+
+
+@dataclass(frozen=True)
+class MonthState:
+    """What the export table holds for one invoice month right now."""
+
+    period: str  # YYYY-MM
+    max_export_time: datetime
+    rows: int
+
+    @property
+    def fingerprint(self) -> str:
+        return f"bq:{self.max_export_time.isoformat()}:{self.rows}"
+
+
+def bq_client(table: BigQueryTable, *, api_endpoint: str | None = None, anonymous: bool = False,
+              billing_project: str | None = None):
+    """A BigQuery client: application-default credentials, jobs billed to `billing_project`
+    (default: the table's project). `api_endpoint` + `anonymous` point it at an emulator."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import bigquery
+
+    kwargs: dict[str, Any] = {"project": billing_project or table.project}
+    if api_endpoint:
+        kwargs["client_options"] = {"api_endpoint": api_endpoint}
+    if anonymous:
+        kwargs["credentials"] = AnonymousCredentials()
+    try:
+        return bigquery.Client(**kwargs)
+    except DefaultCredentialsError as e:
+        raise SourceError(SOURCE, table.uri, f"no Google credentials (application default): {e}") from None
+
+
+@contextmanager
+def _bq_errors(table: BigQueryTable, what: str):
+    """Turn google-api-core errors into a SourceError naming the table and the problem."""
+    from google.api_core import exceptions as gexc
+    from google.auth.exceptions import GoogleAuthError
+
+    try:
+        yield
+    except gexc.Forbidden as e:
+        raise SourceError(SOURCE, table.uri, f"{what}: permission denied (403): {_msg(e)}") from None
+    except gexc.Unauthorized as e:
+        raise SourceError(SOURCE, table.uri, f"{what}: not authenticated (401): {_msg(e)}") from None
+    except gexc.NotFound as e:
+        raise SourceError(SOURCE, table.uri, f"{what}: table or dataset not found (404): {_msg(e)}") from None
+    except gexc.GoogleAPIError as e:
+        raise SourceError(SOURCE, table.uri, f"{what}: BigQuery error: {_msg(e)}") from None
+    except GoogleAuthError as e:
+        raise SourceError(SOURCE, table.uri, f"{what}: credentials error: {e}") from None
+
+
+def _msg(e) -> str:
+    # BigQuery's own reason text (e.errors) reads better than the client's "POST <url>: ..." prefix
+    errors = getattr(e, "errors", None) or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    text = first.get("message") or getattr(e, "message", None) or str(e)
+    return str(text)[:300]
+
+
+def bq_months(client, table: BigQueryTable) -> dict[str, MonthState]:
+    """{YYYY-MM: MonthState} for every invoice month in the table (one aggregate query, no rows read)."""
+    out = {}
+    with _bq_errors(table, "listing invoice months"):
+        for row in client.query_and_wait(MONTHS_SQL.format(table=table.sql_name)):
+            m = str(row["invoice_month"])
+            if len(m) != 6 or not m.isdigit():
+                raise SourceError(SOURCE, table.uri, f"invoice.month {m!r} is not YYYYMM")
+            out[f"{m[:4]}-{m[4:]}"] = MonthState(f"{m[:4]}-{m[4:]}", _ts(row["max_export_time"]),
+                                                 int(row["row_count"]))
+    return out
+
+
+def _bq_rows(client, table: BigQueryTable, state: MonthState, after: datetime,
+             page_size: int | None) -> pa.Table:
+    from google.cloud import bigquery
+
+    params = [bigquery.ScalarQueryParameter("invoice_month", "STRING", state.period.replace("-", "")),
+              bigquery.ScalarQueryParameter("after", "TIMESTAMP", after),
+              bigquery.ScalarQueryParameter("upto", "TIMESTAMP", state.max_export_time)]
+    config = bigquery.QueryJobConfig(query_parameters=params)
+    with _bq_errors(table, f"reading invoice month {state.period}"):
+        rows = client.query_and_wait(ROWS_SQL.format(table=table.sql_name), job_config=config,
+                                     page_size=page_size)
+        # Row.items() deep-copies every value; rows are ours alone, so index by key instead
+        pairs = ((table.uri, {k: r[k] for k in r.keys()}) for r in rows)
+        try:
+            return rows_to_table(pairs)
+        except SourceError as e:
+            if e.where in SCHEMAS["gcp_billing"].names:  # a column-level type error: say which table and month
+                raise SourceError(SOURCE, table.uri, f"invoice month {state.period}: column {e.where}: "
+                                                     f"{e.problem}") from None
+            raise
+
+
+def bq_read_month(client, table: BigQueryTable, state: MonthState, previous: pa.Table | None = None,
+                  page_size: int | None = None) -> pa.Table:
+    """The invoice month's rows up to ``state.max_export_time``: old ∪ rows newer than the watermark.
+
+    `previous` is the month's raw partition (any extra lineage columns are dropped). Without it, or
+    when the union does not add up to ``state.rows``, the whole month is read.
+    """
+    schema = SCHEMAS["gcp_billing"]
+    if previous is not None and previous.num_rows:
+        old = conform(previous, schema)  # drops lineage columns; a column added since → null
+        watermark = pc.max(old.column("export_time")).as_py()
+        if watermark is not None and watermark <= state.max_export_time:
+            new = _bq_rows(client, table, state, watermark, page_size)
+            if old.num_rows + new.num_rows == state.rows:
+                return pa.concat_tables([old, new])
+    return _bq_rows(client, table, state, EPOCH, page_size)

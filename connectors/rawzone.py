@@ -193,6 +193,15 @@ def last_fingerprint(home: Path, raw_table: str, source_name: str, partition: st
     return None
 
 
+def read_partition(home: Path, raw_table: str, source_name: str, partition_col: str, key: str) -> pa.Table | None:
+    """The rows of one partition as last swapped in (lineage columns included); None if absent."""
+    d = partition_dir(home, raw_table, source_name, partition_col, key)
+    files = sorted(d.glob("*.parquet")) if d.is_dir() else []
+    if not files:
+        return None
+    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+
+
 def partition_dir_exists(home: Path, raw_table: str, source_name: str, partition: str) -> bool:
     """Whether a partition folder for this source and key is on disk (any partition column)."""
     base = raw_root(home) / raw_table / f"source={source_name}"

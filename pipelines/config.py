@@ -24,7 +24,7 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "aws_cur": ("aws_cur",),
     "aws_focus": ("focus_lines",),
     "aws_cur_legacy": (),
-    "gcp_billing": ("gcp_billing",),
+    "gcp_billing": ("gcp_billing", "gcp_catalog_skus"),
     "focus_files": ("focus_lines",),
     "openai": ("openai_usage", "openai_costs"),
     "anthropic": ("anthropic_usage", "anthropic_costs"),

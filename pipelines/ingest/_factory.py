@@ -33,10 +33,16 @@ DailyFetch = Callable[[SourceConfig, datetime, datetime], pa.Table]
 
 @dataclass(frozen=True)
 class MonthlyExport:
-    """What a billing source offers for one period: a fingerprint (skip if unchanged) + reader."""
+    """What a billing source offers for one period: a fingerprint (skip if unchanged) + reader.
+
+    `read_incremental`, when given, is called instead of `read` if the period already has a raw
+    partition: it receives those rows and returns the period's whole new content (old ∪ new),
+    so an append-only source reads only what it has not seen (GCP's ``export_time`` watermark).
+    """
 
     fingerprint: str | None
     read: Callable[[], pa.Table]
+    read_incremental: Callable[[pa.Table], pa.Table] | None = None
 
 
 # periods(source) -> {YYYY-MM: MonthlyExport}
@@ -54,6 +60,8 @@ class RawSpec:
     ts_column: str | None = None
     monthly_discover: MonthlyDiscover | None = None
     snapshot: Callable[[], dict[str, pa.Table]] | None = None
+    # per configured source (None = this source does not enable it); written under source=<name>
+    source_snapshot: Callable[[SourceConfig], dict[str, pa.Table] | None] | None = None
     snapshot_schemas: dict[str, pa.Schema] = field(default_factory=dict)
     # more source types feeding the same raw table (e.g. focus_files + aws_focus → focus_lines)
     extra_source_types: tuple[str, ...] = ()
@@ -124,9 +132,26 @@ def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: 
             if export.fingerprint and last == export.fingerprint:
                 skipped.append(f"{src.name}/{k}")
                 continue
-            parts[k] = export.read()
+            previous = (rawzone.read_partition(cfg.home, spec.raw_table, src.name, spec.partition_col, k)
+                        if export.read_incremental else None)
+            parts[k] = export.read() if previous is None else export.read_incremental(previous)
             fingerprints[(src.name, k)] = export.fingerprint
         out[src.name] = parts
+
+
+def _snapshot_loads(spec: RawSpec, cfg: AispendConfig) -> dict[str, dict[str, pa.Table]]:
+    """A global catalogue (`snapshot`), or one snapshot per configured source that enables it."""
+    if spec.source_snapshot is None:
+        return {SNAPSHOT_SOURCE: spec.snapshot()}
+    loads = {}
+    for src in cfg.sources_of_type(spec.source_type):
+        try:
+            got = spec.source_snapshot(src)
+        except SourceError as e:
+            raise _fail(spec, src, f"nothing written, previous data kept: {e}") from e
+        if got is not None:
+            loads[src.name] = got
+    return loads
 
 
 def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:
@@ -144,20 +169,31 @@ def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:
     def _snapshot(context: dg.AssetExecutionContext, aispend: AispendResource):
         cfg = aispend.load()
         load_id = uuid.uuid4().hex[:16]
-        tables = spec.snapshot()
-        outcomes = {name: validate(name, _with_partition({"latest": t}), spec.snapshot_schemas[name])
-                    for name, t in tables.items()}
+        loads = _snapshot_loads(spec, cfg)  # {source name: {raw table: table}}
+        names = list(spec.snapshot_schemas)
+        if not loads:
+            for name in names:
+                rawzone.ensure_schema_file(cfg.home, name, spec.snapshot_schemas[name])
+                yield dg.AssetCheckResult(asset_key=keys[name], check_name=CHECK_NAME, passed=True,
+                                          metadata={"summary": "no source enabled"})
+                yield dg.MaterializeResult(asset_key=keys[name], metadata={"rows": 0, "load_id": load_id})
+            return
+        outcomes = {name: validate(name, pa.concat_tables([_with_partition({"latest": tables[name]})
+                                                           for tables in loads.values()]), spec.snapshot_schemas[name])
+                    for name in names}
         for name, o in outcomes.items():
             yield dg.AssetCheckResult(asset_key=keys[name], check_name=CHECK_NAME, passed=o.success,
                                       metadata={"summary": o.summary()})
         failed = [o.summary() for o in outcomes.values() if not o.success]
         if failed:
             raise _fail(spec, None, "nothing written, previous data kept: " + "; ".join(failed))
-        for name, t in tables.items():
-            # Only the latest catalogue matters: one fixed partition, replaced each run.
-            rawzone.write_partitions(cfg.home, name, SNAPSHOT_SOURCE, "snapshot", {"latest": t},
-                                     spec.snapshot_schemas[name], load_id, context.run_id)
-            yield dg.MaterializeResult(asset_key=keys[name], metadata={"rows": t.num_rows, "load_id": load_id})
+        for name in names:
+            for source_name, tables in loads.items():
+                # Only the latest catalogue matters: one fixed partition, replaced each run.
+                rawzone.write_partitions(cfg.home, name, source_name, "snapshot", {"latest": tables[name]},
+                                         spec.snapshot_schemas[name], load_id, context.run_id)
+            yield dg.MaterializeResult(asset_key=keys[name], metadata={
+                "rows": sum(t[name].num_rows for t in loads.values()), "load_id": load_id})
 
     return _snapshot
 

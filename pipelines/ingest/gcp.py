@@ -1,18 +1,53 @@
-"""GCP detailed billing export → raw `gcp_billing`, per invoice month."""
+"""GCP billing export → raw `gcp_billing`, per invoice month: BigQuery tables or exported files;
+with ``catalog: true``, the Cloud Billing Catalog's GPU/TPU list prices → raw `gcp_catalog_skus`."""
 
 from connectors import gcp_billing as conn
+from connectors import gcp_catalog
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import MonthlyExport, RawSpec
 
 
+def _bigquery(src: SourceConfig) -> dict[str, MonthlyExport]:
+    # Fingerprint = (max export_time, row count) per invoice month: unchanged months are skipped
+    # without reading rows; a changed month with a raw partition reads only past its watermark.
+    table = conn.BigQueryTable.parse(src.uri)
+    client = conn.bq_client(table, api_endpoint=src.options.get("api_endpoint"),
+                            anonymous=bool(src.options.get("anonymous", False)),
+                            billing_project=src.options.get("billing_project"))
+    page_size = src.options.get("page_size")
+    page_size = int(page_size) if page_size else None
+    return {m: MonthlyExport(
+        st.fingerprint,
+        read=lambda st=st: conn.bq_read_month(client, table, st, page_size=page_size),
+        read_incremental=lambda prev, st=st: conn.bq_read_month(client, table, st, prev, page_size=page_size),
+    ) for m, st in conn.bq_months(client, table).items()}
+
+
 def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
+    if conn.is_bigquery(src.uri):
+        return _bigquery(src)
     # Files carry no manifest: a month is re-read every run (late credits land in old months).
     return {m: MonthlyExport(None, lambda m=m: conn.read_month(src.uri, m)) for m in conn.discover(src.uri)}
+
+
+def _catalog(src: SourceConfig):
+    if not src.options.get("catalog"):
+        return None
+    endpoint = src.options.get("catalog_api_endpoint") or gcp_catalog.DEFAULT_ENDPOINT
+    cat = gcp_catalog.client(endpoint, anonymous=bool(src.options.get("anonymous", False)))
+    services = src.options.get("catalog_services") or gcp_catalog.DEFAULT_SERVICES
+    return {"gcp_catalog_skus": gcp_catalog.sku_rows(cat, endpoint, services, src.options.get("currency"))}
 
 
 SPECS = [RawSpec(
     raw_table="gcp_billing", source_type="gcp_billing", cadence="monthly", schema=conn.SCHEMAS["gcp_billing"],
     monthly_discover=_discover,
-    description="GCP billing export rows (cost, credits, labels, Vertex AI) per invoice month. Feeds "
-                "focus_costs for GCP spend.",
+    description="GCP billing export rows (cost, credits, labels, Vertex AI) per invoice month, from the BigQuery "
+                "export (incremental by export_time) or exported files. Feeds focus_costs for GCP spend.",
+), RawSpec(
+    raw_table="gcp_catalog_skus", source_type="gcp_billing", cadence="snapshot",
+    schema=gcp_catalog.SCHEMAS["gcp_catalog_skus"], source_snapshot=_catalog,
+    snapshot_schemas={"gcp_catalog_skus": gcp_catalog.SCHEMAS["gcp_catalog_skus"]},
+    description="GCP Cloud Billing Catalog list prices of GPU/TPU SKUs (per SKU × tier, current prices; "
+                "gcp_billing sources with catalog: true). The cloud side of GPU repatriation.",
 )]

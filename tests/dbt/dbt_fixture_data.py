@@ -275,11 +275,24 @@ def focus_lines() -> list[dict]:
     ]
 
 
+def gcp_catalog_skus() -> list[dict]:
+    def sku(sku_id, description, usage_type, usage_unit, price):
+        return {"service_id": "6F81-5844-456A", "service_display_name": "Compute Engine", "sku_id": sku_id,
+                "sku_name": f"services/6F81-5844-456A/skus/{sku_id}", "description": description,
+                "resource_family": "Compute", "resource_group": "GPU", "usage_type": usage_type,
+                "service_regions": '["us-central1"]', "effective_time": ts("2026-11-01T00:00:00"),
+                "usage_unit": usage_unit, "tier_index": 0, "start_usage_amount": 0.0, "currency_code": "USD",
+                "unit_price": price}
+    return [sku("H100-OD", "Nvidia H100 80GB GPU running in Americas", "OnDemand", "h", Decimal("11.06")),
+            sku("H100-SPOT", "Nvidia H100 80GB GPU attached to Spot Preemptible VMs running in Americas",
+                "Preemptible", "min", Decimal("0.0553"))]
+
+
 def fixture_tables() -> dict[str, list[dict]]:
     return {
         "aws_cur": aws_cur(), "gcp_billing": gcp_billing(), "openai_usage": openai_usage(),
         "openai_costs": openai_costs(), "anthropic_usage": anthropic_usage(),
         "anthropic_costs": anthropic_costs(), "otel_spans": otel_spans(), "gpu_samples": gpu_samples(),
         "self_hosted_requests": self_hosted_requests(), "llm_prices": llm_prices(),
-        "llm_price_matches": llm_price_matches(), "focus_lines": focus_lines(),
+        "llm_price_matches": llm_price_matches(), "focus_lines": focus_lines(), "gcp_catalog_skus": gcp_catalog_skus(),
     }

@@ -114,6 +114,14 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
     ]),
     # FOCUS 1.2 columns (57, see connectors/focus_columns.csv) + _extra/_row_number/_source_type
     "focus_lines": _schema([(f.name, f.type) for f in _focus_schema() if f.name != "_source_uri"]),
+    "gcp_catalog_skus": _schema([
+        ("service_id", S), ("service_display_name", S), ("sku_id", S), ("sku_name", S), ("description", S),
+        ("resource_family", S), ("resource_group", S), ("usage_type", S), ("service_regions", S),
+        ("geo_taxonomy_type", S), ("effective_time", TS), ("summary", S), ("usage_unit", S),
+        ("usage_unit_description", S), ("base_unit", S), ("base_unit_conversion_factor", F),
+        ("display_quantity", F), ("tier_index", I32), ("start_usage_amount", F), ("currency_code", S),
+        ("unit_price", pa.decimal128(38, 9)), ("currency_conversion_rate", F), ("service_provider_name", S),
+    ]),
 }
 
 
@@ -135,6 +143,7 @@ PARTITIONING: dict[str, tuple[str, Callable[[dict], str]]] = {
     "llm_prices": ("snapshot", lambda r: "2026-11-15"),
     "llm_price_matches": ("snapshot", lambda r: "2026-11-15"),
     "focus_lines": ("billing_period", lambda r: (r["BillingPeriodStart"] or r["ChargePeriodStart"]).strftime("%Y-%m")),
+    "gcp_catalog_skus": ("snapshot", lambda r: "latest"),
 }
 
 

@@ -285,3 +285,18 @@ def test_daily_spend_matches_focus(wh):
 
 def test_build_is_quick(wh):
     assert wh.wall_s < 180
+
+
+# --- GCP credits by type ---------------------------------------------------------------------
+def test_gcp_credits_keep_their_type_and_sum_to_net(wh):
+    assert wh.rows("select credit_type, credit_amount from stg_gcp__billing_credits") == [
+        ("SUSTAINED_USAGE_DISCOUNT", Decimal("-5"))]
+    net = wh.one("select sum(cost) + (select sum(credit_amount) from stg_gcp__billing_credits) from stg_gcp__billing")
+    assert net == GCP_NET  # 29.39 + 2 - 5
+
+
+def test_gcp_catalog_list_prices_per_hour(wh):
+    rows = wh.rows("select sku_id, usage_type, unit_price, hourly_unit_price from stg_gcp__catalog_skus order by sku_id")
+    # 0.0553 $/min × 60 = 3.318 $/h
+    assert rows == [("H100-OD", "OnDemand", Decimal("11.06"), Decimal("11.06")),
+                    ("H100-SPOT", "Preemptible", Decimal("0.0553"), Decimal("3.318"))]
