@@ -37,6 +37,13 @@ def partition_ranges(start_date: str, end_day: date) -> tuple[tuple[str, str], t
     return (first.strftime("%Y-%m"), end_day.strftime("%Y-%m")), (first.isoformat(), end_day.isoformat())
 
 
+def billing_source_types() -> tuple[str, ...]:
+    """Source types ingested by billing_ingest_job: those feeding a monthly raw table."""
+    from pipelines.ingest import ALL_SPECS
+
+    return tuple(t for s in ALL_SPECS if s.cadence == "monthly" for t in s.source_types)
+
+
 def _report_failure(result, what: str) -> None:
     print(f"\n{what} failed; nothing was published and the previous warehouse is unchanged.", file=sys.stderr)
     for ev in result.all_events:
@@ -83,7 +90,7 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
 
     run_config = None if verbose else QUIET
     steps = []
-    if cfg.sources_of_type("aws_cur", "gcp_billing"):
+    if cfg.sources_of_type(*billing_source_types()):
         steps.append(("billing_ingest_job", range_tags(*month_range), f"billing ingest {month_range[0]}..{month_range[1]}"))
     if daily:
         steps.append(("daily_job", range_tags(*day_range),

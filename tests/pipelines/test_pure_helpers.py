@@ -37,3 +37,10 @@ def test_partition_ranges_and_tags():
     assert months == ("2026-08", "2026-11") and days == ("2026-08-18", "2026-11-15")
     assert range_tags(*days) == {"dagster/asset_partition_range_start": "2026-08-18",
                                  "dagster/asset_partition_range_end": "2026-11-15"}
+
+
+def test_billing_job_runs_for_every_monthly_source_type():
+    from pipelines.cli import billing_source_types
+
+    assert set(billing_source_types()) >= {"aws_cur", "gcp_billing", "focus_files", "aws_focus"}
+    assert not {"openai", "otel_traces", "gpu_telemetry"} & set(billing_source_types())
