@@ -1,12 +1,14 @@
-"""AWS Data Exports — CUR 2.0 Parquet, manifest-driven, from S3 or a local copy of the layout.
+"""AWS Data Exports — CUR 2.0 Parquet or gzip CSV, manifest-driven, from S3 or a local copy of the layout.
 
 Layout: ``<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`` lists the period's
 ``dataFiles`` (``s3://bucket/prefix/<export>/data/BILLING_PERIOD=YYYY-MM/...parquet``). Only
 periods with a manifest are offered; its sha256 is the fingerprint (an unchanged manifest is
 skipped; a changed one — the open month's refresh, the previous month's rewrite — replaces the
 period). Map columns (``product``, ``resource_tags``, ``cost_category``, ``discount``) become JSON
-strings. Columns outside the declared schema are dropped (the raw table's columns are a contract;
-the full export stays in S3); declared columns absent from a file → null.
+strings (Parquet MAP columns are serialised; in CSV exports they already are JSON text). Columns
+outside the declared schema are kept, not fatal: one ``_extra`` JSON object per row holds them
+(null when the file has none), so a new AWS column never breaks a load and is not lost; declared
+columns absent from a file → null; a missing *required* column (`REQUIRED`) is an error.
 
 Delivery modes: "overwrite" keeps one manifest per period
 (``metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json``); "create new" writes one per delivery
@@ -16,6 +18,8 @@ path, the folder name starts with the delivery time) is the one read.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
 import io
 import json
@@ -25,6 +29,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from connectors.errors import SourceError
@@ -52,7 +58,11 @@ SCHEMAS = {"aws_cur": pa.schema(
                                   "product_instance_family", "product_region_code", "product_sku")]
     + [("savings_plan_savings_plan_effective_cost", _F), ("reservation_effective_cost", _F)]
     + [(c, pa.string()) for c in MAP_COLUMNS]
-    + [("_source_uri", pa.string())])}
+    + [("_extra", pa.string()), ("_source_uri", pa.string())])}
+# A line item is useless without these (the GE suite's not_null keys): a file lacking one is rejected.
+REQUIRED = ("identity_line_item_id", "line_item_line_item_type", "line_item_usage_start_date",
+            "line_item_usage_account_id", "line_item_product_code", "line_item_unblended_cost")
+EXTRA = "_extra"
 
 
 @dataclass(frozen=True)
@@ -69,8 +79,9 @@ class ExportPeriod:
 class _Store:
     """Reads objects from s3://bucket/prefix or a local directory with the same layout."""
 
-    def __init__(self, uri: str, s3_client=None):
+    def __init__(self, uri: str, s3_client=None, *, source: str = SOURCE):
         self.uri = uri.rstrip("/")
+        self.source = source
         self.is_s3 = uri.startswith("s3://")
         if self.is_s3:
             parts = urlsplit(self.uri)
@@ -86,26 +97,35 @@ class _Store:
             return fn(**kw)
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "ClientError")
-            raise SourceError(SOURCE, what, f"S3 {code}: {e.response.get('Error', {}).get('Message', '')}") from None
+            raise SourceError(self.source, what, f"S3 {code}: {e.response.get('Error', {}).get('Message', '')}") from None
         except BotoCoreError as e:
-            raise SourceError(SOURCE, what, f"S3 error: {e}") from None
+            raise SourceError(self.source, what, f"S3 error: {e}") from None
 
-    def list_manifests(self) -> list[str]:
+    def list_objects(self, sub: str = "") -> list[str]:
+        """Every object (s3:// URI) or file (local path) under ``<uri>/<sub>``, sorted."""
         if self.is_s3:
             keys, token = [], None
+            prefix = f"{self.prefix}/{sub}" if self.prefix else sub
             while True:
-                kw = {"Bucket": self.bucket, "Prefix": f"{self.prefix}/metadata/"}
+                kw = {"Bucket": self.bucket, "Prefix": prefix}
                 if token:
                     kw["ContinuationToken"] = token
-                resp = self._s3_call(f"s3://{self.bucket}/{self.prefix}/metadata/", self.s3.list_objects_v2, **kw)
-                keys += [f"s3://{self.bucket}/{o['Key']}" for o in resp.get("Contents", [])
-                         if o["Key"].endswith("-Manifest.json") and _PERIOD.search(o["Key"])]
+                resp = self._s3_call(f"s3://{self.bucket}/{prefix}", self.s3.list_objects_v2, **kw)
+                keys += [f"s3://{self.bucket}/{o['Key']}" for o in resp.get("Contents", [])]
                 if not resp.get("IsTruncated"):
                     return sorted(keys)
                 token = resp["NextContinuationToken"]
         root = Path(self.uri)
         if not root.is_dir():
-            raise SourceError(SOURCE, self.uri, "export directory not found")
+            raise SourceError(self.source, self.uri, "export directory not found")
+        return sorted(str(p) for p in (root / sub).rglob("*") if p.is_file())
+
+    def list_manifests(self) -> list[str]:
+        if self.is_s3:
+            return [k for k in self.list_objects("metadata/") if k.endswith("-Manifest.json") and _PERIOD.search(k)]
+        root = Path(self.uri)
+        if not root.is_dir():
+            raise SourceError(self.source, self.uri, "export directory not found")
         # `**`: "create new" deliveries put each manifest one folder deeper
         return sorted(str(p) for p in root.glob("metadata/BILLING_PERIOD=*/**/*-Manifest.json"))
 
@@ -117,7 +137,7 @@ class _Store:
         try:
             return Path(uri).read_bytes()
         except FileNotFoundError:
-            raise SourceError(SOURCE, uri, "file listed in the manifest is missing") from None
+            raise SourceError(self.source, uri, "file listed in the manifest is missing") from None
 
     def resolve_data_file(self, data_file: str, export_name: str) -> str:
         """Map a manifest's data file (an s3 URI) onto this store.
@@ -167,41 +187,125 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
     return out
 
 
-def _map_to_json(col: pa.ChunkedArray) -> pa.Array:
+# ---- reading: one reader per format, one projection onto the declared schema -------------------
+
+def _quoted(s: pa.Array) -> pa.Array:
+    """Strings → JSON string literals, vectorised (millions of rows: no per-row Python)."""
+    s = s.cast(pa.string())
+    if pc.any(pc.match_substring_regex(s, r"[\x00-\x1f]")).as_py():
+        # control characters are rare; json.dumps escapes them exactly
+        return pa.array([None if v is None else json.dumps(v) for v in s.to_pylist()], pa.string())
+    s = pc.replace_substring(pc.replace_substring(s, "\\", "\\\\"), '"', '\\"')
+    return pc.binary_join_element_wise('"', s, '"', "")
+
+
+def _json_value(col: pa.Array) -> pa.Array:
+    """Any Arrow column → JSON value text per row (null where null)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_map(col.type):
+        return _map_to_json(col)
+    if pa.types.is_nested(col.type):
+        return pa.array([None if v is None else json.dumps(v, default=str) for v in col.to_pylist()], pa.string())
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_temporal(col.type):
+        return _quoted(col)
+    return col.cast(pa.string())  # numbers and booleans are valid JSON as Arrow prints them
+
+
+def json_object(names: list[str], values: list[pa.Array], n: int) -> pa.Array:
+    """One JSON object per row from parallel columns; null values leave their key out."""
+    if not names:
+        return pa.array(["{}"] * n, pa.string())
+    pieces = [pc.binary_join_element_wise(json.dumps(k) + ":", _json_value(v), "") for k, v in zip(names, values)]
+    body = pc.binary_join_element_wise(*pieces, ",", null_handling="skip")
+    return pc.binary_join_element_wise("{", body, "}", "")
+
+
+def _map_to_json(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     # map<string,string> in CUR 2.0 Parquet; JSON text keeps the raw zone portable (any engine)
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
     if pa.types.is_string(col.type):
-        return col.combine_chunks()
-    vals = []
-    for v in col.to_pylist():
-        if v is None:
-            vals.append(None)
-        else:
-            items = v.items() if isinstance(v, dict) else v  # pyarrow gives maps as [(k, v), ...]
-            vals.append(json.dumps(dict(items), sort_keys=True))
-    return pa.array(vals, pa.string())
+        return col
+    if col.offset:
+        col = pa.concat_arrays([pa.array([], col.type), col])  # rebase a slice so offsets start at 0
+    pairs = pc.binary_join_element_wise(_quoted(col.keys), pc.fill_null(_json_value(col.items), "null"), ":")
+    lists = pa.ListArray.from_arrays(col.offsets, pairs, mask=col.is_null())
+    return pc.binary_join_element_wise("{", pc.binary_join(lists, ","), "}", "")
 
 
-def read_file(raw: bytes, where: str) -> pa.Table:
-    """One CUR 2.0 Parquet data file → the declared schema."""
-    schema = SCHEMAS["aws_cur"]
+def _read_parquet(raw: bytes, where: str, source: str) -> pa.Table:
     try:
-        t = pq.read_table(io.BytesIO(raw))
+        return pq.read_table(io.BytesIO(raw))
     except Exception as e:  # pyarrow raises several types for corrupt/truncated files
-        raise SourceError(SOURCE, where, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
+        raise SourceError(source, where, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
+
+
+def read_csv_strings(raw: bytes, where: str, source: str) -> pa.Table:
+    """A CSV (plain or gzip, by its magic bytes) with every column read as text (null when empty).
+
+    Text first, typed later by the projection: type inference on a first block would guess wrong
+    for ids and sparse columns, and the declared schema is the one place types are decided.
+    """
+    gz = raw[:2] == b"\x1f\x8b"
+    kind = "gzip CSV" if gz else "CSV"
+    try:
+        head = gzip.GzipFile(fileobj=io.BytesIO(raw)).readline() if gz else raw.split(b"\n", 1)[0]
+        names = next(csv.reader([head.decode("utf-8-sig")]), [])
+        if not names:
+            raise SourceError(source, where, f"{kind} has no header row")
+        stream = pa.input_stream(pa.py_buffer(raw), compression="gzip" if gz else None)
+        return pacsv.read_csv(stream, convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=True))
+    except SourceError:
+        raise
+    except Exception as e:  # truncated gzip (EOFError/OSError), ragged rows (ArrowInvalid), bad UTF-8 …
+        raise SourceError(source, where, f"unreadable {kind} ({type(e).__name__}: {str(e)[:160]})") from None
+
+
+def project(t: pa.Table, where: str, source: str = SOURCE) -> pa.Table:
+    """Columns named as in CUR 2.0 → exactly the declared schema, unknown columns into `_extra`."""
+    schema = SCHEMAS["aws_cur"]
+    missing = [c for c in REQUIRED if c not in t.column_names]
+    if missing:
+        raise SourceError(source, where, f"required column(s) missing: {', '.join(missing)}")
+    declared = set(schema.names)
+    unknown = [c for c in t.column_names if c not in declared]
+    n = t.num_rows
     cols = []
     for f in schema:
         if f.name == "_source_uri":
-            cols.append(pa.array([where] * t.num_rows, pa.string()))
+            cols.append(pa.array([where] * n, pa.string()))
+        elif f.name == EXTRA:
+            cols.append(json_object(unknown, [t.column(c) for c in unknown], n) if unknown
+                        else pa.nulls(n, pa.string()))
         elif f.name not in t.column_names:
-            cols.append(pa.nulls(t.num_rows, f.type))
+            cols.append(pa.nulls(n, f.type))
         elif f.name in MAP_COLUMNS:
             cols.append(_map_to_json(t.column(f.name)))
         else:
             try:
                 cols.append(t.column(f.name).cast(f.type))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                raise SourceError(SOURCE, where, f"column {f.name}: cannot read as {f.type}: {e}") from None
+                raise SourceError(source, where, f"column {f.name}: cannot read as {f.type}: {e}") from None
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def file_format(where: str, raw: bytes) -> str:
+    """'parquet' or 'csv', by the name the manifest gives, else by the content's magic bytes."""
+    name = where.lower()
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".gz")):
+        return "csv"
+    return "parquet" if raw[:4] == b"PAR1" else "csv"
+
+
+def read_file(raw: bytes, where: str) -> pa.Table:
+    """One CUR 2.0 data file (Parquet, or CSV plain/gzip) → the declared schema."""
+    if file_format(where, raw) == "parquet":
+        return project(_read_parquet(raw, where, SOURCE), where)
+    return project(read_csv_strings(raw, where, SOURCE), where)
 
 
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:
@@ -209,3 +313,30 @@ def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:
     store = _Store(p.export_uri, s3_client)
     tables = [read_file(store.read_bytes(f), f) for f in p.data_files]
     return pa.concat_tables(tables) if tables else SCHEMAS["aws_cur"].empty_table()
+
+
+def s3_client(*, profile: str | None = None, role_arn: str | None = None, endpoint_url: str | None = None,
+              region: str | None = None, source: str = SOURCE, session_name: str = "aispend-ingest"):
+    """An S3 client: boto3's default credential chain, or a named `profile`, then optionally
+    `role_arn` assumed through STS (cross-account billing buckets). `endpoint_url` serves
+    S3-compatible stores and tests. Credential problems raise SourceError naming the profile/role.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except BotoCoreError as e:
+        raise SourceError(source, f"profile '{profile}'", f"AWS profile unusable: {e}") from None
+    if role_arn:
+        try:
+            creds = session.client("sts", endpoint_url=endpoint_url).assume_role(
+                RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            raise SourceError(source, role_arn, f"STS AssumeRole {err.get('Code')}: {err.get('Message', '')}") from None
+        except BotoCoreError as e:
+            raise SourceError(source, role_arn, f"STS AssumeRole failed: {e}") from None
+        # temporary credentials (1 h by default): a client per ingest run, so they never go stale mid-run
+        session = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                                aws_session_token=creds["SessionToken"], region_name=session.region_name)
+    return session.client("s3", endpoint_url=endpoint_url)
