@@ -23,7 +23,7 @@ import yaml
 SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "aws_cur": ("aws_cur",),
     "aws_focus": (),
-    "aws_cur_legacy": (),
+    "aws_cur_legacy": ("aws_cur",),
     "gcp_billing": ("gcp_billing",),
     "focus_files": (),
     "openai": ("openai_usage", "openai_costs"),

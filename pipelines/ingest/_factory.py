@@ -55,6 +55,12 @@ class RawSpec:
     monthly_discover: MonthlyDiscover | None = None
     snapshot: Callable[[], dict[str, pa.Table]] | None = None
     snapshot_schemas: dict[str, pa.Schema] = field(default_factory=dict)
+    # other source types feeding the same raw table (e.g. legacy CUR CSV into aws_cur)
+    also_source_types: tuple[str, ...] = ()
+
+    @property
+    def source_types(self) -> tuple[str, ...]:
+        return (self.source_type, *self.also_source_types)
 
     @property
     def partition_col(self) -> str:
@@ -84,19 +90,23 @@ def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.Ass
     out: dict[str, dict[str, pa.Table]] = {}
     fingerprints: dict[tuple[str, str], str | None] = {}
     skipped: list[str] = []
-    for src in cfg.sources_of_type(spec.source_type):
+    absent: list[str] = []
+    for src in cfg.sources_of_type(*spec.source_types):
         try:
-            _collect_source(spec, cfg, src, keys, out, fingerprints, skipped)
+            _collect_source(spec, cfg, src, keys, out, fingerprints, skipped, absent)
         except SourceError as e:
             # name the configured source too: one config may hold several exports of a type
             raise _fail(spec, src, f"nothing written, previous data kept: {e}") from e
     if skipped:
         context.log.info(f"{spec.raw_table}: unchanged since last load, not downloaded: {', '.join(skipped)}")
+    if absent:
+        context.log.warning(f"{spec.raw_table}: no complete export (no manifest) for: {', '.join(absent)}; "
+                            "nothing loaded for it, previous data kept")
     return out, fingerprints, skipped
 
 
 def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: list[str], out: dict,
-                    fingerprints: dict, skipped: list[str]) -> None:
+                    fingerprints: dict, skipped: list[str], absent: list[str]) -> None:
     """One configured source: a window fetch split per day, or each offered billing period."""
     if spec.cadence == "daily":
         start, end = day_window(keys)
@@ -113,6 +123,7 @@ def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: 
         for k in keys:
             export = offered.get(k)
             if export is None:
+                absent.append(f"{src.name}/{k}")
                 continue
             last = rawzone.last_fingerprint(cfg.home, spec.raw_table, src.name, k)
             if export.fingerprint and last == export.fingerprint:
