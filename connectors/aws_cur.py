@@ -216,8 +216,11 @@ def json_object(names: list[str], values: list[pa.Array], n: int) -> pa.Array:
     """One JSON object per row from parallel columns; null values leave their key out."""
     if not names:
         return pa.array(["{}"] * n, pa.string())
-    pieces = [pc.binary_join_element_wise(json.dumps(k) + ":", _json_value(v), "") for k, v in zip(names, values)]
-    body = pc.binary_join_element_wise(*pieces, ",", null_handling="skip")
+    # `"key":value,` per non-null value, "" otherwise; concatenated, then the last comma dropped
+    # (no value text ends in a comma). Not null_handling="skip": it drops all-null rows here.
+    pieces = [pc.fill_null(pc.binary_join_element_wise(json.dumps(k) + ":", _json_value(v), ",", ""), "")
+              for k, v in zip(names, values)]
+    body = pc.utf8_rtrim(pc.binary_join_element_wise(*pieces, ""), characters=",")
     return pc.binary_join_element_wise("{", body, "}", "")
 
 

@@ -102,7 +102,7 @@ def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.Ass
     if absent:
         context.log.warning(f"{spec.raw_table}: no complete export (no manifest) for: {', '.join(absent)}; "
                             "nothing loaded for it, previous data kept")
-    return out, fingerprints, skipped
+    return out, fingerprints, skipped, absent
 
 
 def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: list[str], out: dict,
@@ -188,7 +188,7 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
         cfg = aispend.load()
         load_id = uuid.uuid4().hex[:16]
         keys = context.partition_keys
-        collected, fingerprints, skipped = _collect(spec, cfg, keys, context)
+        collected, fingerprints, skipped, absent = _collect(spec, cfg, keys, context)
         combined = [_with_partition(parts) for parts in collected.values()]
         combined = [t for t in combined if t is not None]
         rawzone.ensure_schema_file(cfg.home, spec.raw_table, spec.schema)
@@ -215,6 +215,7 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
             "rows": sum(rows_by_source.values()),
             "partitions_written": partitions_written,
             "partitions_unchanged": len(skipped),
+            **({"partitions_without_export": ", ".join(absent)} if absent else {}),
             "load_id": load_id,
             **{f"rows_{s}": n for s, n in rows_by_source.items()},
         })

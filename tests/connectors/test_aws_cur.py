@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import shutil
-import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from connectors import aws_cur
 from connectors.errors import SourceError
+from moto_peer import moto_s3  # noqa: F401  (fixture)
 
 UTC = timezone.utc
 BUCKET, PREFIX, NAME = "acme-billing", "cur2", "acme-cur"
@@ -228,25 +228,6 @@ def test_map_columns_serialise_like_json_dumps():
     got = aws_cur._map_to_json(pa.chunked_array([arr.slice(1), arr]))
     expected = [None if m is None else dict(m) for m in maps[1:] + maps]
     assert [None if v is None else json.loads(v) for v in got.to_pylist()] == expected
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_s3():
-    """A real S3 endpoint (moto's server) on loopback; boto3 talks HTTP to it."""
-    from moto.server import ThreadedMotoServer
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    yield client
-    server.stop()
 
 
 @pytest.fixture
