@@ -267,3 +267,9 @@ def test_s3_errors_name_the_object(moto_s3, s3_export):
     moto_s3.delete_object(Bucket=BUCKET, Key=key)
     with pytest.raises(SourceError, match=rf"^aws_cur: {p.data_files[0]}: S3 NoSuchKey"):
         aws_cur.read_period(p, s3_client=moto_s3)
+
+
+def test_period_without_manifest_is_not_offered(export):
+    """Data files without a manifest are an incomplete delivery: the period is not offered at all."""
+    (export / "metadata/BILLING_PERIOD=2026-10" / f"{NAME}-Manifest.json").unlink()
+    assert [p.billing_period for p in aws_cur.discover(str(export))] == ["2026-09"]
