@@ -26,6 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -139,6 +140,14 @@ class _Store:
         except FileNotFoundError:
             raise SourceError(self.source, uri, "file listed in the manifest is missing") from None
 
+    def fetch(self, uri: str) -> bytes | str:
+        """An object's bytes (S3), or a local file's path to read in place (never loaded whole)."""
+        if uri.startswith("s3://"):
+            return self.read_bytes(uri)
+        if not Path(uri).is_file():
+            raise SourceError(self.source, uri, "file listed in the manifest is missing")
+        return uri
+
     def resolve_data_file(self, data_file: str, export_name: str) -> str:
         """Map a manifest's data file (an s3 URI) onto this store.
 
@@ -214,8 +223,11 @@ def _json_value(col: pa.Array) -> pa.Array:
 
 def json_object(names: list[str], values: list[pa.Array], n: int) -> pa.Array:
     """One JSON object per row from parallel columns; null values leave their key out."""
-    if not names:
+    # all-null columns add nothing (legacy CUR has dozens of empty ones per file): skip them cheaply
+    kept = [(k, v) for k, v in zip(names, values) if v.null_count < len(v)]
+    if not kept:
         return pa.array(["{}"] * n, pa.string())
+    names, values = zip(*kept)
     # `"key":value,` per non-null value, "" otherwise; concatenated, then the last comma dropped
     # (no value text ends in a comma). Not null_handling="skip": it drops all-null rows here.
     pieces = [pc.fill_null(pc.binary_join_element_wise(json.dumps(k) + ":", _json_value(v), ",", ""), "")
@@ -237,32 +249,60 @@ def _map_to_json(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.binary_join_element_wise("{", pc.binary_join(lists, ","), "}", "")
 
 
-def _read_parquet(raw: bytes, where: str, source: str) -> pa.Table:
-    try:
-        return pq.read_table(io.BytesIO(raw))
-    except Exception as e:  # pyarrow raises several types for corrupt/truncated files
-        raise SourceError(source, where, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
+BATCH_ROWS = 256_000  # Parquet rows per batch; CSV is cut in blocks of CSV_BLOCK bytes
+CSV_BLOCK = 16 << 20
 
 
-def read_csv_strings(raw: bytes, where: str, source: str) -> pa.Table:
-    """A CSV (plain or gzip, by its magic bytes) with every column read as text (null when empty).
+def _head(data: bytes | str, n: int = 4) -> bytes:
+    if isinstance(data, bytes):
+        return data[:n]
+    with open(data, "rb") as f:
+        return f.read(n)
 
-    Text first, typed later by the projection: type inference on a first block would guess wrong
-    for ids and sparse columns, and the declared schema is the one place types are decided.
+
+def read_batches(data: bytes | str, where: str, source: str = SOURCE) -> Iterator[pa.Table]:
+    """A data file's rows, batch by batch, under the file's own column names (CSV: all text).
+
+    `data` is the file's bytes (S3) or a local path, read in place. Batches keep peak memory to
+    one batch of raw text plus the projected output, whatever the file size. CSV is read as text
+    (plain or gzip, by magic bytes): type inference on a first block guesses wrong for ids and
+    sparse columns, and the declared schema is the one place types are decided. At least one
+    (possibly empty) table is yielded.
     """
-    gz = raw[:2] == b"\x1f\x8b"
-    kind = "gzip CSV" if gz else "CSV"
+    head = _head(data)
+    parquet = file_format(where, head) == "parquet"
+    gz = head[:2] == b"\x1f\x8b"
+    kind = "Parquet" if parquet else "gzip CSV" if gz else "CSV"
     try:
-        head = gzip.GzipFile(fileobj=io.BytesIO(raw)).readline() if gz else raw.split(b"\n", 1)[0]
-        names = next(csv.reader([head.decode("utf-8-sig")]), [])
+        if parquet:
+            pf = pq.ParquetFile(data if isinstance(data, str) else io.BytesIO(data))
+            empty = True
+            for b in pf.iter_batches(batch_size=BATCH_ROWS):
+                empty = False
+                yield pa.Table.from_batches([b])
+            if empty:
+                yield pf.schema_arrow.empty_table()
+            return
+        src = data if isinstance(data, str) else io.BytesIO(data)
+        with (gzip.open(src, "rb") if gz else (open(src, "rb") if isinstance(src, str) else src)) as f:
+            first = f.readline()
+        names = next(csv.reader([first.decode("utf-8-sig")]), [])
         if not names:
             raise SourceError(source, where, f"{kind} has no header row")
-        stream = pa.input_stream(pa.py_buffer(raw), compression="gzip" if gz else None)
-        return pacsv.read_csv(stream, convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names}, strings_can_be_null=True))
+        stream = pa.input_stream(data if isinstance(data, str) else pa.py_buffer(data),
+                                 compression="gzip" if gz else None)
+        reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK),
+                                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                                     strings_can_be_null=True))
+        empty = True
+        for b in reader:
+            empty = False
+            yield pa.Table.from_batches([b])
+        if empty:
+            yield reader.schema.empty_table()
     except SourceError:
         raise
-    except Exception as e:  # truncated gzip (EOFError/OSError), ragged rows (ArrowInvalid), bad UTF-8 …
+    except Exception as e:  # truncated Parquet/gzip (OSError/EOFError/ArrowInvalid), ragged rows, bad UTF-8 …
         raise SourceError(source, where, f"unreadable {kind} ({type(e).__name__}: {str(e)[:160]})") from None
 
 
@@ -304,17 +344,15 @@ def file_format(where: str, raw: bytes) -> str:
     return "parquet" if raw[:4] == b"PAR1" else "csv"
 
 
-def read_file(raw: bytes, where: str) -> pa.Table:
-    """One CUR 2.0 data file (Parquet, or CSV plain/gzip) → the declared schema."""
-    if file_format(where, raw) == "parquet":
-        return project(_read_parquet(raw, where, SOURCE), where)
-    return project(read_csv_strings(raw, where, SOURCE), where)
+def read_file(raw: bytes | str, where: str) -> pa.Table:
+    """One CUR 2.0 data file (Parquet, or CSV plain/gzip; bytes or a local path) → the declared schema."""
+    return pa.concat_tables([project(t, where) for t in read_batches(raw, where)])
 
 
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:
     """Exactly the files the period's manifest lists, concatenated."""
     store = _Store(p.export_uri, s3_client)
-    tables = [read_file(store.read_bytes(f), f) for f in p.data_files]
+    tables = [read_file(store.fetch(f), f) for f in p.data_files]
     return pa.concat_tables(tables) if tables else SCHEMAS["aws_cur"].empty_table()
 
 

@@ -94,16 +94,16 @@ def to_cur2(t: pa.Table, where: str) -> pa.Table:
     return pa.table(plain)
 
 
-def read_file(raw: bytes, where: str) -> pa.Table:
-    """One legacy CUR CSV (plain or gzip) → the declared `aws_cur` schema."""
-    t = aws_cur.read_csv_strings(raw, where, SOURCE)
-    return aws_cur.project(to_cur2(t, where), where, SOURCE)
+def read_file(raw: bytes | str, where: str) -> pa.Table:
+    """One legacy CUR CSV (plain or gzip; bytes or a local path) → the declared `aws_cur` schema."""
+    return pa.concat_tables([aws_cur.project(to_cur2(t, where), where, SOURCE)
+                             for t in aws_cur.read_batches(raw, where, SOURCE)])
 
 
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:
     """Exactly the files of the period (manifest's reportKeys, or the glob's files), concatenated."""
     store = _Store(p.export_uri, s3_client, source=SOURCE)
-    tables = [read_file(store.read_bytes(f), f) for f in p.data_files]
+    tables = [read_file(store.fetch(f), f) for f in p.data_files]
     return pa.concat_tables(tables) if tables else aws_cur.SCHEMAS["aws_cur"].empty_table()
 
 
