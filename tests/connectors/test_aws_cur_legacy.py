@@ -179,3 +179,14 @@ def test_s3_report_matches_local(tmp_path, moto_s3):
     moto_s3.delete_object(Bucket=BUCKET, Key=key)
     with pytest.raises(SourceError, match=rf"^aws_cur_legacy: {s3p.data_files[0]}: S3 NoSuchKey"):
         aws_cur_legacy.read_period(s3p, s3_client=moto_s3)
+
+
+def test_report_period_without_its_manifest_is_not_offered_and_missing_file_is_named(tmp_path):
+    report = write_report(tmp_path, {"2026-09": [[1.0]], "2026-10": [[10.0]]})
+    # only the assembly's own manifest left: the delivery of the period is not complete
+    (report / "20261001-20261101" / f"{REPORT}-Manifest.json").unlink()
+    (p,) = aws_cur_legacy.discover(str(report))
+    assert p.billing_period == "2026-09"
+    Path(p.data_files[0]).unlink()
+    with pytest.raises(SourceError, match=rf"^aws_cur_legacy: {p.data_files[0]}: file listed in the manifest is missing"):
+        aws_cur_legacy.read_period(p)
