@@ -273,3 +273,12 @@ def test_period_without_manifest_is_not_offered(export):
     """Data files without a manifest are an incomplete delivery: the period is not offered at all."""
     (export / "metadata/BILLING_PERIOD=2026-10" / f"{NAME}-Manifest.json").unlink()
     assert [p.billing_period for p in aws_cur.discover(str(export))] == ["2026-09"]
+
+
+def test_long_columns_take_the_distinct_value_path_and_stay_exact():
+    """Over 4,096 rows, repeated values are escaped once (dictionary path): same JSON as json.dumps."""
+    maps = [[("user_team", f"team-{i % 7}"), ("note", 'q"uote\\\\' if i % 3 else None)] for i in range(10_000)]
+    got = aws_cur._map_to_json(pa.array(maps, MAP)).to_pylist()
+    assert [json.loads(v) for v in got] == [dict(m) for m in maps]
+    ids = pa.array([f'id-"{i}"' for i in range(10_000)])  # all distinct: the direct path
+    assert [json.loads(v) for v in aws_cur._quoted(ids).to_pylist()] == ids.to_pylist()
