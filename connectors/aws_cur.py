@@ -1,12 +1,14 @@
-"""AWS Data Exports — CUR 2.0 Parquet, manifest-driven, from S3 or a local copy of the layout.
+"""AWS Data Exports — CUR 2.0 Parquet or gzip CSV, manifest-driven, from S3 or a local copy of the layout.
 
 Layout: ``<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`` lists the period's
 ``dataFiles`` (``s3://bucket/prefix/<export>/data/BILLING_PERIOD=YYYY-MM/...parquet``). Only
 periods with a manifest are offered; its sha256 is the fingerprint (an unchanged manifest is
 skipped; a changed one — the open month's refresh, the previous month's rewrite — replaces the
 period). Map columns (``product``, ``resource_tags``, ``cost_category``, ``discount``) become JSON
-strings. Columns outside the declared schema are dropped (the raw table's columns are a contract;
-the full export stays in S3); declared columns absent from a file → null.
+strings (Parquet MAP columns are serialised; in CSV exports they already are JSON text). Columns
+outside the declared schema are kept, not fatal: one ``_extra`` JSON object per row holds them
+(null when the file has none), so a new AWS column never breaks a load and is not lost; declared
+columns absent from a file → null; a missing *required* column (`REQUIRED`) is an error.
 
 Delivery modes: "overwrite" keeps one manifest per period
 (``metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json``); "create new" writes one per delivery
@@ -16,15 +18,20 @@ path, the folder name starts with the delivery time) is the one read.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
 import io
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from connectors.errors import SourceError
@@ -52,7 +59,11 @@ SCHEMAS = {"aws_cur": pa.schema(
                                   "product_instance_family", "product_region_code", "product_sku")]
     + [("savings_plan_savings_plan_effective_cost", _F), ("reservation_effective_cost", _F)]
     + [(c, pa.string()) for c in MAP_COLUMNS]
-    + [("_source_uri", pa.string())])}
+    + [("_extra", pa.string()), ("_source_uri", pa.string())])}
+# A line item is useless without these (the GE suite's not_null keys): a file lacking one is rejected.
+REQUIRED = ("identity_line_item_id", "line_item_line_item_type", "line_item_usage_start_date",
+            "line_item_usage_account_id", "line_item_product_code", "line_item_unblended_cost")
+EXTRA = "_extra"
 
 
 @dataclass(frozen=True)
@@ -69,8 +80,9 @@ class ExportPeriod:
 class _Store:
     """Reads objects from s3://bucket/prefix or a local directory with the same layout."""
 
-    def __init__(self, uri: str, s3_client=None):
+    def __init__(self, uri: str, s3_client=None, *, source: str = SOURCE):
         self.uri = uri.rstrip("/")
+        self.source = source
         self.is_s3 = uri.startswith("s3://")
         if self.is_s3:
             parts = urlsplit(self.uri)
@@ -86,26 +98,35 @@ class _Store:
             return fn(**kw)
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "ClientError")
-            raise SourceError(SOURCE, what, f"S3 {code}: {e.response.get('Error', {}).get('Message', '')}") from None
+            raise SourceError(self.source, what, f"S3 {code}: {e.response.get('Error', {}).get('Message', '')}") from None
         except BotoCoreError as e:
-            raise SourceError(SOURCE, what, f"S3 error: {e}") from None
+            raise SourceError(self.source, what, f"S3 error: {e}") from None
 
-    def list_manifests(self) -> list[str]:
+    def list_objects(self, sub: str = "") -> list[str]:
+        """Every object (s3:// URI) or file (local path) under ``<uri>/<sub>``, sorted."""
         if self.is_s3:
             keys, token = [], None
+            prefix = f"{self.prefix}/{sub}" if self.prefix else sub
             while True:
-                kw = {"Bucket": self.bucket, "Prefix": f"{self.prefix}/metadata/"}
+                kw = {"Bucket": self.bucket, "Prefix": prefix}
                 if token:
                     kw["ContinuationToken"] = token
-                resp = self._s3_call(f"s3://{self.bucket}/{self.prefix}/metadata/", self.s3.list_objects_v2, **kw)
-                keys += [f"s3://{self.bucket}/{o['Key']}" for o in resp.get("Contents", [])
-                         if o["Key"].endswith("-Manifest.json") and _PERIOD.search(o["Key"])]
+                resp = self._s3_call(f"s3://{self.bucket}/{prefix}", self.s3.list_objects_v2, **kw)
+                keys += [f"s3://{self.bucket}/{o['Key']}" for o in resp.get("Contents", [])]
                 if not resp.get("IsTruncated"):
                     return sorted(keys)
                 token = resp["NextContinuationToken"]
         root = Path(self.uri)
         if not root.is_dir():
-            raise SourceError(SOURCE, self.uri, "export directory not found")
+            raise SourceError(self.source, self.uri, "export directory not found")
+        return sorted(str(p) for p in (root / sub).rglob("*") if p.is_file())
+
+    def list_manifests(self) -> list[str]:
+        if self.is_s3:
+            return [k for k in self.list_objects("metadata/") if k.endswith("-Manifest.json") and _PERIOD.search(k)]
+        root = Path(self.uri)
+        if not root.is_dir():
+            raise SourceError(self.source, self.uri, "export directory not found")
         # `**`: "create new" deliveries put each manifest one folder deeper
         return sorted(str(p) for p in root.glob("metadata/BILLING_PERIOD=*/**/*-Manifest.json"))
 
@@ -117,7 +138,15 @@ class _Store:
         try:
             return Path(uri).read_bytes()
         except FileNotFoundError:
-            raise SourceError(SOURCE, uri, "file listed in the manifest is missing") from None
+            raise SourceError(self.source, uri, "file listed in the manifest is missing") from None
+
+    def fetch(self, uri: str) -> bytes | str:
+        """An object's bytes (S3), or a local file's path to read in place (never loaded whole)."""
+        if uri.startswith("s3://"):
+            return self.read_bytes(uri)
+        if not Path(uri).is_file():
+            raise SourceError(self.source, uri, "file listed in the manifest is missing")
+        return uri
 
     def resolve_data_file(self, data_file: str, export_name: str) -> str:
         """Map a manifest's data file (an s3 URI) onto this store.
@@ -167,54 +196,193 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
     return out
 
 
-def _maps_to_json(t: pa.Table, names: list[str]) -> dict[str, pa.ChunkedArray]:
-    """map<string,string> columns (CUR 2.0 Parquet) → JSON object text, in the file's key order.
+# ---- reading: one reader per format, one projection onto the declared schema -------------------
 
-    JSON text keeps the raw zone portable (any engine reads it). Done in DuckDB, vectorised: a
-    Python loop per row costs ~40 µs a value, minutes on a multi-million-row export.
+def _quoted(s: pa.Array) -> pa.Array:
+    """Strings → JSON string literals, vectorised (millions of rows: no per-row Python)."""
+    s = s.cast(pa.string())
+    if len(s) > 4096:
+        # billing values repeat (map keys, regions, rates): escape each distinct value once
+        d = pc.dictionary_encode(s)
+        if len(d.dictionary) * 2 < len(s):
+            return _quoted(d.dictionary).take(d.indices)
+    if pc.any(pc.match_substring_regex(s, r"[\x00-\x1f]")).as_py():
+        # control characters are rare; json.dumps escapes them exactly
+        return pa.array([None if v is None else json.dumps(v) for v in s.to_pylist()], pa.string())
+    s = pc.replace_substring(pc.replace_substring(s, "\\", "\\\\"), '"', '\\"')
+    return pc.binary_join_element_wise('"', s, '"', "")
+
+
+def _json_value(col: pa.Array) -> pa.Array:
+    """Any Arrow column → JSON value text per row (null where null)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_map(col.type):
+        return _map_to_json(col)
+    if pa.types.is_nested(col.type):
+        return pa.array([None if v is None else json.dumps(v, default=str) for v in col.to_pylist()], pa.string())
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_temporal(col.type):
+        return _quoted(col)
+    return col.cast(pa.string())  # numbers and booleans are valid JSON as Arrow prints them
+
+
+def json_object(names: list[str], values: list[pa.Array], n: int) -> pa.Array:
+    """One JSON object per row from parallel columns; null values leave their key out."""
+    # all-null columns add nothing (legacy CUR has dozens of empty ones per file): skip them cheaply
+    kept = [(k, v) for k, v in zip(names, values) if v.null_count < len(v)]
+    if not kept:
+        return pa.array(["{}"] * n, pa.string())
+    names, values = zip(*kept)
+    # `"key":value,` per non-null value, "" otherwise; concatenated, then the last comma dropped
+    # (no value text ends in a comma). Not null_handling="skip": it drops all-null rows here.
+    pieces = [pc.fill_null(pc.binary_join_element_wise(json.dumps(k) + ":", _json_value(v), ",", ""), "")
+              for k, v in zip(names, values)]
+    body = pc.utf8_rtrim(pc.binary_join_element_wise(*pieces, ""), characters=",")
+    return pc.binary_join_element_wise("{", body, "}", "")
+
+
+def _map_to_json(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    # map<string,string> in CUR 2.0 Parquet; JSON text keeps the raw zone portable (any engine)
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_string(col.type):
+        return col
+    if col.offset:
+        col = pa.concat_arrays([pa.array([], col.type), col])  # rebase a slice so offsets start at 0
+    pairs = pc.binary_join_element_wise(_quoted(col.keys), pc.fill_null(_json_value(col.items), "null"), ":")
+    lists = pa.ListArray.from_arrays(col.offsets, pairs, mask=col.is_null())
+    return pc.binary_join_element_wise("{", pc.binary_join(lists, ","), "}", "")
+
+
+BATCH_ROWS = 512_000  # Parquet rows per batch (fewer, larger batches amortise per-batch kernels); CSV: CSV_BLOCK bytes
+CSV_BLOCK = 16 << 20
+
+
+def _head(data: bytes | str, n: int = 4) -> bytes:
+    if isinstance(data, bytes):
+        return data[:n]
+    with open(data, "rb") as f:
+        return f.read(n)
+
+
+def read_batches(data: bytes | str, where: str, source: str = SOURCE) -> Iterator[pa.Table]:
+    """A data file's rows, batch by batch, under the file's own column names (CSV: all text).
+
+    `data` is the file's bytes (S3) or a local path, read in place. Batches keep peak memory to
+    one batch of raw text plus the projected output, whatever the file size. CSV is read as text
+    (plain or gzip, by magic bytes): type inference on a first block guesses wrong for ids and
+    sparse columns, and the declared schema is the one place types are decided. At least one
+    (possibly empty) table is yielded.
     """
-    import duckdb
-
-    maps = [n for n in names if not pa.types.is_string(t.schema.field(n).type)]
-    out = {n: t.column(n) for n in names if n not in maps}
-    if maps:
-        con = duckdb.connect()
-        try:
-            con.register("cur_maps", t.select(maps))
-            sql = ", ".join(f'to_json("{n}")::varchar as "{n}"' for n in maps)
-            res = con.sql(f"select {sql} from cur_maps").to_arrow_table()
-        finally:
-            con.close()
-        out.update({n: res.column(n) for n in maps})
-    return out
-
-
-def read_file(raw: bytes, where: str) -> pa.Table:
-    """One CUR 2.0 Parquet data file → the declared schema."""
-    schema = SCHEMAS["aws_cur"]
+    head = _head(data)
+    parquet = file_format(where, head) == "parquet"
+    gz = head[:2] == b"\x1f\x8b"
+    kind = "Parquet" if parquet else "gzip CSV" if gz else "CSV"
     try:
-        t = pq.read_table(io.BytesIO(raw))
-    except Exception as e:  # pyarrow raises several types for corrupt/truncated files
-        raise SourceError(SOURCE, where, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
-    maps = _maps_to_json(t, [c for c in MAP_COLUMNS if c in t.column_names])
+        if parquet:
+            pf = pq.ParquetFile(data if isinstance(data, str) else io.BytesIO(data))
+            empty = True
+            for b in pf.iter_batches(batch_size=BATCH_ROWS):
+                empty = False
+                yield pa.Table.from_batches([b])
+            if empty:
+                yield pf.schema_arrow.empty_table()
+            return
+        src = data if isinstance(data, str) else io.BytesIO(data)
+        with (gzip.open(src, "rb") if gz else (open(src, "rb") if isinstance(src, str) else src)) as f:
+            first = f.readline()
+        names = next(csv.reader([first.decode("utf-8-sig")]), [])
+        if not names:
+            raise SourceError(source, where, f"{kind} has no header row")
+        stream = pa.input_stream(data if isinstance(data, str) else pa.py_buffer(data),
+                                 compression="gzip" if gz else None)
+        reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK),
+                                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                                     strings_can_be_null=True))
+        empty = True
+        for b in reader:
+            empty = False
+            yield pa.Table.from_batches([b])
+        if empty:
+            yield reader.schema.empty_table()
+    except SourceError:
+        raise
+    except Exception as e:  # truncated Parquet/gzip (OSError/EOFError/ArrowInvalid), ragged rows, bad UTF-8 …
+        raise SourceError(source, where, f"unreadable {kind} ({type(e).__name__}: {str(e)[:160]})") from None
+
+
+def project(t: pa.Table, where: str, source: str = SOURCE) -> pa.Table:
+    """Columns named as in CUR 2.0 → exactly the declared schema, unknown columns into `_extra`."""
+    schema = SCHEMAS["aws_cur"]
+    missing = [c for c in REQUIRED if c not in t.column_names]
+    if missing:
+        raise SourceError(source, where, f"required column(s) missing: {', '.join(missing)}")
+    declared = set(schema.names)
+    unknown = [c for c in t.column_names if c not in declared]
+    n = t.num_rows
     cols = []
     for f in schema:
         if f.name == "_source_uri":
-            cols.append(pa.array([where] * t.num_rows, pa.string()))
+            cols.append(pa.array([where] * n, pa.string()))
+        elif f.name == EXTRA:
+            cols.append(json_object(unknown, [t.column(c) for c in unknown], n) if unknown
+                        else pa.nulls(n, pa.string()))
         elif f.name not in t.column_names:
-            cols.append(pa.nulls(t.num_rows, f.type))
-        elif f.name in maps:
-            cols.append(maps[f.name])
+            cols.append(pa.nulls(n, f.type))
+        elif f.name in MAP_COLUMNS:
+            cols.append(_map_to_json(t.column(f.name)))
         else:
             try:
                 cols.append(t.column(f.name).cast(f.type))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                raise SourceError(SOURCE, where, f"column {f.name}: cannot read as {f.type}: {e}") from None
+                raise SourceError(source, where, f"column {f.name}: cannot read as {f.type}: {e}") from None
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def file_format(where: str, raw: bytes) -> str:
+    """'parquet' or 'csv', by the name the manifest gives, else by the content's magic bytes."""
+    name = where.lower()
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".gz")):
+        return "csv"
+    return "parquet" if raw[:4] == b"PAR1" else "csv"
+
+
+def read_file(raw: bytes | str, where: str) -> pa.Table:
+    """One CUR 2.0 data file (Parquet, or CSV plain/gzip; bytes or a local path) → the declared schema."""
+    return pa.concat_tables([project(t, where) for t in read_batches(raw, where)])
 
 
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:
     """Exactly the files the period's manifest lists, concatenated."""
     store = _Store(p.export_uri, s3_client)
-    tables = [read_file(store.read_bytes(f), f) for f in p.data_files]
+    tables = [read_file(store.fetch(f), f) for f in p.data_files]
     return pa.concat_tables(tables) if tables else SCHEMAS["aws_cur"].empty_table()
+
+
+def s3_client(*, profile: str | None = None, role_arn: str | None = None, endpoint_url: str | None = None,
+              region: str | None = None, source: str = SOURCE, session_name: str = "aispend-ingest"):
+    """An S3 client: boto3's default credential chain, or a named `profile`, then optionally
+    `role_arn` assumed through STS (cross-account billing buckets). `endpoint_url` serves
+    S3-compatible stores and tests. Credential problems raise SourceError naming the profile/role.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except BotoCoreError as e:
+        raise SourceError(source, f"profile '{profile}'", f"AWS profile unusable: {e}") from None
+    if role_arn:
+        try:
+            creds = session.client("sts", endpoint_url=endpoint_url).assume_role(
+                RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            raise SourceError(source, role_arn, f"STS AssumeRole {err.get('Code')}: {err.get('Message', '')}") from None
+        except BotoCoreError as e:
+            raise SourceError(source, role_arn, f"STS AssumeRole failed: {e}") from None
+        # temporary credentials (1 h by default): a client per ingest run, so they never go stale mid-run
+        session = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                                aws_session_token=creds["SessionToken"], region_name=session.region_name)
+    return session.client("s3", endpoint_url=endpoint_url)

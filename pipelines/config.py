@@ -23,7 +23,7 @@ import yaml
 SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "aws_cur": ("aws_cur",),
     "aws_focus": ("focus_lines",),
-    "aws_cur_legacy": (),
+    "aws_cur_legacy": ("aws_cur",),
     "gcp_billing": ("gcp_billing", "gcp_catalog_skus"),
     "focus_files": ("focus_lines",),
     "openai": ("openai_usage", "openai_costs"),

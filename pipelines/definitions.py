@@ -14,6 +14,7 @@ from pipelines.dbt_assets import DBT_DIR, build_dbt_assets, build_publish_asset
 from pipelines.ingest import ALL_SPECS
 from pipelines.ingest._factory import build_raw_asset
 from pipelines.resources import AispendResource
+from pipelines.sensors import build_manifest_sensor
 
 
 @dg.op(required_resource_keys={"aispend"})
@@ -65,6 +66,7 @@ def build_definitions(config_path: str | None = None, home: str | None = None) -
         assets=[*raw_assets, dbt_defs, publish],
         jobs=[billing_job, daily_job, build_job, weekly_anomaly_job],
         schedules=[billing_schedule, daily_schedule, weekly_schedule],
+        sensors=[build_manifest_sensor(billing_job, ALL_SPECS, monthly)],
         resources={
             "aispend": AispendResource(config_path=config_path or "", home=home or ""),
             # the venv's dbt, whether or not the venv is activated

@@ -98,19 +98,23 @@ def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.Ass
     out: dict[str, dict[str, pa.Table]] = {}
     fingerprints: dict[tuple[str, str], str | None] = {}
     skipped: list[str] = []
+    absent: list[str] = []
     for src in cfg.sources_of_type(*spec.source_types):
         try:
-            _collect_source(spec, cfg, src, keys, out, fingerprints, skipped)
+            _collect_source(spec, cfg, src, keys, out, fingerprints, skipped, absent)
         except SourceError as e:
             # name the configured source too: one config may hold several exports of a type
             raise _fail(spec, src, f"nothing written, previous data kept: {e}") from e
     if skipped:
         context.log.info(f"{spec.raw_table}: unchanged since last load, not downloaded: {', '.join(skipped)}")
-    return out, fingerprints, skipped
+    if absent:
+        context.log.warning(f"{spec.raw_table}: no complete export (no manifest) for: {', '.join(absent)}; "
+                            "nothing loaded for it, previous data kept")
+    return out, fingerprints, skipped, absent
 
 
 def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: list[str], out: dict,
-                    fingerprints: dict, skipped: list[str]) -> None:
+                    fingerprints: dict, skipped: list[str], absent: list[str]) -> None:
     """One configured source: a window fetch split per day, or each offered billing period."""
     if spec.cadence == "daily":
         start, end = day_window(keys)
@@ -127,6 +131,7 @@ def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: 
         for k in keys:
             export = offered.get(k)
             if export is None:
+                absent.append(f"{src.name}/{k}")
                 continue
             last = rawzone.last_fingerprint(cfg.home, spec.raw_table, src.name, k)
             if export.fingerprint and last == export.fingerprint:
@@ -219,7 +224,7 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
         cfg = aispend.load()
         load_id = uuid.uuid4().hex[:16]
         keys = context.partition_keys
-        collected, fingerprints, skipped = _collect(spec, cfg, keys, context)
+        collected, fingerprints, skipped, absent = _collect(spec, cfg, keys, context)
         combined = [_with_partition(parts) for parts in collected.values()]
         combined = [t for t in combined if t is not None]
         rawzone.ensure_schema_file(cfg.home, spec.raw_table, spec.schema)
@@ -246,6 +251,7 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
             "rows": sum(rows_by_source.values()),
             "partitions_written": partitions_written,
             "partitions_unchanged": len(skipped),
+            **({"partitions_without_export": ", ".join(absent)} if absent else {}),
             "load_id": load_id,
             **{f"rows_{s}": n for s, n in rows_by_source.items()},
         })

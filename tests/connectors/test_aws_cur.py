@@ -1,9 +1,11 @@
 """AWS Data Exports (CUR 2.0) on a hand-made export: a local directory and a moto S3 *server* on loopback."""
 
+import csv
+import gzip
 import hashlib
+import io
 import json
 import shutil
-import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 
 from connectors import aws_cur
 from connectors.errors import SourceError
+from moto_peer import moto_s3  # noqa: F401  (fixture)
 
 UTC = timezone.utc
 BUCKET, PREFIX, NAME = "acme-billing", "cur2", "acme-cur"
@@ -30,6 +33,7 @@ def cur_file(period: str, costs: list[float], *, extra_column: bool = True) -> p
         "bill_billing_period_start_date": pa.array([start] * n, TS_MS),
         "identity_line_item_id": [f"{period}-{i}" for i in range(n)],
         "line_item_line_item_type": ["Usage"] * n,
+        "line_item_usage_account_id": ["111122223333"] * n,
         "line_item_usage_start_date": pa.array([start] * n, TS_MS),
         "line_item_product_code": ["AmazonBedrock"] * n,
         "line_item_usage_amount": [1000.0] * n,
@@ -44,7 +48,24 @@ def cur_file(period: str, costs: list[float], *, extra_column: bool = True) -> p
     return pa.table(cols)
 
 
-def write_export(root: Path, periods: dict[str, list[list[float]]]) -> Path:
+def csv_gz(t: pa.Table) -> bytes:
+    """The table as CUR 2.0 writes gzip CSV: snake_case header, maps as JSON text, ISO-8601 UTC."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(t.column_names)
+    for row in t.to_pylist():
+        out = []
+        for k, v in row.items():
+            if isinstance(v, list):  # a map: pyarrow gives [(k, v), ...]
+                v = json.dumps(dict(v))
+            elif isinstance(v, datetime):
+                v = v.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            out.append("" if v is None else v)
+        w.writerow(out)
+    return gzip.compress(buf.getvalue().encode())
+
+
+def write_export(root: Path, periods: dict[str, list[list[float]]], fmt: str = "parquet") -> Path:
     """<root>/<NAME>/{data,metadata}/BILLING_PERIOD=.../ with manifests listing s3:// data files."""
     export = root / NAME
     for period, files in periods.items():
@@ -54,8 +75,12 @@ def write_export(root: Path, periods: dict[str, list[list[float]]]) -> Path:
         meta_dir.mkdir(parents=True)
         uris = []
         for i, costs in enumerate(files, 1):
-            fname = f"{NAME}-{i:05d}.snappy.parquet"
-            pq.write_table(cur_file(period, costs), data_dir / fname)
+            if fmt == "parquet":
+                fname = f"{NAME}-{i:05d}.snappy.parquet"
+                pq.write_table(cur_file(period, costs), data_dir / fname)
+            else:
+                fname = f"{NAME}-{i:05d}.csv.gz"
+                (data_dir / fname).write_bytes(csv_gz(cur_file(period, costs)))
             uris.append(f"s3://{BUCKET}/{PREFIX}/{NAME}/data/BILLING_PERIOD={period}/{fname}")
         manifest = {"executionId": f"exec-{period}", "exportName": NAME, "bucket": BUCKET, "prefix": PREFIX,
                     "dataFiles": uris, "columns": [], "billingPeriod": {"start": f"{period}-01T00:00:00.000Z"}}
@@ -63,9 +88,11 @@ def write_export(root: Path, periods: dict[str, list[list[float]]]) -> Path:
     return export
 
 
-@pytest.fixture
-def export(tmp_path):
-    return write_export(tmp_path / "src", {"2026-09": [[1.0, 2.0]], "2026-10": [[10.0], [20.0, 30.0]]})
+@pytest.fixture(params=["parquet", "csv.gz"])
+def export(tmp_path, request):
+    """The same export as CUR 2.0 Parquet and as CUR 2.0 gzip CSV: every test runs on both."""
+    return write_export(tmp_path / "src", {"2026-09": [[1.0, 2.0]], "2026-10": [[10.0], [20.0, 30.0]]},
+                        request.param)
 
 
 def check_periods(periods, export_root_uri):
@@ -90,8 +117,11 @@ def test_local_export_reads_exactly_the_manifest_files(export):
     assert json.loads(row["resource_tags"]) == {"user_team": "ml-research", "user_application": "eval-harness"}
     assert row["cost_category"] == "{}" and row["discount"] is None  # empty map vs column absent from the file
     assert row["line_item_usage_start_date"] == datetime(2026, 10, 1, tzinfo=UTC)  # ms → us, UTC kept
-    assert row["line_item_unblended_rate"] == "0.003" and row["line_item_usage_account_id"] is None
+    assert row["line_item_unblended_rate"] == "0.003" and row["line_item_usage_account_id"] == "111122223333"
+    assert row["line_item_availability_zone"] is None
+    # a real CUR 2.0 column we do not declare is kept in _extra, typed as JSON
     assert "line_item_blended_rate" not in t.column_names
+    assert json.loads(row["_extra"]) == {"line_item_blended_rate": "0.003"}
 
 
 def test_fingerprint_is_the_manifest_hash_and_tracks_changes(export):
@@ -121,7 +151,8 @@ def test_missing_and_truncated_data_file_name_the_file(export):
     data = Path(p.data_files[1])
     raw = data.read_bytes()
     data.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(SourceError, match=rf"^aws_cur: {data}: unreadable Parquet"):
+    kind = "Parquet" if data.name.endswith(".parquet") else "gzip CSV"
+    with pytest.raises(SourceError, match=rf"^aws_cur: {data}: unreadable {kind}"):
         aws_cur.read_period(p)
     data.unlink()
     with pytest.raises(SourceError, match=rf"^aws_cur: {data}: file listed in the manifest is missing"):
@@ -148,34 +179,55 @@ def test_copied_export_maps_data_files_onto_the_copy(export, tmp_path):
     assert aws_cur.read_period(p).num_rows == 2
 
 
-def test_unknown_new_column_is_dropped_and_missing_column_is_null():
-    t = pa.table({"identity_line_item_id": ["a"], "line_item_unblended_cost": [1.5], "brand_new_column": ["x"]})
+MINIMAL = {"identity_line_item_id": ["a", "b"], "line_item_line_item_type": ["Usage", "Tax"],
+           "line_item_usage_start_date": pa.array([datetime(2026, 10, 1, tzinfo=UTC)] * 2, TS_MS),
+           "line_item_usage_account_id": ["1", "1"], "line_item_product_code": ["AmazonEC2"] * 2,
+           "line_item_unblended_cost": [1.5, 0.25]}
+
+
+def _parquet(t: pa.Table) -> bytes:
     buf = pa.BufferOutputStream()
     pq.write_table(t, buf)
-    out = aws_cur.read_file(buf.getvalue().to_pybytes(), "mem://f.parquet")
+    return buf.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv.gz"])
+def test_unknown_new_columns_are_kept_in_extra_and_missing_column_is_null(fmt):
+    t = pa.table({**MINIMAL, "brand_new_column": ["x \"quoted\" \\ back", None], "new_number": [7, 8],
+                  "new_map": pa.array([[("k", "v")], None], MAP)})
+    raw = _parquet(t) if fmt == "parquet" else csv_gz(t)
+    out = aws_cur.read_file(raw, f"mem://f.{fmt}")
     assert out.schema == aws_cur.SCHEMAS["aws_cur"]
-    assert out["line_item_unblended_cost"].to_pylist() == [1.5]
-    assert out["line_item_usage_amount"].to_pylist() == [None]
-    assert out["_source_uri"].to_pylist() == ["mem://f.parquet"]
+    assert out["line_item_unblended_cost"].to_pylist() == [1.5, 0.25]
+    assert out["line_item_usage_amount"].to_pylist() == [None, None]
+    assert out["_source_uri"].to_pylist() == [f"mem://f.{fmt}"] * 2
+    extra = [json.loads(x) for x in out["_extra"].to_pylist()]
+    if fmt == "parquet":  # typed: the number stays a number, the map an object
+        assert extra == [{"brand_new_column": 'x "quoted" \\ back', "new_number": 7, "new_map": {"k": "v"}},
+                         {"new_number": 8}]
+    else:  # CSV is text: every unknown value is a string (maps arrive as JSON text)
+        assert extra == [{"brand_new_column": 'x "quoted" \\ back', "new_number": "7", "new_map": '{"k": "v"}'},
+                         {"new_number": "8"}]
+    # a file without unknown columns: _extra is null, not an empty object per row
+    assert aws_cur.read_file(_parquet(pa.table(MINIMAL)), "mem://g.parquet")["_extra"].null_count == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.mark.parametrize("fmt", ["parquet", "csv.gz"])
+def test_missing_required_column_names_it(fmt):
+    t = pa.table({k: v for k, v in MINIMAL.items() if k != "line_item_unblended_cost"})
+    raw = _parquet(t) if fmt == "parquet" else csv_gz(t)
+    with pytest.raises(SourceError, match=rf"^aws_cur: mem://f.{fmt}: required column\(s\) missing: "
+                                          r"line_item_unblended_cost$"):
+        aws_cur.read_file(raw, f"mem://f.{fmt}")
 
 
-@pytest.fixture(scope="module")
-def moto_s3():
-    """A real S3 endpoint (moto's server) on loopback; boto3 talks HTTP to it."""
-    from moto.server import ThreadedMotoServer
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    yield client
-    server.stop()
+def test_map_columns_serialise_like_json_dumps():
+    """The vectorised MAP → JSON text equals json.dumps, escapes and null values included."""
+    maps = [[("a", 'x"y'), ("b", None), ("c\\d", "line\nbreak")], None, [], [("user_team", "ml")]]
+    arr = pa.array(maps, MAP)
+    got = aws_cur._map_to_json(pa.chunked_array([arr.slice(1), arr]))
+    expected = [None if m is None else dict(m) for m in maps[1:] + maps]
+    assert [None if v is None else json.loads(v) for v in got.to_pylist()] == expected
 
 
 @pytest.fixture
@@ -208,9 +260,25 @@ def test_s3_errors_name_the_object(moto_s3, s3_export):
         aws_cur.discover("s3://no-such-bucket-here/cur2/x", s3_client=moto_s3)
     p = aws_cur.discover(s3_export, s3_client=moto_s3)[1]
     key = p.data_files[0].split(f"{BUCKET}/", 1)[1]
-    moto_s3.put_object(Bucket=BUCKET, Key=key, Body=b"PAR1 truncated")
-    with pytest.raises(SourceError, match=rf"^aws_cur: {p.data_files[0]}: unreadable Parquet"):
+    body = moto_s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    moto_s3.put_object(Bucket=BUCKET, Key=key, Body=body[: len(body) // 2])  # a truncated upload
+    with pytest.raises(SourceError, match=rf"^aws_cur: {p.data_files[0]}: unreadable (Parquet|gzip CSV) "):
         aws_cur.read_period(p, s3_client=moto_s3)
     moto_s3.delete_object(Bucket=BUCKET, Key=key)
     with pytest.raises(SourceError, match=rf"^aws_cur: {p.data_files[0]}: S3 NoSuchKey"):
         aws_cur.read_period(p, s3_client=moto_s3)
+
+
+def test_period_without_manifest_is_not_offered(export):
+    """Data files without a manifest are an incomplete delivery: the period is not offered at all."""
+    (export / "metadata/BILLING_PERIOD=2026-10" / f"{NAME}-Manifest.json").unlink()
+    assert [p.billing_period for p in aws_cur.discover(str(export))] == ["2026-09"]
+
+
+def test_long_columns_take_the_distinct_value_path_and_stay_exact():
+    """Over 4,096 rows, repeated values are escaped once (dictionary path): same JSON as json.dumps."""
+    maps = [[("user_team", f"team-{i % 7}"), ("note", 'q"uote\\\\' if i % 3 else None)] for i in range(10_000)]
+    got = aws_cur._map_to_json(pa.array(maps, MAP)).to_pylist()
+    assert [json.loads(v) for v in got] == [dict(m) for m in maps]
+    ids = pa.array([f'id-"{i}"' for i in range(10_000)])  # all distinct: the direct path
+    assert [json.loads(v) for v in aws_cur._quoted(ids).to_pylist()] == ids.to_pylist()
