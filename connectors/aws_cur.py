@@ -30,10 +30,10 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from connectors._json import json_object, map_to_json
 from connectors.errors import SourceError
 
 SOURCE = "aws_cur"
@@ -198,62 +198,6 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
 
 # ---- reading: one reader per format, one projection onto the declared schema -------------------
 
-def _quoted(s: pa.Array) -> pa.Array:
-    """Strings → JSON string literals, vectorised (millions of rows: no per-row Python)."""
-    s = s.cast(pa.string())
-    if len(s) > 4096:
-        # billing values repeat (map keys, regions, rates): escape each distinct value once
-        d = pc.dictionary_encode(s)
-        if len(d.dictionary) * 2 < len(s):
-            return _quoted(d.dictionary).take(d.indices)
-    if pc.any(pc.match_substring_regex(s, r"[\x00-\x1f]")).as_py():
-        # control characters are rare; json.dumps escapes them exactly
-        return pa.array([None if v is None else json.dumps(v) for v in s.to_pylist()], pa.string())
-    s = pc.replace_substring(pc.replace_substring(s, "\\", "\\\\"), '"', '\\"')
-    return pc.binary_join_element_wise('"', s, '"', "")
-
-
-def _json_value(col: pa.Array) -> pa.Array:
-    """Any Arrow column → JSON value text per row (null where null)."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    if pa.types.is_map(col.type):
-        return _map_to_json(col)
-    if pa.types.is_nested(col.type):
-        return pa.array([None if v is None else json.dumps(v, default=str) for v in col.to_pylist()], pa.string())
-    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_temporal(col.type):
-        return _quoted(col)
-    return col.cast(pa.string())  # numbers and booleans are valid JSON as Arrow prints them
-
-
-def json_object(names: list[str], values: list[pa.Array], n: int) -> pa.Array:
-    """One JSON object per row from parallel columns; null values leave their key out."""
-    # all-null columns add nothing (legacy CUR has dozens of empty ones per file): skip them cheaply
-    kept = [(k, v) for k, v in zip(names, values) if v.null_count < len(v)]
-    if not kept:
-        return pa.array(["{}"] * n, pa.string())
-    names, values = zip(*kept)
-    # `"key":value,` per non-null value, "" otherwise; concatenated, then the last comma dropped
-    # (no value text ends in a comma). Not null_handling="skip": it drops all-null rows here.
-    pieces = [pc.fill_null(pc.binary_join_element_wise(json.dumps(k) + ":", _json_value(v), ",", ""), "")
-              for k, v in zip(names, values)]
-    body = pc.utf8_rtrim(pc.binary_join_element_wise(*pieces, ""), characters=",")
-    return pc.binary_join_element_wise("{", body, "}", "")
-
-
-def _map_to_json(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    # map<string,string> in CUR 2.0 Parquet; JSON text keeps the raw zone portable (any engine)
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    if pa.types.is_string(col.type):
-        return col
-    if col.offset:
-        col = pa.concat_arrays([pa.array([], col.type), col])  # rebase a slice so offsets start at 0
-    pairs = pc.binary_join_element_wise(_quoted(col.keys), pc.fill_null(_json_value(col.items), "null"), ":")
-    lists = pa.ListArray.from_arrays(col.offsets, pairs, mask=col.is_null())
-    return pc.binary_join_element_wise("{", pc.binary_join(lists, ","), "}", "")
-
-
 BATCH_ROWS = 512_000  # Parquet rows per batch (fewer, larger batches amortise per-batch kernels); CSV: CSV_BLOCK bytes
 CSV_BLOCK = 16 << 20
 
@@ -330,7 +274,7 @@ def project(t: pa.Table, where: str, source: str = SOURCE) -> pa.Table:
         elif f.name not in t.column_names:
             cols.append(pa.nulls(n, f.type))
         elif f.name in MAP_COLUMNS:
-            cols.append(_map_to_json(t.column(f.name)))
+            cols.append(map_to_json(t.column(f.name)))
         else:
             try:
                 cols.append(t.column(f.name).cast(f.type))

@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from connectors import aws_cur
 from connectors.aws_cur import ExportPeriod, _Store
+from connectors._json import json_object
 from connectors.errors import SourceError
 
 SOURCE = "aws_cur_legacy"
@@ -90,7 +91,7 @@ def to_cur2(t: pa.Table, where: str) -> pa.Table:
         plain[name] = col
     for m, (keys, vals) in maps.items():
         if keys:
-            plain[m] = aws_cur.json_object(keys, vals, t.num_rows)
+            plain[m] = json_object(keys, vals, t.num_rows)
     return pa.table(plain)
 
 

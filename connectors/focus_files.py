@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from connectors import aws_cur
 from connectors._files import list_files as _list_files
+from connectors._json import json_object, json_value
 from connectors.errors import SourceError
 
 SOURCE = "focus_files"
@@ -114,23 +115,10 @@ def _read_parquet(raw: bytes, source: str, where: str) -> pa.Table:
         raise SourceError(source, where, f"unreadable Parquet ({type(e).__name__}: {str(e)[:120]})") from None
 
 
-def _nested_to_json(col: pa.ChunkedArray) -> pa.Array:
-    # Parquet exports carry Tags / SkuPriceDetails as map<string,string> (or a struct)
-    out = []
-    for v in col.to_pylist():
-        if v is None:
-            out.append(None)
-        elif pa.types.is_map(col.type):  # pyarrow gives a map as [(k, v), ...]
-            out.append(json.dumps(dict(v), sort_keys=True, default=str))
-        else:
-            out.append(json.dumps(v, sort_keys=True, default=str))
-    return pa.array(out, pa.string())
-
-
 def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     t = col.type
     if pa.types.is_nested(t):
-        return _nested_to_json(col)
+        return json_value(col)  # Parquet Tags / SkuPriceDetails as map<string,string> (or a struct)
     col = col.cast(pa.string())
     return pc.if_else(pc.is_in(col, value_set=pa.array(NULL_TOKENS[1:])), pa.scalar(None, pa.string()), col)
 
@@ -198,43 +186,15 @@ def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
     return pa.array(values, DEC)
 
 
-_CTRL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
-
-
-def _json_string(text: pa.Array) -> pa.Array:
-    """Arrow strings → JSON string literals, vectorised (the rare other control char: json.dumps)."""
-    out = pc.replace_substring(text, "\\", "\\\\")
-    for raw, esc in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        out = pc.replace_substring(out, raw, esc)
-    out = pc.binary_join_element_wise('"', out, '"', "")
-    odd = pc.fill_null(pc.match_substring_regex(text, _CTRL), False)
-    if pc.any(odd).as_py():
-        fixed = [json.dumps(v) if v is not None else None for v in text.to_pylist()]
-        out = pc.if_else(odd, pa.array(fixed, pa.string()), out)
-    return out
-
-
 def _extra_json(t: pa.Table, names: list[str], strip_prefix: str = "") -> pa.Array:
     """Per row, a JSON object of the non-null values of `names` (sorted keys); null when none.
 
-    Built with Arrow kernels, not a Python loop per row: an export may carry millions of rows
-    and a dozen provider columns.
+    Values are kept as the export's text (literal NULL → null), nested ones as JSON.
     """
-    if not names:
-        return pa.nulls(t.num_rows, pa.string())
-    pieces = []
-    for n in sorted(names):
-        c = t.column(n)
-        if pa.types.is_nested(c.type):  # maps/structs: already JSON text, embedded as is
-            value = _nested_to_json(c)
-        else:
-            value = _json_string(_as_text(c).combine_chunks() if isinstance(c, pa.ChunkedArray) else _as_text(c))
-        # ',"name":value' or '' when null (null_handling="skip" drops all-null rows in pyarrow 26)
-        key = json.dumps(n[len(strip_prefix):])
-        pieces.append(pc.fill_null(pc.binary_join_element_wise("," + key + ":", value, ""), ""))
-    body = pc.binary_join_element_wise(*pieces, "")
-    obj = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 1), "}", "")
-    return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), obj)
+    names = sorted(names)
+    # nested columns (maps, structs) are embedded as JSON, not as a string holding JSON
+    values = [t.column(n) if pa.types.is_nested(t.column(n).type) else _as_text(t.column(n)) for n in names]
+    return json_object([n[len(strip_prefix):] for n in names], values, t.num_rows, empty=None)
 
 
 def normalize(t: pa.Table, source: str, where: str) -> pa.Table:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from connectors import aws_cur
+from connectors._json import json_string, map_to_json
 from connectors.errors import SourceError
 from moto_peer import moto_s3  # noqa: F401  (fixture)
 
@@ -225,7 +226,7 @@ def test_map_columns_serialise_like_json_dumps():
     """The vectorised MAP → JSON text equals json.dumps, escapes and null values included."""
     maps = [[("a", 'x"y'), ("b", None), ("c\\d", "line\nbreak")], None, [], [("user_team", "ml")]]
     arr = pa.array(maps, MAP)
-    got = aws_cur._map_to_json(pa.chunked_array([arr.slice(1), arr]))
+    got = map_to_json(pa.chunked_array([arr.slice(1), arr]))
     expected = [None if m is None else dict(m) for m in maps[1:] + maps]
     assert [None if v is None else json.loads(v) for v in got.to_pylist()] == expected
 
@@ -278,7 +279,7 @@ def test_period_without_manifest_is_not_offered(export):
 def test_long_columns_take_the_distinct_value_path_and_stay_exact():
     """Over 4,096 rows, repeated values are escaped once (dictionary path): same JSON as json.dumps."""
     maps = [[("user_team", f"team-{i % 7}"), ("note", 'q"uote\\\\' if i % 3 else None)] for i in range(10_000)]
-    got = aws_cur._map_to_json(pa.array(maps, MAP)).to_pylist()
+    got = map_to_json(pa.array(maps, MAP)).to_pylist()
     assert [json.loads(v) for v in got] == [dict(m) for m in maps]
     ids = pa.array([f'id-"{i}"' for i in range(10_000)])  # all distinct: the direct path
-    assert [json.loads(v) for v in aws_cur._quoted(ids).to_pylist()] == ids.to_pylist()
+    assert [json.loads(v) for v in json_string(ids).to_pylist()] == ids.to_pylist()
