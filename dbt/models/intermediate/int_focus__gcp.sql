@@ -1,6 +1,10 @@
 -- GCP billing export rows in FOCUS 1.2 columns.
---   BilledCost = EffectiveCost = cost + Σ credits (credits are negative)
+--   BilledCost = EffectiveCost = cost + Σ credits (credits are negative: SUD, CUD, promotions, ...)
 --   ListCost   = cost_at_list (cost when absent); ContractedCost = cost
+-- CUD fees ('Commitment v1: ...' SKUs) are Purchases (charge_category_map row 'commitment_fee');
+-- the CUD credits on the covered usage rows already lower that usage's cost, so the fee plus the
+-- credited usage is what the commitment costs. InvoiceIssuerName is 'Google Cloud', as ProviderName:
+-- Google invoices Marketplace charges too (the seller is the publisher). Tax rows carry no SKU / unit price (FOCUS 1.2).
 with billing as (
 
     select * from {{ ref('stg_gcp__billing') }}
@@ -18,6 +22,8 @@ enriched as (
         coalesce(service_map.service_category, 'Other')                 as service_category,
         coalesce(service_map.service_subcategory, 'Other')              as service_subcategory,
         coalesce(service_map.service_name, billing.service_description) as service_name,
+        coalesce(pricing_unit_map.focus_unit, billing.usage_pricing_unit) as focus_pricing_unit,
+        coalesce(usage_unit_map.focus_unit, billing.usage_unit)         as focus_usage_unit,
         {{ tag_value('billing.labels_json', 'gcp', 'team') }}           as tag_team,
         {{ tag_value('billing.labels_json', 'gcp', 'application') }}    as tag_application,
         case when lower(billing.sku_description) like '%token%'
@@ -27,19 +33,32 @@ enriched as (
             when lower(billing.sku_description) like '%token%' and lower(billing.sku_description) like '%input%' then 'input'
             when lower(billing.sku_description) like '%token%' and lower(billing.sku_description) like '%output%' then 'output'
         end                                                             as token_type,
-        case
+        -- the VM's machine type (a3-highgpu-8g → H100 × 8) from the seed; GPUs billed on their own
+        -- SKU ('Nvidia Tesla A100 GPU ...') are recognised by name, without a count
+        coalesce(gpu_instances.gpu_model, case
             when billing.sku_description like '%H100%' then 'H100'
             when billing.sku_description like '%H200%' then 'H200'
             when billing.sku_description like '%A100%' then 'A100'
             when billing.sku_description like '%L4 %' then 'L4'
-        end                                                             as gpu_model
+        end)                                                            as gpu_model,
+        gpu_instances.gpu_count                                         as gpu_count
     from billing
+    left join {{ ref('cloud_gpu_instances') }} as gpu_instances
+        on gpu_instances.provider = 'gcp'
+        and gpu_instances.instance_type = json_extract_string(billing.system_labels_json, '$."compute.googleapis.com/machine_spec"')
     left join {{ ref('charge_category_map') }} as charge_map
         on charge_map.provider = 'gcp'
-        and charge_map.line_item_type = billing.cost_type
+        and charge_map.line_item_type = case when billing.sku_description like 'Commitment v%:%' then 'commitment_fee'
+                                             else billing.cost_type end
     left join {{ ref('service_category_map') }} as service_map
         on service_map.provider = 'gcp'
         and service_map.service_code = billing.service_description
+    left join {{ ref('unit_map') }} as pricing_unit_map
+        on pricing_unit_map.provider = 'gcp'
+        and pricing_unit_map.source_unit = billing.usage_pricing_unit
+    left join {{ ref('unit_map') }} as usage_unit_map
+        on usage_unit_map.provider = 'gcp'
+        and usage_unit_map.source_unit = billing.usage_unit
 
 )
 
@@ -60,20 +79,20 @@ select
     'ChargePeriodEnd': 'usage_end_at',
     'ChargePeriodStart': 'usage_start_at',
     'ConsumedQuantity': "case when charge_category = 'Usage' then usage_amount end",
-    'ConsumedUnit': "case when charge_category = 'Usage' then usage_unit end",
+    'ConsumedUnit': "case when charge_category = 'Usage' then focus_usage_unit end",
     'ContractedCost': 'cost',
-    'ContractedUnitPrice': 'effective_unit_price',
+    'ContractedUnitPrice': "case when charge_category in ('Usage', 'Purchase') then effective_unit_price end",
     'EffectiveCost': 'net_cost',
-    'InvoiceIssuerName': "coalesce(seller_name, 'Google')",
+    'InvoiceIssuerName': "'Google Cloud'",
     'ListCost': 'coalesce(cost_at_list, cost)',
-    'ListUnitPrice': 'coalesce(cost_at_list, cost) / nullif(usage_amount_in_pricing_units, 0)',
-    'PricingCategory': "case when charge_category = 'Usage' then 'Standard' end",
+    'ListUnitPrice': "case when charge_category in ('Usage', 'Purchase') then coalesce(cost_at_list, cost) / nullif(usage_amount_in_pricing_units, 0) end",
+    'PricingCategory': "case when charge_category in ('Usage', 'Purchase') then 'Standard' end",
     'PricingCurrency': 'currency',
-    'PricingCurrencyContractedUnitPrice': 'effective_unit_price',
+    'PricingCurrencyContractedUnitPrice': "case when charge_category in ('Usage', 'Purchase') then effective_unit_price end",
     'PricingCurrencyEffectiveCost': 'net_cost',
-    'PricingCurrencyListUnitPrice': 'coalesce(cost_at_list, cost) / nullif(usage_amount_in_pricing_units, 0)',
-    'PricingQuantity': "case when charge_category = 'Usage' then usage_amount_in_pricing_units end",
-    'PricingUnit': "case when charge_category = 'Usage' then usage_pricing_unit end",
+    'PricingCurrencyListUnitPrice': "case when charge_category in ('Usage', 'Purchase') then coalesce(cost_at_list, cost) / nullif(usage_amount_in_pricing_units, 0) end",
+    'PricingQuantity': "case when charge_category in ('Usage', 'Purchase') then usage_amount_in_pricing_units end",
+    'PricingUnit': "case when charge_category in ('Usage', 'Purchase') then focus_pricing_unit end",
     'ProviderName': "'Google Cloud'",
     'PublisherName': "coalesce(seller_name, 'Google Cloud')",
     'RegionId': 'location_region',
@@ -84,10 +103,10 @@ select
     'ServiceCategory': 'service_category',
     'ServiceName': 'service_name',
     'ServiceSubcategory': 'service_subcategory',
-    'SkuId': 'sku_id',
-    'SkuMeter': 'sku_description',
-    'SkuPriceDetails': "json_object('price_unit', price_unit, 'pricing_unit_quantity', price_pricing_unit_quantity)",
-    'SkuPriceId': 'sku_id',
+    'SkuId': "case when charge_category <> 'Tax' then sku_id end",
+    'SkuMeter': "case when charge_category <> 'Tax' and sku_id is not null then sku_description end",
+    'SkuPriceDetails': "case when charge_category <> 'Tax' and sku_id is not null then json_object('price_unit', price_unit, 'pricing_unit_quantity', price_pricing_unit_quantity) end",
+    'SkuPriceId': "case when charge_category <> 'Tax' then sku_id end",
     'SubAccountId': 'project_id',
     'SubAccountName': 'project_name',
     'SubAccountType': "'Project'",
@@ -100,6 +119,7 @@ select
     'x_model': 'token_model',
     'x_token_type': 'token_type',
     'x_gpu_model': 'gpu_model',
+    'x_gpu_count': 'gpu_count',
     'x_load_id': '_load_id',
 }) }}
 from enriched
