@@ -54,6 +54,7 @@ class Report:
     status: dict[str, str]                      # rule id → PASS / FAIL / SKIPPED
     mandatory_failures: list[str] = field(default_factory=list)
     other_failures: list[str] = field(default_factory=list)
+    derived: set[str] = field(default_factory=set)  # AND composites failed only through the rules above
     output: str = ""                            # the validator's console report
     rows: int = 0
 
@@ -75,7 +76,7 @@ class Report:
                  f"mandatory rules failed: {len(self.mandatory_failures)}"
                  + (f" ({', '.join(self.mandatory_failures)})" if self.mandatory_failures else "")]
         defects = [r for r in self.other_failures if r in KNOWN_MODEL_DEFECTS]
-        soft = [r for r in self.other_failures if r not in KNOWN_MODEL_DEFECTS]
+        soft = [r for r in self.other_failures if r not in KNOWN_MODEL_DEFECTS and r not in self.derived]
         if soft:
             lines.append(f"non-mandatory (SHOULD/MAY, or under a SHOULD column) failed: {', '.join(soft)}")
         for r in defects:
@@ -179,8 +180,9 @@ def _rule_model(site: Path) -> dict[str, dict]:
     return json.loads(files[-1].read_text())["ModelRules"]
 
 
-def classify(status: dict[str, str], rules: dict[str, dict]) -> tuple[list[str], list[str]]:
-    """(mandatory, other) failed rule ids — see the module docstring for the rule."""
+def classify(status: dict[str, str], rules: dict[str, dict]) -> tuple[list[str], list[str], set[str]]:
+    """(mandatory, other) failed rule ids, and the failed AND composites among them that failed only
+    through failed children — see the module docstring for the rule."""
     parents: dict[str, set[str]] = defaultdict(set)
     children: dict[str, set[str]] = defaultdict(set)
 
@@ -227,7 +229,10 @@ def classify(status: dict[str, str], rules: dict[str, dict]) -> tuple[list[str],
 
     failed = sorted(r for r, s in status.items() if s == "FAIL")
     hard = [r for r in failed if mandatory(r)]
-    return hard, [r for r in failed if r not in hard]
+    derived = {r for r in failed
+               if (rules.get(r, {}).get("ValidationCriteria", {}).get("Requirement") or {}).get("CheckFunction") == "AND"
+               and any(status.get(c) == "FAIL" for c in children[r])}
+    return hard, [r for r in failed if r not in hard], derived
 
 
 def validate(parquet: Path, py: Path | None = None, *, timeout: int = 900) -> Report:
@@ -248,16 +253,15 @@ def validate(parquet: Path, py: Path | None = None, *, timeout: int = 900) -> Re
     if r.returncode != 0 or not status:
         raise RuntimeError(f"focus-validator failed (exit {r.returncode}) on {parquet}:\n"
                            f"{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
-    hard, soft = classify(status, _rule_model(site))
-    return Report(status=status, mandatory_failures=hard, other_failures=soft, output=r.stdout)
+    hard, soft, derived = classify(status, _rule_model(site))
+    return Report(status=status, mandatory_failures=hard, other_failures=soft, derived=derived, output=r.stdout)
 
 
 def check_warehouse(db_path: Path, out_dir: Path) -> Report:
     """Export focus_costs from `db_path` and validate it."""
-    py = ensure_validator()
     parquet = out_dir / "focus_costs.parquet"
     rows = export_focus_costs(db_path, parquet)
-    report = validate(parquet, py)
+    report = validate(parquet, ensure_validator())
     report.rows = rows
     return report
 
