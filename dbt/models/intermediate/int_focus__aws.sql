@@ -1,16 +1,20 @@
--- AWS CUR 2.0 line items in FOCUS 1.2 columns. Costs per line_item_line_item_type (FOCUS 1.2 cost
--- columns; AWS "FOCUS 1.2 with AWS columns" export definitions):
---   type                     BilledCost   EffectiveCost                                   ListCost / ContractedCost
---   Usage, Tax, Credit, Fee… unblended    unblended                                       public on-demand / unblended
---   DiscountedUsage (RI)     0            reservation_effective_cost                      public on-demand
---   SavingsPlanCoveredUsage  0            savings_plan_effective_cost                     public on-demand / unblended
---   SavingsPlanNegation      0            0                                               0
---   SavingsPlanRecurringFee  unblended    unused commitment (total to date − used)        unblended
---   SavingsPlanUpfrontFee    unblended    0 (amortised into covered usage)                unblended
---   RIFee                    unblended    unused amortised upfront + unused recurring fee unblended
+-- AWS CUR 2.0 line items in FOCUS 1.2 columns. Costs per line_item_line_item_type (FOCUS 1.2
+-- BilledCost / EffectiveCost / ListCost / ContractedCost; the commitment rules EffectiveCost-C-005,
+-- -C-012, -C-013):
+--   type                     BilledCost   EffectiveCost                 ListCost          ContractedCost
+--   Usage, Tax, Credit, Fee… unblended    unblended                     public on-demand  unblended
+--   DiscountedUsage (RI)     0            reservation_effective_cost    public on-demand  public on-demand
+--   SavingsPlanCoveredUsage  0            savings_plan_effective_cost   public on-demand  unblended
+--   SavingsPlanNegation      0            0                             0                 0
+--   SavingsPlanRecurringFee, RIFee,
+--   SavingsPlanUpfrontFee, an RI's upfront Fee
+--                            unblended    0 (a purchase covering future usage)  unblended  unblended
+-- plus, per recurring fee with unused commitment, one derived Usage line (CommitmentDiscountStatus
+-- 'Unused', BilledCost 0) whose EffectiveCost is the unused part: SP total_commitment_to_date −
+-- used_commitment; RI unused amortised upfront + unused recurring fee. So per commitment
+-- Σ EffectiveCost of its Usage lines (used + unused) = Σ BilledCost of its purchases.
 -- Covered usage carries the on-demand cost in unblended and the negation line takes it back, so
--- BilledCost 0 on both keeps Σ BilledCost = Σ unblended = the invoice, and EffectiveCost of covered
--- usage + the unused part of the fees = the commitment's fees.
+-- BilledCost 0 on both keeps Σ BilledCost = Σ unblended = the invoice.
 -- InvoiceIssuerName is 'AWS', as ProviderName: AWS invoices Marketplace charges too (the seller is the
 -- publisher); FOCUS requires BilledCost 0 when a third party is paid.
 -- Bedrock token usage types ('USE1-Llama3-1-70B-input-tokens') give x_model and x_token_type.
@@ -66,15 +70,18 @@ focus as (
         case
             when line_item_type = 'SavingsPlanCoveredUsage' then coalesce(savings_plan_effective_cost, unblended_cost)
             when line_item_type = 'DiscountedUsage' then coalesce(reservation_effective_cost, unblended_cost)
-            when line_item_type in ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') then 0
-            when line_item_type = 'SavingsPlanRecurringFee'
-                then coalesce(savings_plan_total_commitment_to_date - savings_plan_used_commitment, unblended_cost)
-            when line_item_type = 'RIFee'
-                then coalesce(reservation_unused_amortized_upfront_fee + reservation_unused_recurring_fee, unblended_cost)
-            -- an RI's upfront payment: amortised into the reservation's usage and RIFee lines
+            when line_item_type in ('SavingsPlanNegation', 'SavingsPlanUpfrontFee', 'SavingsPlanRecurringFee', 'RIFee') then 0
+            -- an RI's upfront payment
             when line_item_type = 'Fee' and reservation_arn is not null then 0
             else unblended_cost
         end as effective_cost,
+        case
+            when line_item_type = 'SavingsPlanRecurringFee'
+                then savings_plan_total_commitment_to_date - savings_plan_used_commitment
+            when line_item_type = 'RIFee'
+                then coalesce(reservation_unused_amortized_upfront_fee, 0) + coalesce(reservation_unused_recurring_fee, 0)
+        end as unused_commitment_cost,
+        {{ surrogate_key(['line_item_id', 'time_interval', 'usage_start_at', 'line_item_type', '_load_id']) }} as line_key,
         case
             when line_item_type = 'SavingsPlanNegation' then 0
             when line_item_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
@@ -104,8 +111,31 @@ final as (
         case when commitment_id like 'arn:aws:savingsplans:%' then 'Savings Plan'
              when commitment_id is not null then 'Reserved Instance' end    as commitment_type,
         case when commitment_id is not null and focus_charge_category = 'Usage' then 'Used' end as commitment_status,
-        focus_charge_category in ('Usage', 'Purchase')                      as is_priced
+        focus_charge_category in ('Usage', 'Purchase')                      as is_priced,
+        false                                                               as is_unused
     from focus
+
+),
+
+lines as (
+
+    select * from final
+    union all
+    -- the unused part of a commitment's recurring fee, as the Usage line FOCUS expects
+    select * replace (
+        'Usage'                                                  as focus_charge_category,
+        'Usage-Based'                                            as charge_frequency,
+        'Unused commitment: ' || coalesce(line_item_description, commitment_id) as line_item_description,
+        cast(0 as decimal(38, 10))                               as billed_cost,
+        unused_commitment_cost                                   as effective_cost,
+        cast(0 as decimal(38, 10))                               as list_cost,
+        cast(0 as decimal(38, 10))                               as contracted_cost,
+        cast(unused_commitment_cost / nullif(unblended_rate, 0) as double) as usage_amount,
+        'Unused'                                                 as commitment_status,
+        true                                                     as is_unused
+    )
+    from final
+    where unused_commitment_cost > 0 and commitment_id is not null
 
 )
 
@@ -125,25 +155,25 @@ select
     'ChargeFrequency': "coalesce(charge_frequency, 'Usage-Based')",
     'ChargePeriodEnd': 'usage_end_at',
     'ChargePeriodStart': 'usage_start_at',
-    'ConsumedQuantity': "case when focus_charge_category = 'Usage' then usage_amount end",
+    'ConsumedQuantity': "case when focus_charge_category = 'Usage' and not is_unused then usage_amount end",
     'CommitmentDiscountCategory': 'commitment_category',
     'CommitmentDiscountId': 'commitment_id',
     'CommitmentDiscountName': 'commitment_id',
     'CommitmentDiscountStatus': 'commitment_status',
     'CommitmentDiscountType': 'commitment_type',
-    'ConsumedUnit': "case when focus_charge_category = 'Usage' then focus_unit end",
+    'ConsumedUnit': "case when focus_charge_category = 'Usage' and not is_unused then focus_unit end",
     'ContractedCost': 'contracted_cost',
-    'ContractedUnitPrice': 'case when is_priced then unblended_rate end',
+    'ContractedUnitPrice': 'case when is_priced then abs(unblended_rate) end',
     'EffectiveCost': 'effective_cost',
     'InvoiceId': 'invoice_id',
     'InvoiceIssuerName': "'AWS'",
     'ListCost': 'list_cost',
-    'ListUnitPrice': 'case when is_priced then public_on_demand_rate end',
-    'PricingCategory': "case when not is_priced then null when pricing_term = 'Spot' then 'Dynamic' when line_item_type in ('SavingsPlanCoveredUsage', 'DiscountedUsage') then 'Committed' else 'Standard' end",
+    'ListUnitPrice': 'case when is_priced then abs(public_on_demand_rate) end',
+    'PricingCategory': "case when not is_priced then null when pricing_term = 'Spot' then 'Dynamic' when is_unused or line_item_type in ('SavingsPlanCoveredUsage', 'DiscountedUsage') then 'Committed' else 'Standard' end",
     'PricingCurrency': 'currency_code',
-    'PricingCurrencyContractedUnitPrice': 'case when is_priced then unblended_rate end',
+    'PricingCurrencyContractedUnitPrice': 'case when is_priced then abs(unblended_rate) end',
     'PricingCurrencyEffectiveCost': 'effective_cost',
-    'PricingCurrencyListUnitPrice': 'case when is_priced then public_on_demand_rate end',
+    'PricingCurrencyListUnitPrice': 'case when is_priced then abs(public_on_demand_rate) end',
     'PricingQuantity': 'case when is_priced then usage_amount end',
     'PricingUnit': 'case when is_priced then focus_unit end',
     'ProviderName': "'AWS'",
@@ -164,7 +194,7 @@ select
     'SubAccountName': 'usage_account_name',
     'SubAccountType': "'Account'",
     'Tags': 'resource_tags_json',
-    'x_line_id': surrogate_key(['line_item_id', 'time_interval', 'usage_start_at', 'line_item_type', '_load_id']),
+    'x_line_id': "case when is_unused then md5(line_key || '|unused') else line_key end",
     'x_source': "'aws_cur'",
     'x_source_type': "'cloud_bill'",
     'x_team': 'tag_team',
@@ -175,4 +205,4 @@ select
     'x_gpu_count': 'gpu_count',
     'x_load_id': '_load_id',
 }) }}
-from final
+from lines
