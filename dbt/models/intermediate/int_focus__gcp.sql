@@ -1,10 +1,14 @@
 -- GCP billing export rows in FOCUS 1.2 columns.
---   BilledCost = EffectiveCost = cost + Σ credits (credits are negative: SUD, CUD, promotions, ...)
---   ListCost   = cost_at_list (cost when absent); ContractedCost = cost
--- CUD fees ('Commitment v1: ...' SKUs) are Purchases (charge_category_map row 'commitment_fee');
--- the CUD credits on the covered usage rows already lower that usage's cost, so the fee plus the
--- credited usage is what the commitment costs. InvoiceIssuerName is 'Google Cloud', as ProviderName:
--- Google invoices Marketplace charges too (the seller is the publisher). Tax rows carry no SKU / unit price (FOCUS 1.2).
+--   BilledCost    = cost + Σ credits (credits are negative: SUD, CUD, promotions, ...)
+--   EffectiveCost = BilledCost, except for committed use discounts (FOCUS 1.2 EffectiveCost-C-005):
+--                   a CUD fee ('Commitment v1: ...' SKU, a Purchase via charge_category_map row
+--                   'commitment_fee') has EffectiveCost 0 and its cost is spread over the usage rows
+--                   its CUD credits covered (same billing account, region and day, in proportion to
+--                   their COMMITTED_USAGE_DISCOUNT credits). With no covered usage that day, the fee
+--                   keeps its cost as EffectiveCost. Σ EffectiveCost = Σ BilledCost either way.
+--   ListCost      = cost_at_list (cost when absent); ContractedCost = cost
+-- InvoiceIssuerName is 'Google Cloud', as ProviderName: Google invoices Marketplace charges too (the
+-- seller is the publisher). Tax rows carry no SKU / unit price (FOCUS 1.2).
 with billing as (
 
     select * from {{ ref('stg_gcp__billing') }}
@@ -16,6 +20,13 @@ enriched as (
     select
         billing.*,
         cast(billing.cost + billing.credits_amount as decimal(38, 10)) as net_cost,
+        -coalesce((
+            select sum(cast(c ->> 'amount' as decimal(38, 10)))
+            from (select unnest(cast(json_extract(coalesce(billing.credits_json, '[]'), '$[*]') as json[])) as c)
+            where c ->> 'type' like 'COMMITTED_USAGE_DISCOUNT%'
+        ), 0)                                                           as cud_credit_weight,
+        case when billing.sku_description like 'Commitment v%:%' then 'commitment_fee'
+             else billing.cost_type end                                 as line_item_kind,
         coalesce(charge_map.charge_category, 'Usage')                   as charge_category,
         nullif(charge_map.charge_class, '')                             as charge_class,
         coalesce(charge_map.charge_frequency, 'Usage-Based')            as charge_frequency,
@@ -60,6 +71,35 @@ enriched as (
         on usage_unit_map.provider = 'gcp'
         and usage_unit_map.source_unit = billing.usage_unit
 
+),
+
+cud_groups as (
+
+    select
+        billing_account_id, location_region, cast(usage_start_at as date) as usage_day,
+        sum(case when charge_category = 'Purchase' and line_item_kind = 'commitment_fee' then cost end) as fee,
+        sum(case when charge_category = 'Usage' then cud_credit_weight end)                      as weight
+    from enriched
+    group by all
+
+),
+
+amortised as (
+
+    select
+        enriched.*,
+        case
+            when enriched.line_item_kind = 'commitment_fee' and coalesce(g.weight, 0) > 0 then 0
+            when enriched.charge_category = 'Usage' and enriched.cud_credit_weight > 0 and g.fee is not null
+                then enriched.net_cost + cast(g.fee * enriched.cud_credit_weight / g.weight as decimal(38, 10))
+            else enriched.net_cost
+        end as effective_cost
+    from enriched
+    left join cud_groups as g
+        on g.billing_account_id is not distinct from enriched.billing_account_id
+        and g.location_region is not distinct from enriched.location_region
+        and g.usage_day = cast(enriched.usage_start_at as date)
+
 )
 
 select
@@ -82,14 +122,14 @@ select
     'ConsumedUnit': "case when charge_category = 'Usage' then focus_usage_unit end",
     'ContractedCost': 'cost',
     'ContractedUnitPrice': "case when charge_category in ('Usage', 'Purchase') then effective_unit_price end",
-    'EffectiveCost': 'net_cost',
+    'EffectiveCost': 'effective_cost',
     'InvoiceIssuerName': "'Google Cloud'",
     'ListCost': 'coalesce(cost_at_list, cost)',
     'ListUnitPrice': "case when charge_category in ('Usage', 'Purchase') then coalesce(cost_at_list, cost) / nullif(usage_amount_in_pricing_units, 0) end",
     'PricingCategory': "case when charge_category in ('Usage', 'Purchase') then 'Standard' end",
     'PricingCurrency': 'currency',
     'PricingCurrencyContractedUnitPrice': "case when charge_category in ('Usage', 'Purchase') then effective_unit_price end",
-    'PricingCurrencyEffectiveCost': 'net_cost',
+    'PricingCurrencyEffectiveCost': 'effective_cost',
     'PricingCurrencyListUnitPrice': "case when charge_category in ('Usage', 'Purchase') then coalesce(cost_at_list, cost) / nullif(usage_amount_in_pricing_units, 0) end",
     'PricingQuantity': "case when charge_category in ('Usage', 'Purchase') then usage_amount_in_pricing_units end",
     'PricingUnit': "case when charge_category in ('Usage', 'Purchase') then focus_pricing_unit end",
@@ -122,4 +162,4 @@ select
     'x_gpu_count': 'gpu_count',
     'x_load_id': '_load_id',
 }) }}
-from enriched
+from amortised
