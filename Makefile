@@ -7,7 +7,7 @@ export AISPEND_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(AISPEND_HOME)/dagster
 EMULATOR_PORT ?= 8765
 
-.PHONY: install demo test dev check-defs alert bench clean
+.PHONY: install demo test dev check-defs alert focus-check bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ check-defs: install
 ## make alert: write last week's anomaly digest from the published warehouse
 alert: install
 	$(BIN)/aispend alert --home "$(AISPEND_HOME)"
+
+## make focus-check: export focus_costs to Parquet and run the FinOps Foundation's FOCUS 1.2 validator
+## (side venv .venv-focus with Python >= 3.12; exit 1 when a mandatory rule fails)
+focus-check: install
+	$(BIN)/aispend focus-check --home "$(AISPEND_HOME)"
 
 clean:
 	rm -rf "$(AISPEND_HOME)" dbt/target dbt/logs

@@ -1,4 +1,4 @@
-"""`aispend` command line: demo, run, alert, dev. Thin: everything runs through the Dagster graph."""
+"""`aispend` command line: demo, run, alert, focus-check, dev. Thin: everything runs through the Dagster graph."""
 
 from __future__ import annotations
 
@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--config")
     a.add_argument("--home")
     a.set_defaults(fn=cmd_alert)
+    from pipelines.focus_check import add_parser as add_focus_check
+    add_focus_check(sub)
     args = p.parse_args(argv)
     try:
         return args.fn(args)

@@ -98,3 +98,17 @@
     limit 1
 )
 {%- endmacro %}
+
+{#- Columns a raw table may or may not carry yet (export formats differ; older raw partitions lack
+    newer columns): the column cast to its type when the relation has it, a typed null otherwise.
+    `columns` is a list of (raw name, type, alias). -#}
+{% macro optional_columns(relation, columns) -%}
+{%- set present = [] -%}
+{%- if execute -%}
+  {%- set res = run_query('select * from ' ~ relation ~ ' limit 0') -%}
+  {%- for c in res.column_names -%}{%- do present.append(c | lower) -%}{%- endfor -%}
+{%- endif -%}
+{%- for name, dtype, alias in columns %}
+        cast({{ name if name in present else 'null' }} as {{ dtype }}) as {{ alias }}{{ "," if not loop.last }}
+{%- endfor %}
+{%- endmacro %}

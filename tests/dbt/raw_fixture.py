@@ -147,11 +147,14 @@ PARTITIONING: dict[str, tuple[str, Callable[[dict], str]]] = {
 }
 
 
-def write_raw_zone(root: Path, tables: dict[str, list[dict[str, Any]]], source_name: str = "fixture") -> None:
-    """Write every raw table's `_schema/empty.parquet` plus partitions for the given rows."""
+def write_raw_zone(root: Path, tables: dict[str, list[dict[str, Any]]], source_name: str = "fixture",
+                   schemas: dict[str, pa.Schema] | None = None) -> None:
+    """Write every raw table's `_schema/empty.parquet` plus partitions for the given rows.
+
+    `schemas` overrides RAW_SCHEMAS per table (e.g. a raw table with extra export columns)."""
     root = Path(root)
     ingested = datetime(2026, 11, 16, 6, 0, tzinfo=timezone.utc)
-    for raw_table, schema in RAW_SCHEMAS.items():
+    for raw_table, schema in {**RAW_SCHEMAS, **(schemas or {})}.items():
         schema_dir = root / raw_table / "_schema"
         schema_dir.mkdir(parents=True, exist_ok=True)
         pq.write_table(schema.empty_table(), schema_dir / "empty.parquet")

@@ -300,3 +300,29 @@ def test_gcp_catalog_list_prices_per_hour(wh):
     # 0.0553 $/min × 60 = 3.318 $/h
     assert rows == [("H100-OD", "OnDemand", Decimal("11.06"), Decimal("11.06")),
                     ("H100-SPOT", "Preemptible", Decimal("0.0553"), Decimal("3.318"))]
+
+
+# --- FOCUS conformance -------------------------------------------------------------------------
+def test_focus_costs_passes_the_focus_validator(wh, tmp_path):
+    """The FinOps Foundation's focus-validator (Python >= 3.12, side venv .venv-focus, the same code
+    path as `make focus-check`) finds no failed mandatory FOCUS 1.2 rule in this build's focus_costs."""
+    from pipelines import focus_check
+
+    try:
+        py = focus_check.ensure_validator()
+    except focus_check.ValidatorUnavailable as e:
+        pytest.skip(f"FOCUS validator unavailable: {e}")
+    parquet = tmp_path / "focus_costs.parquet"
+    # the 4 FOCUS-file fixture lines are the provider's own (hand-made, deliberately partial): they
+    # pass through as written, so the check covers the 22 lines aispend converts itself
+    assert focus_check.export_focus_costs(wh.db_path, parquet,
+                                          exclude_sources=focus_check.PASSTHROUGH_SOURCES) == 22
+    report = focus_check.validate(parquet, py)
+    assert report.mandatory_failures == [], report.output[-6000:]
+    counts = report.counts()
+    # the whole 1.2 rule model ran (578 rules), most of it applicable with every criterion on
+    assert len(report.status) == 578 and counts["PASS"] >= 350
+    # left, not mandatory: InvoiceId (a SHOULD column) mixes invoiced and not-yet-invoiced lines,
+    # which the validator reads as "all null or none"; and the two defects of the rule model
+    assert set(report.other_failures) - report.derived <= {
+        "InvoiceId-C-003-C", "InvoiceId-C-004-C", "InvoiceId-C-005-C", *focus_check.KNOWN_MODEL_DEFECTS}

@@ -1,8 +1,22 @@
--- AWS CUR 2.0 line items in FOCUS 1.2 columns.
---   BilledCost    = line_item_unblended_cost
---   EffectiveCost = savings-plan / reservation effective cost on covered usage, 0 on negation
---                   lines, else unblended cost
---   ListCost      = pricing_public_on_demand_cost (unblended when AWS gives none)
+-- AWS CUR 2.0 line items in FOCUS 1.2 columns. Costs per line_item_line_item_type (FOCUS 1.2
+-- BilledCost / EffectiveCost / ListCost / ContractedCost; the commitment rules EffectiveCost-C-005,
+-- -C-012, -C-013):
+--   type                     BilledCost   EffectiveCost                 ListCost          ContractedCost
+--   Usage, Tax, Credit, Fee… unblended    unblended                     public on-demand  unblended
+--   DiscountedUsage (RI)     0            reservation_effective_cost    public on-demand  public on-demand
+--   SavingsPlanCoveredUsage  0            savings_plan_effective_cost   public on-demand  unblended
+--   SavingsPlanNegation      0            0                             0                 0
+--   SavingsPlanRecurringFee, RIFee,
+--   SavingsPlanUpfrontFee, an RI's upfront Fee
+--                            unblended    0 (a purchase covering future usage)  unblended  unblended
+-- plus, per recurring fee with unused commitment, one derived Usage line (CommitmentDiscountStatus
+-- 'Unused', BilledCost 0) whose EffectiveCost is the unused part: SP total_commitment_to_date −
+-- used_commitment; RI unused amortised upfront + unused recurring fee. So per commitment
+-- Σ EffectiveCost of its Usage lines (used + unused) = Σ BilledCost of its purchases.
+-- Covered usage carries the on-demand cost in unblended and the negation line takes it back, so
+-- BilledCost 0 on both keeps Σ BilledCost = Σ unblended = the invoice.
+-- InvoiceIssuerName is 'AWS', as ProviderName: AWS invoices Marketplace charges too (the seller is the
+-- publisher); FOCUS requires BilledCost 0 when a third party is paid.
 -- Bedrock token usage types ('USE1-Llama3-1-70B-input-tokens') give x_model and x_token_type.
 with cur as (
 
@@ -22,6 +36,8 @@ enriched as (
         coalesce(service_map.service_name, cur.product_code)    as service_name,
         gpu_instances.gpu_model,
         gpu_instances.gpu_count,
+        coalesce(unit_map.focus_unit, cur.pricing_unit)         as focus_unit,
+        nullif(cur.sku, '')                                     as sku_id,
         {{ tag_value('cur.resource_tags_json', 'aws', 'team') }}        as tag_team,
         {{ tag_value('cur.resource_tags_json', 'aws', 'application') }} as tag_application,
         nullif(regexp_extract(cur.usage_type, '^[A-Za-z0-9]+-(.+)-(input|output)-tokens$', 1), '') as token_model,
@@ -33,6 +49,9 @@ enriched as (
     left join {{ ref('service_category_map') }} as service_map
         on service_map.provider = 'aws'
         and service_map.service_code = cur.product_code
+    left join {{ ref('unit_map') }} as unit_map
+        on unit_map.provider = 'aws'
+        and unit_map.source_unit = cur.pricing_unit
     left join {{ ref('cloud_gpu_instances') }} as gpu_instances
         on gpu_instances.provider = 'aws'
         and gpu_instances.instance_type = cur.instance_type
@@ -45,19 +64,85 @@ focus as (
         *,
         coalesce(charge_category, 'Usage') as focus_charge_category,
         case
-            when line_item_type in ('SavingsPlanCoveredUsage') then coalesce(savings_plan_effective_cost, unblended_cost)
-            when line_item_type in ('DiscountedUsage') then coalesce(reservation_effective_cost, unblended_cost)
-            when line_item_type in ('SavingsPlanNegation') then 0
+            when line_item_type in ('DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation') then 0
             else unblended_cost
-        end as effective_cost
+        end as billed_cost,
+        case
+            when line_item_type = 'SavingsPlanCoveredUsage' then coalesce(savings_plan_effective_cost, unblended_cost)
+            when line_item_type = 'DiscountedUsage' then coalesce(reservation_effective_cost, unblended_cost)
+            when line_item_type in ('SavingsPlanNegation', 'SavingsPlanUpfrontFee', 'SavingsPlanRecurringFee', 'RIFee') then 0
+            -- an RI's upfront payment
+            when line_item_type = 'Fee' and reservation_arn is not null then 0
+            else unblended_cost
+        end as effective_cost,
+        case
+            when line_item_type = 'SavingsPlanRecurringFee'
+                then savings_plan_total_commitment_to_date - savings_plan_used_commitment
+            when line_item_type = 'RIFee'
+                then coalesce(reservation_unused_amortized_upfront_fee, 0) + coalesce(reservation_unused_recurring_fee, 0)
+        end as unused_commitment_cost,
+        {{ surrogate_key(['line_item_id', 'time_interval', 'usage_start_at', 'line_item_type', '_load_id']) }} as line_key,
+        case
+            when line_item_type = 'SavingsPlanNegation' then 0
+            when line_item_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
+                then coalesce(public_on_demand_cost, unblended_cost)
+            else unblended_cost
+        end as list_cost,
+        case
+            when line_item_type = 'SavingsPlanNegation' then 0
+            when line_item_type = 'DiscountedUsage' then coalesce(public_on_demand_cost, unblended_cost)
+            else unblended_cost
+        end as contracted_cost,
+        case
+            when line_item_type in ('SavingsPlanCoveredUsage', 'SavingsPlanNegation', 'SavingsPlanRecurringFee',
+                                    'SavingsPlanUpfrontFee') then savings_plan_arn
+            when line_item_type in ('DiscountedUsage', 'RIFee', 'Fee') then reservation_arn
+        end as commitment_id
     from enriched
+
+),
+
+final as (
+
+    select
+        *,
+        case when commitment_id like 'arn:aws:savingsplans:%' then 'Spend'
+             when commitment_id is not null then 'Usage' end                as commitment_category,
+        case when commitment_id like 'arn:aws:savingsplans:%' then 'Savings Plan'
+             when commitment_id is not null then 'Reserved Instance' end    as commitment_type,
+        case when commitment_id is not null and focus_charge_category = 'Usage' then 'Used' end as commitment_status,
+        focus_charge_category in ('Usage', 'Purchase')                      as is_priced,
+        false                                                               as is_unused
+    from focus
+
+),
+
+lines as (
+
+    select * from final
+    union all
+    -- the unused part of a commitment's recurring fee, as the Usage line FOCUS expects
+    select * replace (
+        'Usage'                                                  as focus_charge_category,
+        'Usage-Based'                                            as charge_frequency,
+        'Unused commitment: ' || coalesce(line_item_description, commitment_id) as line_item_description,
+        cast(0 as decimal(38, 10))                               as billed_cost,
+        unused_commitment_cost                                   as effective_cost,
+        cast(0 as decimal(38, 10))                               as list_cost,
+        cast(0 as decimal(38, 10))                               as contracted_cost,
+        cast(unused_commitment_cost / nullif(unblended_rate, 0) as double) as usage_amount,
+        'Unused'                                                 as commitment_status,
+        true                                                     as is_unused
+    )
+    from final
+    where unused_commitment_cost > 0 and commitment_id is not null
 
 )
 
 select
 {{ focus_select({
     'AvailabilityZone': 'availability_zone',
-    'BilledCost': 'unblended_cost',
+    'BilledCost': 'billed_cost',
     'BillingAccountId': 'payer_account_id',
     'BillingAccountName': 'payer_account_id',
     'BillingAccountType': "'Billing Account'",
@@ -70,22 +155,27 @@ select
     'ChargeFrequency': "coalesce(charge_frequency, 'Usage-Based')",
     'ChargePeriodEnd': 'usage_end_at',
     'ChargePeriodStart': 'usage_start_at',
-    'ConsumedQuantity': "case when focus_charge_category = 'Usage' then usage_amount end",
-    'ConsumedUnit': "case when focus_charge_category = 'Usage' then pricing_unit end",
-    'ContractedCost': 'unblended_cost',
-    'ContractedUnitPrice': 'unblended_rate',
+    'ConsumedQuantity': "case when focus_charge_category = 'Usage' and not is_unused then usage_amount end",
+    'CommitmentDiscountCategory': 'commitment_category',
+    'CommitmentDiscountId': 'commitment_id',
+    'CommitmentDiscountName': 'commitment_id',
+    'CommitmentDiscountStatus': 'commitment_status',
+    'CommitmentDiscountType': 'commitment_type',
+    'ConsumedUnit': "case when focus_charge_category = 'Usage' and not is_unused then focus_unit end",
+    'ContractedCost': 'contracted_cost',
+    'ContractedUnitPrice': 'case when is_priced then abs(unblended_rate) end',
     'EffectiveCost': 'effective_cost',
     'InvoiceId': 'invoice_id',
-    'InvoiceIssuerName': "coalesce(legal_entity, 'Amazon Web Services, Inc.')",
-    'ListCost': 'coalesce(public_on_demand_cost, unblended_cost)',
-    'ListUnitPrice': 'public_on_demand_rate',
-    'PricingCategory': "case when focus_charge_category <> 'Usage' then null when pricing_term = 'Spot' then 'Dynamic' when line_item_type in ('SavingsPlanCoveredUsage', 'DiscountedUsage') then 'Committed' else 'Standard' end",
+    'InvoiceIssuerName': "'AWS'",
+    'ListCost': 'list_cost',
+    'ListUnitPrice': 'case when is_priced then abs(public_on_demand_rate) end',
+    'PricingCategory': "case when not is_priced then null when pricing_term = 'Spot' then 'Dynamic' when is_unused or line_item_type in ('SavingsPlanCoveredUsage', 'DiscountedUsage') then 'Committed' else 'Standard' end",
     'PricingCurrency': 'currency_code',
-    'PricingCurrencyContractedUnitPrice': 'unblended_rate',
+    'PricingCurrencyContractedUnitPrice': 'case when is_priced then abs(unblended_rate) end',
     'PricingCurrencyEffectiveCost': 'effective_cost',
-    'PricingCurrencyListUnitPrice': 'public_on_demand_rate',
-    'PricingQuantity': "case when focus_charge_category in ('Usage', 'Purchase') then usage_amount end",
-    'PricingUnit': "case when focus_charge_category in ('Usage', 'Purchase') then pricing_unit end",
+    'PricingCurrencyListUnitPrice': 'case when is_priced then abs(public_on_demand_rate) end',
+    'PricingQuantity': 'case when is_priced then usage_amount end',
+    'PricingUnit': 'case when is_priced then focus_unit end',
     'ProviderName': "'AWS'",
     'PublisherName': "case when billing_entity = 'AWS Marketplace' then coalesce(legal_entity, 'AWS Marketplace') else 'AWS' end",
     'RegionId': 'region_code',
@@ -96,15 +186,15 @@ select
     'ServiceCategory': 'service_category',
     'ServiceName': 'service_name',
     'ServiceSubcategory': 'service_subcategory',
-    'SkuId': 'sku',
-    'SkuMeter': 'usage_type',
-    'SkuPriceDetails': "json_object('usage_type', usage_type, 'operation', operation, 'pricing_term', pricing_term)",
-    'SkuPriceId': "case when sku is not null then sku || ':' || coalesce(pricing_term, 'OnDemand') end",
+    'SkuId': "case when focus_charge_category <> 'Tax' then sku_id end",
+    'SkuMeter': "case when focus_charge_category <> 'Tax' and sku_id is not null then usage_type end",
+    'SkuPriceDetails': "case when focus_charge_category <> 'Tax' and sku_id is not null then json_object('usage_type', usage_type, 'operation', operation, 'pricing_term', pricing_term) end",
+    'SkuPriceId': "case when focus_charge_category <> 'Tax' and sku_id is not null then sku_id || ':' || coalesce(pricing_term, 'OnDemand') end",
     'SubAccountId': 'usage_account_id',
     'SubAccountName': 'usage_account_name',
     'SubAccountType': "'Account'",
     'Tags': 'resource_tags_json',
-    'x_line_id': surrogate_key(['line_item_id', 'time_interval', 'usage_start_at', 'line_item_type', '_load_id']),
+    'x_line_id': "case when is_unused then md5(line_key || '|unused') else line_key end",
     'x_source': "'aws_cur'",
     'x_source_type': "'cloud_bill'",
     'x_team': 'tag_team',
@@ -115,4 +205,4 @@ select
     'x_gpu_count': 'gpu_count',
     'x_load_id': '_load_id',
 }) }}
-from focus
+from lines

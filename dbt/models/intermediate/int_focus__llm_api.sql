@@ -1,6 +1,6 @@
 -- LLM API token spend in FOCUS 1.2 columns: one line per day × provider × project/workspace ×
 -- model × token type, computed from usage × list price as of that day (int_llm_api_daily_cost).
---   PricingQuantity = tokens / 1e6, PricingUnit '1M Tokens', ListUnitPrice = list USD per 1M tokens
+--   PricingQuantity = tokens / 1e6, PricingUnit '1000000 Tokens' (FOCUS UnitFormat <quantity> <unit>), ListUnitPrice = list USD per 1M tokens
 --   ListCost = tokens × ListUnitPrice / 1e6; BilledCost = EffectiveCost = ListCost × batch factor
 -- Unpriced lines (no list price for the model) are left out: they surface in
 -- fct_llm_reconciliation, never as $0 spend.
@@ -81,7 +81,7 @@ select
     'PricingCurrencyEffectiveCost': 'cost_usd',
     'PricingCurrencyListUnitPrice': 'list_usd_per_mtok',
     'PricingQuantity': 'tokens / 1000000.0',
-    'PricingUnit': "case when token_type = 'web_search' then '1M Requests' else '1M Tokens' end",
+    'PricingUnit': "case when token_type = 'web_search' then '1000000 Requests' else '1000000 Tokens' end",
     'ProviderName': 'provider_name',
     'PublisherName': 'provider_name',
     'ServiceCategory': "coalesce(service_category, 'AI and Machine Learning')",

@@ -65,7 +65,7 @@ select
     'ContractedCost': 'cost_total_usd',
     'ContractedUnitPrice': 'cost_total_usd / gpu_hours',
     'EffectiveCost': 'cost_total_usd',
-    'InvoiceIssuerName': "'Internal'",
+    'InvoiceIssuerName': "'On-premises'",
     'ListCost': 'cost_total_usd',
     'ListUnitPrice': 'cost_total_usd / gpu_hours',
     'PricingCategory': "'Standard'",

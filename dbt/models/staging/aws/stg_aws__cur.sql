@@ -48,6 +48,15 @@ renamed as (
         product_sku                                             as sku,
         {{ money('savings_plan_savings_plan_effective_cost') }} as savings_plan_effective_cost,
         {{ money('reservation_effective_cost') }}               as reservation_effective_cost,
+        -- commitment columns for the FOCUS commitment semantics; null where the export lacks them
+        {{ optional_columns(source('aws', 'aws_cur'), [
+            ('savings_plan_savings_plan_a_r_n', 'varchar', 'savings_plan_arn'),
+            ('savings_plan_total_commitment_to_date', 'decimal(38, 10)', 'savings_plan_total_commitment_to_date'),
+            ('savings_plan_used_commitment', 'decimal(38, 10)', 'savings_plan_used_commitment'),
+            ('reservation_reservation_a_r_n', 'varchar', 'reservation_arn'),
+            ('reservation_unused_amortized_upfront_fee_for_billing_period', 'decimal(38, 10)', 'reservation_unused_amortized_upfront_fee'),
+            ('reservation_unused_recurring_fee', 'decimal(38, 10)', 'reservation_unused_recurring_fee'),
+        ]) }},
         json_extract_string(product, '$.location')              as region_name,
         product                                                 as product_json,
         coalesce(resource_tags, '{}')                           as resource_tags_json,
