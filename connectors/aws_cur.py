@@ -58,6 +58,10 @@ SCHEMAS = {"aws_cur": pa.schema(
     + [(c, pa.string()) for c in ("product_servicecode", "product_product_family", "product_instance_type",
                                   "product_instance_family", "product_region_code", "product_sku")]
     + [("savings_plan_savings_plan_effective_cost", _F), ("reservation_effective_cost", _F)]
+    # commitment columns: FOCUS commitment semantics (ids, unused fees) in dbt
+    + [("savings_plan_savings_plan_a_r_n", pa.string()), ("savings_plan_total_commitment_to_date", _F),
+       ("savings_plan_used_commitment", _F), ("reservation_reservation_a_r_n", pa.string()),
+       ("reservation_unused_amortized_upfront_fee_for_billing_period", _F), ("reservation_unused_recurring_fee", _F)]
     + [(c, pa.string()) for c in MAP_COLUMNS]
     + [("_extra", pa.string()), ("_source_uri", pa.string())])}
 # A line item is useless without these (the GE suite's not_null keys): a file lacking one is rejected.
