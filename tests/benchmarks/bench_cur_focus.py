@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from datetime import date
@@ -34,19 +33,12 @@ import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _measure import measure, table  # noqa: E402
 
 PERIOD = "2026-10"
 FILE_ROWS = 500_000
-
-# Runs a command and prints {"wall_s", "peak_rss_mib", "rc"} for it: the measuring wrapper.
-_MEASURE = r"""
-import json, resource, subprocess, sys, time
-t = time.monotonic()
-rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL if '--quiet' in sys.argv else None).returncode
-wall = time.monotonic() - t
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"wall_s": round(wall, 2), "peak_rss_mib": round(rss, 1), "rc": rc}))
-"""
 
 # The bare-DuckDB side: the same FOCUS projection the dbt models compute for AWS (casts to
 # DECIMAL, UTC timestamps, charge/service mapping joins from the same seeds, effective cost by
@@ -132,17 +124,6 @@ def make_export(root: Path, rows: int) -> float:
     return float(pc.sum(big.column("line_item_unblended_cost")).as_py())
 
 
-def _measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        sys.exit(f"measure failed: {out.stderr[-2000:]}")
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    if res["rc"] != 0:
-        sys.exit(f"{cmd[:3]} failed (rc {res['rc']}): {out.stdout[-3000:]} {out.stderr[-3000:]}")
-    res["output"] = "\n".join(out.stdout.strip().splitlines()[:-1])
-    return res
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 5_000_000)))
@@ -163,9 +144,9 @@ def main() -> int:
                       f"  - {{name: aws, type: aws_cur, uri: {export}}}\n")
 
     files = str(export / "data" / "*" / "*.parquet")
-    baseline = _measure([sys.executable, "-c", _BASELINE, files, str(REPO / "dbt" / "seeds"), str(work / "baseline.parquet")])
+    baseline = measure([sys.executable, "-c", _BASELINE, files, str(REPO / "dbt" / "seeds"), str(work / "baseline.parquet")])
     env = {**os.environ, "AISPEND_HOME": str(home)}
-    aispend = _measure([sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--end", "2026-10-31"], env)
+    aispend = measure([sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--end", "2026-10-31"], env)
 
     import duckdb
     con = duckdb.connect(str(home / "warehouse" / "aispend.duckdb"), read_only=True)
@@ -176,10 +157,8 @@ def main() -> int:
 
     ratio_t = aispend["wall_s"] / baseline["wall_s"]
     ratio_m = aispend["peak_rss_mib"] / baseline["peak_rss_mib"]
-    print(f"\n{'':28}{'wall s':>10}{'peak RSS MiB':>15}")
-    print(f"{'bare DuckDB COPY':28}{baseline['wall_s']:>10.1f}{baseline['peak_rss_mib']:>15.0f}")
-    print(f"{'aispend run (ingest+dbt)':28}{aispend['wall_s']:>10.1f}{aispend['peak_rss_mib']:>15.0f}")
-    print(f"{'ratio aispend / DuckDB':28}{ratio_t:>10.2f}{ratio_m:>15.2f}")
+    print("\n" + table([("bare DuckDB COPY", baseline), ("aispend run (ingest+dbt+publish)", aispend)]))
+    print(f"{'ratio aispend / DuckDB':34}{ratio_t:>10.2f}{ratio_m:>15.2f}")
     for line in aispend["output"].splitlines():
         print("   ", line.strip())
     print(f"targets: time ratio ≤ 3 ({'met' if ratio_t <= 3 else 'NOT met'}), "
