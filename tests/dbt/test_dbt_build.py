@@ -302,6 +302,15 @@ def test_gcp_catalog_list_prices_per_hour(wh):
                     ("H100-SPOT", "Preemptible", Decimal("0.0553"), Decimal("3.318"))]
 
 
+def test_cloud_gpu_list_price_beside_the_owned_gpu_hour(wh):
+    rows = wh.rows("select sku_id, gpu_model, hourly_price_per_gpu_usd, onprem_cost_per_gpu_hour_usd, "
+                   "cloud_to_onprem_ratio from dim_cloud_gpu_list_prices order by sku_id")
+    assert [r[:3] for r in rows] == [("H100-OD", "H100", Decimal("11.06")), ("H100-SPOT", "H100", Decimal("3.318"))]
+    # the fixture's one owned H100-hour costs GPU_TOTAL (capex + energy + facility + ops)
+    assert all(close(r[3], GPU_TOTAL) for r in rows)
+    assert abs(rows[0][4] - float(Decimal("11.06") / GPU_TOTAL)) < 1e-6  # ≈ 8.91: owning is ~9× cheaper per hour
+
+
 # --- FOCUS conformance -------------------------------------------------------------------------
 def test_focus_costs_passes_the_focus_validator(wh, tmp_path):
     """The FinOps Foundation's focus-validator (Python >= 3.12, side venv .venv-focus, the same code
