@@ -329,11 +329,6 @@ class Collector:
         if g is None:
             g = self.gpus[uuid] = _Gpu(uuid)
             g.name = _s(self._get(g, "name", nv.nvmlDeviceGetName, h) or "") or None
-        if g.lost:
-            g.lost = False
-            recs.append({"record": "status", "ts": _utc(ts), "host": self.host, "gpu_uuid": uuid,
-                         "gpu_index": i, "status": "ok", "error": None})
-            log.warning("GPU %s is back", uuid)
         g.index, g.handle = i, h
         self.index_uuid[i] = uuid
         return g
@@ -408,12 +403,20 @@ class Collector:
             if g is None:
                 continue
             try:
-                recs.extend(self._sample_gpu(g, t, want_proc))
+                got = self._sample_gpu(g, t, want_proc)
             except self._errcls["NVMLError_GpuIsLost"] as e:
-                g.lost = True
+                if not g.lost:  # one status record per transition, not one per cycle
+                    g.lost = True
+                    recs.append({"record": "status", "ts": t, "host": self.host, "gpu_uuid": g.uuid,
+                                 "gpu_index": g.index, "status": "lost", "error": type(e).__name__})
+                    log.error("GPU %s (index %d) is lost: %s", g.uuid, g.index, e)
+                continue
+            if g.lost:
+                g.lost = False
                 recs.append({"record": "status", "ts": t, "host": self.host, "gpu_uuid": g.uuid,
-                             "gpu_index": g.index, "status": "lost", "error": type(e).__name__})
-                log.error("GPU %s (index %d) is lost: %s", g.uuid, g.index, e)
+                             "gpu_index": g.index, "status": "ok", "error": None})
+                log.warning("GPU %s is back", g.uuid)
+            recs.extend(got)
         if want_proc:
             self.last_process = ts
         return recs
