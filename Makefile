@@ -25,9 +25,9 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-## make bench: benchmarks, reported as ratios measured side by side in one run (BENCH_ROWS=5000000)
+## make bench: every tests/benchmarks/bench_*.py, reported as ratios measured side by side in one run (BENCH_ROWS=5000000)
 bench: install
-	$(BIN)/python tests/benchmarks/bench_cur_focus.py
+	@set -e; for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 ## make dev: Dagster UI on the same definitions, pointed at the demo organisation (run make demo first)
 dev: install

@@ -304,3 +304,12 @@ def test_imports_only_stdlib_and_pynvml(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["BAD []", "BAD []"]
     assert len(of(records(tmp_path / "out"), "gpu")) == 1
+
+
+def test_aispend_collect_gpu_delegates(tmp_path):
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "pipelines.cli", "collect-gpu", "--out", str(out), "--host", "node-a",
+                        "--once", "--interval", "0.05", "--nvml-module", "fake_pynvml"],
+                       env=_env({"gpus": [gpu("GPU-a"), gpu("GPU-b")]}, tmp_path), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert len(of(records(out), "gpu")) == 2
