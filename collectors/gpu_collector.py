@@ -201,9 +201,32 @@ def _write_small_atomic(path: Path, text: str) -> None:
 
 
 # --- per-GPU state -------------------------------------------------------------------------------
+GPM_METRICS = (("gpm_sm_activity_pct", "NVML_GPM_METRIC_SM_UTIL"),
+               ("gpm_tensor_activity_pct", "NVML_GPM_METRIC_ANY_TENSOR_UTIL"),
+               ("gpm_sm_occupancy_pct", "NVML_GPM_METRIC_SM_OCCUPANCY"),
+               ("gpm_dram_bw_util_pct", "NVML_GPM_METRIC_DRAM_BW_UTIL"))
+
+
+class _GpmWindow:
+    """Two GPM sample buffers used alternately: each take() yields the metrics since the previous one."""
+    __slots__ = ("samples", "prev", "mg")
+
+    def __init__(self, nv):
+        self.samples = (nv.nvmlGpmSampleAlloc(), nv.nvmlGpmSampleAlloc())
+        self.prev = None
+        mg = nv.c_nvmlGpmMetricsGet_t()
+        mg.version = nv.NVML_GPM_METRICS_GET_VERSION
+        mg.numMetrics = len(GPM_METRICS)
+        for k, (_, const) in enumerate(GPM_METRICS):
+            mg.metrics[k].metricId = getattr(nv, const)
+        self.mg = mg
+
+    def next_buffer(self):
+        return self.samples[1] if self.prev is self.samples[0] else self.samples[0]
+
 class _Gpu:
-    __slots__ = ("uuid", "index", "handle", "name", "mem_total", "skip", "temp_v", "gpm", "gpm_samples",
-                 "gpm_prev", "gpm_get", "mig_mode", "lost", "unsupported", "power_limit")
+    __slots__ = ("uuid", "index", "handle", "name", "mem_total", "skip", "temp_v", "gpm", "gpm_win",
+                 "mig_gpm", "mig_mode", "lost", "unsupported", "power_limit")
 
     def __init__(self, uuid: str):
         self.uuid = uuid
@@ -215,9 +238,8 @@ class _Gpu:
         self.unsupported: dict[str, str] = {}  # field -> NVML error class (for the meta line)
         self.temp_v = True
         self.gpm = None                   # None: not probed yet; False: unsupported
-        self.gpm_samples = None
-        self.gpm_prev = None
-        self.gpm_get = None
+        self.gpm_win: _GpmWindow | None = None
+        self.mig_gpm: dict[int, _GpmWindow] = {}  # GPU instance id -> its GPM window
         self.mig_mode = None
         self.power_limit = None
         self.lost = False
@@ -225,11 +247,6 @@ class _Gpu:
 
 class Collector:
     """Samples every GPU once per :meth:`cycle`; writes records to the current hour file."""
-
-    GPM_METRICS = (("gpm_sm_activity_pct", "NVML_GPM_METRIC_SM_UTIL"),
-                   ("gpm_tensor_activity_pct", "NVML_GPM_METRIC_ANY_TENSOR_UTIL"),
-                   ("gpm_sm_occupancy_pct", "NVML_GPM_METRIC_SM_OCCUPANCY"),
-                   ("gpm_dram_bw_util_pct", "NVML_GPM_METRIC_DRAM_BW_UTIL"))
 
     def __init__(self, nvml, out: Path, *, host: str, interval: float, process_interval: float,
                  max_disk_mb: float, flush_interval: float, proc_root: str = "/proc"):
@@ -256,6 +273,7 @@ class Collector:
         self._tempv = getattr(nvml, "nvmlDeviceGetTemperatureV", None)
         self._has_gpm = all(hasattr(nvml, f) for f in ("nvmlGpmQueryDeviceSupport", "nvmlGpmSampleAlloc",
                                                          "nvmlGpmSampleGet", "nvmlGpmMetricsGet"))
+        self._has_mig_gpm = self._has_gpm and hasattr(nvml, "nvmlGpmMigSampleGet")
         self.versions = {
             "driver_version": self._sys("nvmlSystemGetDriverVersion"),
             "nvml_version": self._sys("nvmlSystemGetNVMLVersion"),
@@ -345,31 +363,32 @@ class Collector:
                 g.unsupported["gpm"] = "not a GPM device (pre-Hopper)"
                 self._once((g.uuid, "gpm"), "%s: GPM not supported (pre-Hopper); GPM activity null", g.uuid)
             return
-        g.gpm_samples = [nv.nvmlGpmSampleAlloc(), nv.nvmlGpmSampleAlloc()]
-        mg = nv.c_nvmlGpmMetricsGet_t()
-        mg.version = nv.NVML_GPM_METRICS_GET_VERSION
-        mg.numMetrics = len(self.GPM_METRICS)
-        for k, (_, const) in enumerate(self.GPM_METRICS):
-            mg.metrics[k].metricId = getattr(nv, const)
-        g.gpm_get = mg
+        g.gpm_win = _GpmWindow(nv)
         g.gpm = True
 
-    def _gpm_sample(self, g: _Gpu, rec: dict) -> None:
-        """Take a GPM sample; metrics cover the window since the previous one (null on the first)."""
-        nv = self.nvml
-        cur = g.gpm_samples[1] if g.gpm_prev is g.gpm_samples[0] else g.gpm_samples[0]
-        if self._get(g, "gpm", nv.nvmlGpmSampleGet, g.handle, cur) is None and "gpm" in g.skip:
+    def _gpm_take(self, g: _Gpu, win: _GpmWindow, field: str, rec: dict, sample_fn, *args) -> None:
+        """Take a GPM sample into ``win``; fill ``rec`` with the metrics since the previous one.
+
+        The first sample of a window has nothing to compare with (metrics stay null); a failed
+        sample restarts the window rather than pairing across the gap.
+        """
+        cur = win.next_buffer()
+        if self._get(g, field, sample_fn, *args, cur) is None:
+            win.prev = None
             return
-        prev, g.gpm_prev = g.gpm_prev, cur
+        prev, win.prev = win.prev, cur
         if prev is None:
             return
-        mg = g.gpm_get
+        mg = win.mg
         mg.sample1, mg.sample2 = prev, cur
-        if self._get(g, "gpm", nv.nvmlGpmMetricsGet, mg) is None:
+        if self._get(g, field, self.nvml.nvmlGpmMetricsGet, mg) is None:
             return
-        for k, (field, _) in enumerate(self.GPM_METRICS):
+        for k, (name, _) in enumerate(GPM_METRICS):
             m = mg.metrics[k]
-            rec[field] = round(m.value, 2) if m.nvmlReturn == 0 else None
+            rec[name] = round(m.value, 2) if m.nvmlReturn == 0 else None
+
+    def _gpm_sample(self, g: _Gpu, rec: dict) -> None:
+        self._gpm_take(g, g.gpm_win, "gpm", rec, self.nvml.nvmlGpmSampleGet, g.handle)
 
     def prime(self) -> None:
         """First GPM sample of every GPU, so the first cycle already has an activity window."""
@@ -398,10 +417,12 @@ class Collector:
         except self._errcls["NVMLError"] as e:
             self._once(("count", type(e).__name__), "nvmlDeviceGetCount failed: %s", e, level=logging.ERROR)
             return recs
+        seen = set()
         for i in range(count):
             g = self._gpu_for(i, ts, recs)
             if g is None:
                 continue
+            seen.add(g.uuid)
             try:
                 got = self._sample_gpu(g, t, want_proc)
             except self._errcls["NVMLError_GpuIsLost"] as e:
@@ -417,6 +438,12 @@ class Collector:
                              "gpu_index": g.index, "status": "ok", "error": None})
                 log.warning("GPU %s is back", g.uuid)
             recs.extend(got)
+        for g in self.gpus.values():
+            if g.uuid not in seen and not g.lost:  # fell off the bus: no longer enumerated at all
+                g.lost = True
+                recs.append({"record": "status", "ts": t, "host": self.host, "gpu_uuid": g.uuid,
+                             "gpu_index": None, "status": "missing", "error": "not enumerated by NVML"})
+                log.error("GPU %s is no longer enumerated by NVML", g.uuid)
         if want_proc:
             self.last_process = ts
         return recs
@@ -477,6 +504,7 @@ class Collector:
         nv, get = self.nvml, self._get
         n = get(g, "mig_count", nv.nvmlDeviceGetMaxMigDeviceCount, g.handle) or 0
         out = []
+        done_gi: set[int] = set()  # GPM is per GPU instance; several compute instances may share one
         for k in range(n):
             try:
                 mh = nv.nvmlDeviceGetMigDeviceHandleByIndex(g.handle, k)
@@ -494,14 +522,23 @@ class Collector:
             gi = get(g, f"mig{k}_gi", nv.nvmlDeviceGetGpuInstanceId, mh, who=who)
             ci = get(g, f"mig{k}_ci", nv.nvmlDeviceGetComputeInstanceId, mh, who=who)
             name = get(g, f"mig{k}_name", nv.nvmlDeviceGetName, mh, who=who)
-            out.append({"record": "mig", "ts": t, "host": self.host, "gpu_uuid": g.uuid,
-                        "mig_uuid": None if mu is None else _s(mu), "mig_index": k,
-                        "gpu_instance_id": gi, "compute_instance_id": ci,
-                        "name": None if name is None else _s(name),
-                        "util_gpu_pct": None if util is None else float(util.gpu),
-                        "util_mem_pct": None if util is None else float(util.memory),
-                        "mem_used_bytes": None if mem is None else mem.used,
-                        "mem_total_bytes": None if mem is None else mem.total})
+            rec = {"record": "mig", "ts": t, "host": self.host, "gpu_uuid": g.uuid,
+                   "mig_uuid": None if mu is None else _s(mu), "mig_index": k,
+                   "gpu_instance_id": gi, "compute_instance_id": ci,
+                   "name": None if name is None else _s(name),
+                   "util_gpu_pct": None if util is None else float(util.gpu),
+                   "util_mem_pct": None if util is None else float(util.memory),
+                   "mem_used_bytes": None if mem is None else mem.used,
+                   "mem_total_bytes": None if mem is None else mem.total,
+                   **{f: None for f, _ in GPM_METRICS}}
+            # MIG instances have no utilisation counters; GPM per GPU instance is their activity
+            if g.gpm and gi is not None and self._has_mig_gpm and gi not in done_gi:
+                win = g.mig_gpm.get(gi)
+                if win is None:
+                    win = g.mig_gpm[gi] = _GpmWindow(nv)
+                self._gpm_take(g, win, "mig_gpm", rec, nv.nvmlGpmMigSampleGet, g.handle, gi)
+                done_gi.add(gi)
+            out.append(rec)
         return out
 
     def _processes(self, g: _Gpu, t: str) -> list[dict]:
@@ -606,7 +643,8 @@ class Collector:
     def shutdown(self) -> None:
         self.close_file()
         for g in self.gpus.values():
-            for s in g.gpm_samples or ():
+            wins = ([g.gpm_win] if g.gpm_win else []) + list(g.mig_gpm.values())
+            for s in (x for w in wins for x in w.samples):
                 try:
                     self.nvml.nvmlGpmSampleFree(s)
                 except self._errcls["NVMLError"]:

@@ -9,7 +9,8 @@ by ``AISPEND_FAKE_NVML`` (subprocess; read at ``nvmlInit``). Time is counted in 
 Scenario keys: ``init_error`` (e.g. "LibraryNotFound"), ``driver``, ``nvml``, ``old_driver``
 (no nvmlDeviceGetTemperatureV in the library → FunctionNotFound; no GPM), ``rotate_order``
 (the UUID order at each index changes every cycle), ``gpus``: list of {uuid, name, mem_total,
-power_mw, limit_mw, energy0, gpm (bool), unsupported: [fn names → NotSupported], no_permission:
+power_mw, limit_mw, energy0, gpm (bool), gone_from_cycle (no longer enumerated),
+lost_at_handle (GpuIsLost already from nvmlDeviceGetHandleByIndex), unsupported: [fn names → NotSupported], no_permission:
 [fn names → NoPermission], lost_from_cycle, energy_reset_at_cycle, mig: [{uuid, gi, ci, mem_total,
 mem_used}], processes: [{pid, mem}]}.
 """
@@ -99,13 +100,17 @@ def nvmlSystemGetCudaDriverVersion():
     return 12040
 
 
+def _present() -> list[dict]:
+    return [g for g in _order() if not (g.get("gone_from_cycle") is not None and _state.cycle >= g["gone_from_cycle"])]
+
+
 def nvmlDeviceGetCount():
     _state.cycle += 1
-    return len(_gpus())
+    return len(_present())
 
 
 def nvmlDeviceGetHandleByIndex(i):
-    g = _order()[i]
+    g = _present()[i]
     lf = g.get("lost_from_cycle")
     if lf is not None and _state.cycle >= lf and g.get("lost_at_handle"):
         raise NVMLError_GpuIsLost()
@@ -249,14 +254,22 @@ def nvmlGpmSampleGet(h, p):
     return p
 
 
+def nvmlGpmMigSampleGet(h, gi, p):
+    _check(h, "nvmlGpmMigSampleGet")
+    _state.samples[ctypes.addressof(p.contents)] = ((h.gpu["uuid"], gi), _state.cycle)
+    return p
+
+
 def nvmlGpmMetricsGet(mg):
     """SM activity = gpm_sm (default 40); tensor = half of it; occupancy 30; DRAM 25."""
     u1, c1 = _state.samples[ctypes.addressof(mg.sample1.contents)]
     u2, c2 = _state.samples[ctypes.addressof(mg.sample2.contents)]
     if u1 != u2 or c1 >= c2:
         raise NVMLError(_real.NVML_ERROR_INVALID_ARGUMENT)
-    g = next(x for x in _gpus() if x["uuid"] == u1)
-    sm = g.get("gpm_sm", 40.0)
+    if isinstance(u1, tuple):  # a MIG GPU instance: SM activity 10 × its GPU instance id
+        sm = 10.0 * u1[1]
+    else:
+        sm = next(x for x in _gpus() if x["uuid"] == u1).get("gpm_sm", 40.0)
     vals = {NVML_GPM_METRIC_SM_UTIL: sm, NVML_GPM_METRIC_ANY_TENSOR_UTIL: sm / 2,
             NVML_GPM_METRIC_SM_OCCUPANCY: 30.0, NVML_GPM_METRIC_DRAM_BW_UTIL: 25.0}
     for k in range(mg.numMetrics):

@@ -95,6 +95,9 @@ def test_mig_power_and_energy_once_per_physical_gpu(tmp_path):
     assert all("power_w" not in r and "energy_mj" not in r for r in mig)
     assert sorted(r["mem_used_bytes"] for r in mig if r["ts"] == mig[0]["ts"]) == [0, 2**30, 2 * 2**30]
     assert {(r["gpu_instance_id"], r["compute_instance_id"]) for r in mig} == {(1, 0), (2, 0), (3, 0)}
+    # per-instance activity from GPM per GPU instance (first cycle has no window yet)
+    assert [r["gpm_sm_activity_pct"] for r in mig] == [None, None, None, 10.0, 20.0, 30.0]
+    assert [r["gpm_tensor_activity_pct"] for r in mig[3:]] == [5.0, 10.0, 15.0]
 
 
 def test_unsupported_fields_null_and_logged_once(tmp_path, caplog):
@@ -114,9 +117,11 @@ def test_unsupported_fields_null_and_logged_once(tmp_path, caplog):
     assert not any(m.startswith("GPU-b") for m in msgs)
 
 
-def test_gpu_lost_mid_run_others_continue(tmp_path):
+@pytest.mark.parametrize("at_handle", [False, True])
+def test_gpu_lost_mid_run_others_continue(tmp_path, at_handle):
     # cycle 0 is the GPM prime; lost from the 3rd sample on
-    c, recs = run_cycles(tmp_path, {"gpus": [gpu("GPU-a"), gpu("GPU-x", lost_from_cycle=3), gpu("GPU-c")]}, 5)
+    x = gpu("GPU-x", lost_from_cycle=3, lost_at_handle=at_handle)
+    c, recs = run_cycles(tmp_path, {"gpus": [gpu("GPU-a"), x, gpu("GPU-c")]}, 5)
     g = of(recs, "gpu")
     assert sum(r["gpu_uuid"] == "GPU-x" for r in g) == 2
     assert sum(r["gpu_uuid"] == "GPU-a" for r in g) == 5 and sum(r["gpu_uuid"] == "GPU-c" for r in g) == 5
@@ -125,6 +130,14 @@ def test_gpu_lost_mid_run_others_continue(tmp_path):
     assert st[0]["error"] == "NVMLError_GpuIsLost"
     last = json.loads((tmp_path / "node-a" / "last_sample.json").read_text())
     assert last["gpus_lost"] == ["GPU-x"] and last["gpus"] == 2 and last["samples"] == 5
+
+
+def test_gpu_no_longer_enumerated_gets_one_missing_status(tmp_path):
+    _, recs = run_cycles(tmp_path, {"gpus": [gpu("GPU-a"), gpu("GPU-b", gone_from_cycle=2)]}, 4)
+    assert sum(r["gpu_uuid"] == "GPU-b" for r in of(recs, "gpu")) == 1
+    assert sum(r["gpu_uuid"] == "GPU-a" for r in of(recs, "gpu")) == 4
+    st = of(recs, "status")
+    assert [(r["gpu_uuid"], r["status"]) for r in st] == [("GPU-b", "missing")]
 
 
 def test_energy_counter_reset_recorded_as_is(tmp_path):
