@@ -326,3 +326,18 @@ def test_aispend_collect_gpu_delegates(tmp_path):
                        env=_env({"gpus": [gpu("GPU-a"), gpu("GPU-b")]}, tmp_path), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert len(of(records(out), "gpu")) == 2
+
+
+def test_single_file_runs_as_a_script_beside_pynvml_only(tmp_path):
+    """The install path of collectors/README.md: gpu_collector.py copied next to pynvml, no package."""
+    iso = tmp_path / "opt"
+    iso.mkdir()
+    for f in (REPO / "collectors" / "gpu_collector.py", Path(pynvml.__file__), HERE / "fake_pynvml.py"):
+        shutil.copy(f, iso / f.name)
+    (tmp_path / "s.json").write_text(json.dumps({"gpus": [gpu("GPU-a"), gpu("GPU-b")]}))
+    r = subprocess.run([sys.executable, "-S", "-E", "-s", str(iso / "gpu_collector.py"), "--out", str(tmp_path / "out"),
+                        "--once", "--interval", "0.05", "--host", "h", "--nvml-module", "fake_pynvml"],
+                       env={"AISPEND_FAKE_NVML": str(tmp_path / "s.json"), "PATH": "/usr/bin:/bin"},
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(of(records(tmp_path / "out"), "gpu")) == 2
