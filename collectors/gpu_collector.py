@@ -246,7 +246,7 @@ class _Gpu:
 
 
 class Collector:
-    """Samples every GPU once per :meth:`cycle`; writes records to the current hour file."""
+    """Samples every GPU once per :meth:`sample` call; :meth:`write` appends to the current hour file."""
 
     def __init__(self, nvml, out: Path, *, host: str, interval: float, process_interval: float,
                  max_disk_mb: float, flush_interval: float, proc_root: str = "/proc"):

@@ -170,6 +170,23 @@ def test_old_driver_falls_back(tmp_path, caplog):
     assert sum("gpm unavailable (NVMLError_FunctionNotFound)" in m for m in msgs) == 1
 
 
+def test_mig_lost_reset_and_nulls_survive_ingestion(tmp_path):
+    migs = [{"uuid": "MIG-0", "gi": 1, "ci": 0, "mem_total": 2**30, "mem_used": 0}]
+    sc = {"gpus": [gpu("GPU-m", mig=migs, energy_reset_at_cycle=2), gpu("GPU-x", lost_from_cycle=2),
+                   gpu("GPU-o", unsupported=["nvmlDeviceGetClockInfo"], gpm=False)]}
+    run_cycles(tmp_path, sc, 3)
+    start = datetime.fromtimestamp(T0, timezone.utc)
+    t = read_samples(str(tmp_path), start, start + timedelta(hours=1))
+    assert t.num_rows == 3 + 1 + 3  # mig and status records are not gpu samples
+    rows = t.to_pylist()
+    m = [r for r in rows if r["gpu_uuid"] == "GPU-m"]
+    assert [r["energy_mj"] for r in m] == [1_003_000_000, 0, 3_000_000] and all(r["mig_mode"] for r in m)
+    assert all(r["util_gpu_pct"] is None and r["power_w"] == 300.0 for r in m)
+    o = [r for r in rows if r["gpu_uuid"] == "GPU-o"]
+    assert all(r["sm_clock_mhz"] is None and r["gpm_sm_activity_pct"] is None and r["temp_c"] == 45.0 for r in o)
+    assert all(r["_source_uri"].endswith("node-a-20260921T14.jsonl.gz") for r in rows)
+
+
 def test_processes_resolved_from_proc_cgroup(tmp_path):
     proc = tmp_path / "proc"
     cg = {
