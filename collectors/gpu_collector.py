@@ -21,6 +21,7 @@ Why it is built the way it is:
 from __future__ import annotations
 
 import argparse
+import fcntl
 import gzip
 import importlib
 import json
@@ -56,6 +57,10 @@ _HINTS = {
         "no permission to open the NVIDIA devices. Run the collector as a user that can read "
         "/dev/nvidia* (e.g. in the video group) or as root."),
 }
+
+
+class AlreadyRunning(RuntimeError):
+    """Another collector holds the lock of this output folder."""
 
 
 def _utc(ts: float) -> str:
@@ -284,6 +289,13 @@ class Collector:
         self.cuda_driver_version = cuda
         self.host_dir = self.out / host
         self.host_dir.mkdir(parents=True, exist_ok=True)
+        # two collectors on one folder would overwrite each other's hour files
+        self._lock = open(self.host_dir / ".collector.lock", "a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise AlreadyRunning(f"another collector is already writing to {self.host_dir}") from None
         for stale in self.host_dir.rglob(".*.partial"):  # temp files of a crashed run
             stale.unlink(missing_ok=True)
 
@@ -641,7 +653,9 @@ class Collector:
                 pass
 
     def shutdown(self) -> None:
+        """Flush and close the hour file, free GPM buffers, release the folder lock."""
         self.close_file()
+        self._lock.close()
         for g in self.gpus.values():
             wins = ([g.gpm_win] if g.gpm_win else []) + list(g.mig_gpm.values())
             for s in (x for w in wins for x in w.samples):
@@ -704,9 +718,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
-        c = Collector(nvml, Path(args.out), host=args.host or socket.gethostname().split(".")[0],
-                      interval=args.interval, process_interval=args.process_interval,
-                      max_disk_mb=args.max_disk_mb, flush_interval=args.flush_interval, proc_root=args.proc_root)
+        try:
+            c = Collector(nvml, Path(args.out), host=args.host or socket.gethostname().split(".")[0],
+                          interval=args.interval, process_interval=args.process_interval,
+                          max_disk_mb=args.max_disk_mb, flush_interval=args.flush_interval,
+                          proc_root=args.proc_root)
+        except AlreadyRunning as e:
+            print(f"aispend-gpu-collector: fatal: {e} (stop it first, or use another --out / --host)",
+                  file=sys.stderr)
+            return EXIT_FATAL
         c.enforce_disk_limit()
         c.prime()
         log.info("collector %s: %d GPU(s), driver %s, NVML %s, nvidia-ml-py %s, every %gs into %s",

@@ -23,7 +23,7 @@ import pynvml
 import pytest
 
 import fake_pynvml
-from collectors.gpu_collector import Collector, resolve_cgroup
+from collectors.gpu_collector import AlreadyRunning, Collector, resolve_cgroup
 from connectors.gpu_telemetry import read_samples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -358,3 +358,13 @@ def test_single_file_runs_as_a_script_beside_pynvml_only(tmp_path):
                        capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert len(of(records(tmp_path / "out"), "gpu")) == 2
+
+
+def test_second_collector_on_the_same_folder_refused(tmp_path):
+    fake_pynvml.configure({"gpus": [gpu("GPU-a")]})
+    kw = dict(host="node-a", interval=10, process_interval=60, max_disk_mb=100, flush_interval=0)
+    c = Collector(fake_pynvml, tmp_path, **kw)
+    with pytest.raises(AlreadyRunning, match="already writing to"):
+        Collector(fake_pynvml, tmp_path, **kw)
+    c.shutdown()
+    Collector(fake_pynvml, tmp_path, **kw).shutdown()  # released on shutdown
