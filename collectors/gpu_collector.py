@@ -272,6 +272,7 @@ class Collector:
         self.last_flush = 0.0
         self.last_process = None
         self._logged: set = set()
+        self._pending: list[dict] = []
         self._errcls = {n: getattr(nvml, n) for n in ("NVMLError", "NVMLError_GpuIsLost", "NVMLError_NotFound",
                                                        *_FIELD_GONE)}
         self._gone = tuple(self._errcls[n] for n in _FIELD_GONE)
@@ -343,14 +344,15 @@ class Collector:
         except self._errcls["NVMLError_GpuIsLost"] as e:
             uuid = self.index_uuid.get(i)
             g = self.gpus.get(uuid) if uuid else None
-            if g is None or not g.lost:
+            first = (not g.lost) if g is not None else (("lost-index", i) not in self._logged)
+            if first:  # one status record per transition, not one per cycle
                 recs.append({"record": "status", "ts": _utc(ts), "host": self.host, "gpu_uuid": uuid,
                              "gpu_index": i, "status": "lost", "error": type(e).__name__})
                 log.error("GPU %s (index %d) is lost: %s", uuid, i, e)
                 if g is not None:
                     g.lost = True
                 else:
-                    self._once(("lost-index", i), "GPU index %d lost before its UUID was known", i)
+                    self._logged.add(("lost-index", i))
             return None
         except self._errcls["NVMLError"] as e:
             self._once(("handle", i, type(e).__name__), "GPU index %d: cannot get handle/UUID (%s)", i, e)
@@ -406,7 +408,7 @@ class Collector:
         """First GPM sample of every GPU, so the first cycle already has an activity window."""
         nv = self.nvml
         for i in range(nv.nvmlDeviceGetCount()):
-            g = self._gpu_for(i, time.time(), [])
+            g = self._gpu_for(i, time.time(), self._pending)  # status records go out with the first cycle
             if g is None:
                 continue
             try:
@@ -421,7 +423,7 @@ class Collector:
     def sample(self, ts: float) -> list[dict]:
         """Records of one cycle (gpu, mig, status and, every process_interval, process)."""
         nv = self.nvml
-        recs: list[dict] = []
+        recs, self._pending = self._pending, []
         t = _utc(ts)
         want_proc = self.process_interval > 0 and (self.last_process is None or ts - self.last_process >= self.process_interval - 1e-6)
         try:

@@ -9,7 +9,8 @@ by ``AISPEND_FAKE_NVML`` (subprocess; read at ``nvmlInit``). Time is counted in 
 Scenario keys: ``init_error`` (e.g. "LibraryNotFound"), ``driver``, ``nvml``, ``old_driver``
 (no nvmlDeviceGetTemperatureV in the library → FunctionNotFound; no GPM), ``rotate_order``
 (the UUID order at each index changes every cycle), ``gpus``: list of {uuid, name, mem_total,
-power_mw, limit_mw, energy0, gpm (bool), gone_from_cycle (no longer enumerated),
+power_mw, limit_mw, energy0, gpm (bool), lost_until_cycle (reset: back),
+gone_from_cycle (no longer enumerated),
 lost_at_handle (GpuIsLost already from nvmlDeviceGetHandleByIndex), unsupported: [fn names → NotSupported], no_permission:
 [fn names → NoPermission], lost_from_cycle, energy_reset_at_cycle, mig: [{uuid, gi, ci, mem_total,
 mem_used}], processes: [{pid, mem}]}.
@@ -63,11 +64,15 @@ class _H:
         self.gpu, self.mig = gpu, mig
 
 
+def _lost(g: dict) -> bool:
+    lf, lu = g.get("lost_from_cycle"), g.get("lost_until_cycle")
+    return lf is not None and _state.cycle >= lf and (lu is None or _state.cycle < lu)
+
+
 def _check(h: _H, fn: str):
     _state.calls += 1
     g = h.gpu
-    lf = g.get("lost_from_cycle")
-    if lf is not None and _state.cycle >= lf:
+    if _lost(g):
         raise NVMLError_GpuIsLost()
     if fn in g.get("unsupported", ()):
         raise NVMLError_NotSupported()
@@ -111,8 +116,7 @@ def nvmlDeviceGetCount():
 
 def nvmlDeviceGetHandleByIndex(i):
     g = _present()[i]
-    lf = g.get("lost_from_cycle")
-    if lf is not None and _state.cycle >= lf and g.get("lost_at_handle"):
+    if _lost(g) and g.get("lost_at_handle"):
         raise NVMLError_GpuIsLost()
     return _H(g)
 

@@ -132,6 +132,19 @@ def test_gpu_lost_mid_run_others_continue(tmp_path, at_handle):
     assert last["gpus_lost"] == ["GPU-x"] and last["gpus"] == 2 and last["samples"] == 5
 
 
+def test_gpu_lost_then_back(tmp_path):
+    _, recs = run_cycles(tmp_path, {"gpus": [gpu("GPU-a"), gpu("GPU-x", lost_from_cycle=2, lost_until_cycle=4)]}, 5)
+    assert sum(r["gpu_uuid"] == "GPU-x" for r in of(recs, "gpu")) == 3  # samples 1, 4, 5
+    assert [(r["gpu_uuid"], r["status"], r["ts"][14:19]) for r in of(recs, "status")] == [
+        ("GPU-x", "lost", "13:40"), ("GPU-x", "ok", "14:00")]
+
+
+def test_gpu_lost_before_its_uuid_was_known(tmp_path):
+    _, recs = run_cycles(tmp_path, {"gpus": [gpu("GPU-a"), gpu("GPU-x", lost_from_cycle=0, lost_at_handle=True)]}, 3)
+    assert [r["gpu_uuid"] for r in of(recs, "gpu")] == ["GPU-a"] * 3
+    assert [(r["gpu_uuid"], r["gpu_index"], r["status"]) for r in of(recs, "status")] == [(None, 1, "lost")]
+
+
 def test_gpu_no_longer_enumerated_gets_one_missing_status(tmp_path):
     _, recs = run_cycles(tmp_path, {"gpus": [gpu("GPU-a"), gpu("GPU-b", gone_from_cycle=2)]}, 4)
     assert sum(r["gpu_uuid"] == "GPU-b" for r in of(recs, "gpu")) == 1
