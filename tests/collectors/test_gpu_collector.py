@@ -381,3 +381,21 @@ def test_second_collector_on_the_same_folder_refused(tmp_path):
         Collector(fake_pynvml, tmp_path, **kw)
     c.shutdown()
     Collector(fake_pynvml, tmp_path, **kw).shutdown()  # released on shutdown
+
+
+def test_hour_roll_two_complete_files(tmp_path):
+    fake_pynvml.configure({"gpus": [gpu("GPU-a"), gpu("GPU-b")]})
+    c = Collector(fake_pynvml, tmp_path, host="node-a", interval=10, process_interval=0, max_disk_mb=100, flush_interval=60)
+    c.prime()
+    hour = 1_790_002_800.0  # 2026-09-21T15:00:00Z
+    for k in range(-3, 3):  # 14:59:30 .. 15:00:20
+        c.write(hour + 10 * k, c.sample(hour + 10 * k))
+    c.shutdown()
+    files = sorted(tmp_path.rglob("*.jsonl.gz"))
+    assert [f.name for f in files] == ["node-a-20260921T14.jsonl.gz", "node-a-20260921T15.jsonl.gz"]
+    for f in files:
+        lines = [json.loads(x) for x in gzip.open(f, "rt")]
+        assert lines[0]["record"] == "meta" and len(of(lines, "gpu")) == 6
+    assert json.loads(gzip.open(files[1], "rt").readline())["file_start"] == "2026-09-21T15:00:00Z"
+    start = datetime.fromtimestamp(hour - 3600, timezone.utc)
+    assert read_samples(str(tmp_path), start, start + timedelta(hours=2)).num_rows == 12
