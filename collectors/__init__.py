@@ -1,5 +1,6 @@
 """GPU-host agent (NVML sampler writing collector files v1; stdlib + nvidia-ml-py only).
 
-The file format it writes is specified in docs/contracts.md and already read by
-connectors.gpu_telemetry; the sampler itself lands with the GPU telemetry issue.
+`collectors.gpu_collector` is the agent (entry point ``aispend-gpu-collector``); the file format
+is specified in collectors/README.md and docs/contracts.md and read by connectors.gpu_telemetry.
+Nothing here may import outside the standard library and ``pynvml``.
 """

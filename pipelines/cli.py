@@ -1,4 +1,4 @@
-"""`aispend` command line: demo, run, alert, focus-check, dev. Thin: everything runs through the Dagster graph."""
+"""`aispend` command line: demo, run, alert, focus-check, collect-gpu, dev. Thin: everything runs through the Dagster graph."""
 
 from __future__ import annotations
 
@@ -187,6 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     a.set_defaults(fn=cmd_alert)
     from pipelines.focus_check import add_parser as add_focus_check
     add_focus_check(sub)
+    g = sub.add_parser("collect-gpu", add_help=False,
+                       help="run the GPU-host collector (same options as aispend-gpu-collector)")
+    g.set_defaults(fn=None)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["collect-gpu"]:  # delegate untouched: the collector owns its options
+        from collectors.gpu_collector import main as collect_gpu
+
+        return collect_gpu(argv[1:])
     args = p.parse_args(argv)
     try:
         return args.fn(args)
