@@ -302,10 +302,21 @@ def read_file(raw: bytes | str, where: str) -> pa.Table:
     return pa.concat_tables([project(t, where) for t in read_batches(raw, where)])
 
 
+def iter_period(p: ExportPeriod, *, s3_client=None) -> Iterator[pa.Table]:
+    """Exactly the files the period's manifest lists, as batches of the declared schema.
+
+    One batch in memory at a time: a multi-million-row period streams through (local files are
+    read in place; an S3 object is fetched one file at a time).
+    """
+    store = _Store(p.export_uri, s3_client)
+    for f in p.data_files:
+        for t in read_batches(store.fetch(f), f):
+            yield project(t, f)
+
+
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:
     """Exactly the files the period's manifest lists, concatenated."""
-    store = _Store(p.export_uri, s3_client)
-    tables = [read_file(store.fetch(f), f) for f in p.data_files]
+    tables = list(iter_period(p, s3_client=s3_client))
     return pa.concat_tables(tables) if tables else SCHEMAS["aws_cur"].empty_table()
 
 

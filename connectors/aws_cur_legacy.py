@@ -101,10 +101,17 @@ def read_file(raw: bytes | str, where: str) -> pa.Table:
                              for t in aws_cur.read_batches(raw, where, SOURCE)])
 
 
+def iter_period(p: ExportPeriod, *, s3_client=None):
+    """Exactly the files of the period (manifest's reportKeys, or the glob's files), as batches."""
+    store = _Store(p.export_uri, s3_client, source=SOURCE)
+    for f in p.data_files:
+        for t in aws_cur.read_batches(store.fetch(f), f, SOURCE):
+            yield aws_cur.project(to_cur2(t, f), f, SOURCE)
+
+
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:
     """Exactly the files of the period (manifest's reportKeys, or the glob's files), concatenated."""
-    store = _Store(p.export_uri, s3_client, source=SOURCE)
-    tables = [read_file(store.fetch(f), f) for f in p.data_files]
+    tables = list(iter_period(p, s3_client=s3_client))
     return pa.concat_tables(tables) if tables else aws_cur.SCHEMAS["aws_cur"].empty_table()
 
 

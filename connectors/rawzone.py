@@ -124,35 +124,76 @@ def _swap_in(home: Path, tmp_dir: Path, final: Path) -> None:
         os.rename(tmp_dir, final)
 
 
+class StagedPartition:
+    """A partition being loaded: parts written to scratch as they come, swapped in on `commit`.
+
+    Lets a large billing period stream through in bounded memory (one batch at a time) while
+    readers keep seeing the previous partition until the whole load has been written and
+    validated; `discard` (or never committing) leaves the previous partition untouched.
+    """
+
+    def __init__(self, home: Path, raw_table: str, source_name: str, partition_col: str, key: str,
+                 schema: pa.Schema, load_id: str):
+        self.home, self.raw_table, self.source_name, self.key = Path(home), raw_table, source_name, key
+        self.schema, self.load_id = schema, load_id
+        self.final = partition_dir(self.home, raw_table, source_name, partition_col, key)
+        self.started = datetime.now(timezone.utc)
+        self.rows, self.parts = 0, 0
+        self._tmp: Path | None = _scratch(self.home, "staging")
+        self._tmp.mkdir()
+
+    def write(self, table: pa.Table) -> None:
+        """Append one part (conformed to the schema, lineage added)."""
+        if self._tmp is None:
+            raise RuntimeError(f"{self.final}: load already committed or discarded")
+        t = conform(table, self.schema)
+        n = t.num_rows
+        t = (t.append_column(LINEAGE_FIELDS[0], pa.array([self.source_name] * n, pa.string()))
+              .append_column(LINEAGE_FIELDS[1], pa.array([self.started] * n, TS))
+              .append_column(LINEAGE_FIELDS[2], pa.array([self.load_id] * n, pa.string()))
+              .append_column(LINEAGE_FIELDS[3], pa.array([self.key] * n, pa.string())))
+        pq.write_table(t, self._tmp / f"part-{self.parts:05d}.parquet", compression="zstd")
+        self.parts += 1
+        self.rows += n
+
+    def commit(self, run_id: str | None, fingerprint: str | None = None) -> LoadRecord:
+        """Swap the written parts in as the partition (atomically) and record the load."""
+        if self._tmp is None:
+            raise RuntimeError(f"{self.final}: load already committed or discarded")
+        if self.parts == 0:
+            self.write(self.schema.empty_table())  # an empty partition still replaces stale rows
+        try:
+            _swap_in(self.home, self._tmp, self.final)
+        except BaseException:
+            self.discard()
+            raise
+        self._tmp = None
+        rec = LoadRecord(self.load_id, run_id, self.raw_table, self.source_name, self.key, self.rows, "ok",
+                         self.started, datetime.now(timezone.utc), fingerprint, str(self.final))
+        _append_load_log(self.home, rec)
+        return rec
+
+    def discard(self) -> None:
+        """Drop the scratch parts; the previous partition stays. No-op once committed."""
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
 def write_partitions(home: Path, raw_table: str, source_name: str, partition_col: str,
                      parts: dict[str, pa.Table], schema: pa.Schema, load_id: str, run_id: str | None,
                      fingerprint: str | None = None) -> list[LoadRecord]:
     """Write each partition's table (conformed to `schema` + lineage) and swap it in atomically."""
-    home = Path(home)
-    ensure_schema_file(home, raw_table, schema)
+    ensure_schema_file(Path(home), raw_table, schema)
     records = []
     for key, table in parts.items():
-        started = datetime.now(timezone.utc)
-        t = conform(table, schema)
-        n = t.num_rows
-        t = (t.append_column(LINEAGE_FIELDS[0], pa.array([source_name] * n, pa.string()))
-              .append_column(LINEAGE_FIELDS[1], pa.array([started] * n, TS))
-              .append_column(LINEAGE_FIELDS[2], pa.array([load_id] * n, pa.string()))
-              .append_column(LINEAGE_FIELDS[3], pa.array([key] * n, pa.string())))
-        final = partition_dir(home, raw_table, source_name, partition_col, key)
-        tmp_dir = _scratch(home, "staging")
-        tmp_dir.mkdir()
+        staged = StagedPartition(home, raw_table, source_name, partition_col, key, schema, load_id)
         try:
-            pq.write_table(t, tmp_dir / "part-00000.parquet", compression="zstd")
-            _swap_in(home, tmp_dir, final)
+            staged.write(table)
         except BaseException:
-            # the old partition is untouched (or already swapped in whole); drop the scratch copy
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+            staged.discard()
             raise
-        rec = LoadRecord(load_id, run_id, raw_table, source_name, key, n, "ok", started,
-                         datetime.now(timezone.utc), fingerprint, str(final))
-        _append_load_log(home, rec)
-        records.append(rec)
+        records.append(staged.commit(run_id, fingerprint))
     return records
 
 

@@ -4,16 +4,18 @@ Per-source modules only declare *what* differs (which connector call, which sche
 data means); fetching, validating, writing and reporting are the same code for every source.
 
 Flow of every ingest asset (one run may cover a whole partition range — single-run backfills):
-  fetch through the connector → split per partition → Great Expectations suite (blocking check)
-  → only if it passed: atomic raw-zone swap per partition + load-log rows → row counts.
-A failed suite writes nothing: the previous good partitions stay, downstream dbt and publish
-are skipped, and the failure names the expectation and the files.
+  fetch through the connector → split per partition → Great Expectations suite on groups of up
+  to VALIDATE_ROWS rows (blocking check) → each validated group staged to scratch → only once
+  every group passed: atomic raw-zone swap per partition + load-log rows → row counts.
+A billing period that a connector streams as batches never sits in memory whole. A failed suite
+writes nothing: the previous good partitions stay, downstream dbt and publish are skipped, and
+the failure names the expectation and the files.
 """
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import dagster as dg
 import pyarrow as pa
@@ -25,6 +27,8 @@ from pipelines.quality.ge import validate
 from pipelines.resources import AispendResource
 
 CHECK_NAME = "raw_suite"
+# Rows validated (and held in memory) at a time; a daily range of small partitions is one group.
+VALIDATE_ROWS = 1_000_000
 SNAPSHOT_SOURCE = "catalogue"
 
 # fetch(source, start, end) -> table for [start, end)   (daily)
@@ -43,6 +47,8 @@ class MonthlyExport:
     fingerprint: str | None
     read: Callable[[], pa.Table]
     read_incremental: Callable[[pa.Table], pa.Table] | None = None
+    # the same rows as `read`, as a stream of tables (bounded memory for multi-million-row periods)
+    read_batches: Callable[[], Iterable[pa.Table]] | None = None
 
 
 # periods(source) -> {YYYY-MM: MonthlyExport}
@@ -93,55 +99,88 @@ def _fail(spec: RawSpec, source: SourceConfig | None, problem: str):
     return dg.Failure(description=f"{spec.raw_table}: {where}: {problem}", allow_retries=False)
 
 
-def _collect(spec: RawSpec, cfg: AispendConfig, keys: list[str], context: dg.AssetExecutionContext):
-    """Fetch every enabled source of this type into {source name: {partition_key: table}}."""
-    out: dict[str, dict[str, pa.Table]] = {}
-    fingerprints: dict[tuple[str, str], str | None] = {}
-    skipped: list[str] = []
-    absent: list[str] = []
+@dataclass
+class _Piece:
+    """Rows of one (source, partition) from one fetch; a partition may come in several pieces."""
+
+    source: str
+    key: str
+    fingerprint: str | None
+    table: pa.Table
+
+
+@dataclass
+class _Skips:
+    unchanged: list[str] = field(default_factory=list)  # fingerprint equal to the last load's
+    absent: list[str] = field(default_factory=list)     # no complete export offered
+
+
+def _pieces(spec: RawSpec, cfg: AispendConfig, keys: list[str], skips: _Skips) -> Iterator[_Piece]:
+    """Every enabled source of this type, fetched lazily as pieces of partitions."""
     for src in cfg.sources_of_type(*spec.source_types):
         try:
-            _collect_source(spec, cfg, src, keys, out, fingerprints, skipped, absent)
+            yield from _source_pieces(spec, cfg, src, keys, skips)
         except SourceError as e:
             # name the configured source too: one config may hold several exports of a type
             raise _fail(spec, src, f"nothing written, previous data kept: {e}") from e
-    if skipped:
-        context.log.info(f"{spec.raw_table}: unchanged since last load, not downloaded: {', '.join(skipped)}")
-    if absent:
-        context.log.warning(f"{spec.raw_table}: no complete export (no manifest) for: {', '.join(absent)}; "
-                            "nothing loaded for it, previous data kept")
-    return out, fingerprints, skipped, absent
 
 
-def _collect_source(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: list[str], out: dict,
-                    fingerprints: dict, skipped: list[str], absent: list[str]) -> None:
+def _source_pieces(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: list[str],
+                   skips: _Skips) -> Iterator[_Piece]:
     """One configured source: a window fetch split per day, or each offered billing period."""
     if spec.cadence == "daily":
         start, end = day_window(keys)
         table = spec.daily_fetch(src, start, end)
         parts = rawzone.split_by_day(table, spec.ts_column)
-        # Every requested day is written, empty or not, so a rerun replaces stale rows.
-        out[src.name] = {k: parts.get(k, spec.schema.empty_table()) for k in keys}
         unexpected = sorted(set(parts) - set(keys))
         if unexpected:
             raise _fail(spec, src, f"connector returned rows outside the window: {unexpected[:3]}")
-    else:  # monthly
-        offered = spec.monthly_discover(src)
-        parts = {}
+        # Every requested day is written, empty or not, so a rerun replaces stale rows.
         for k in keys:
-            export = offered.get(k)
-            if export is None:
-                absent.append(f"{src.name}/{k}")
-                continue
-            last = rawzone.last_fingerprint(cfg.home, spec.raw_table, src.name, k)
-            if export.fingerprint and last == export.fingerprint:
-                skipped.append(f"{src.name}/{k}")
-                continue
-            previous = (rawzone.read_partition(cfg.home, spec.raw_table, src.name, spec.partition_col, k)
-                        if export.read_incremental else None)
-            parts[k] = export.read() if previous is None else export.read_incremental(previous)
-            fingerprints[(src.name, k)] = export.fingerprint
-        out[src.name] = parts
+            yield _Piece(src.name, k, None, parts.get(k, spec.schema.empty_table()))
+        return
+    offered = spec.monthly_discover(src)
+    for k in keys:
+        export = offered.get(k)
+        if export is None:
+            skips.absent.append(f"{src.name}/{k}")
+            continue
+        last = rawzone.last_fingerprint(cfg.home, spec.raw_table, src.name, k)
+        if export.fingerprint and last == export.fingerprint:
+            skips.unchanged.append(f"{src.name}/{k}")
+            continue
+        previous = (rawzone.read_partition(cfg.home, spec.raw_table, src.name, spec.partition_col, k)
+                    if export.read_incremental else None)
+        if previous is not None:
+            tables: Iterable[pa.Table] = [export.read_incremental(previous)]
+        elif export.read_batches is not None:
+            tables = export.read_batches()
+        else:
+            tables = [export.read()]
+        empty = True
+        for t in tables:
+            empty = False
+            yield _Piece(src.name, k, export.fingerprint, t)
+        if empty:  # an export with no rows still replaces the period
+            yield _Piece(src.name, k, export.fingerprint, spec.schema.empty_table())
+
+
+def _groups(pieces: Iterator[_Piece]) -> Iterator[list[_Piece]]:
+    """Pieces gathered into groups of about VALIDATE_ROWS rows (one GE pass each)."""
+    group, rows = [], 0
+    for p in pieces:
+        group.append(p)
+        rows += p.table.num_rows
+        if rows >= VALIDATE_ROWS:
+            yield group
+            group, rows = [], 0
+    if group:
+        yield group
+
+
+def _with_partition_pieces(group: list[_Piece]) -> pa.Table:
+    return pa.concat_tables([p.table.append_column("_partition", pa.array([p.key] * p.table.num_rows, pa.string()))
+                             for p in group])
 
 
 def _snapshot_loads(spec: RawSpec, cfg: AispendConfig) -> dict[str, dict[str, pa.Table]]:
@@ -223,35 +262,49 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
     def _asset(context: dg.AssetExecutionContext, aispend: AispendResource):
         cfg = aispend.load()
         load_id = uuid.uuid4().hex[:16]
-        keys = context.partition_keys
-        collected, fingerprints, skipped, absent = _collect(spec, cfg, keys, context)
-        combined = [_with_partition(parts) for parts in collected.values()]
-        combined = [t for t in combined if t is not None]
         rawzone.ensure_schema_file(cfg.home, spec.raw_table, spec.schema)
-        if combined:
-            outcome = validate(spec.raw_table, pa.concat_tables(combined), spec.schema)
-            yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=outcome.success,
-                                      metadata={"summary": outcome.summary(), "rows": outcome.rows,
-                                                "expectations": outcome.expectations})
-            if not outcome.success:
-                raise _fail(spec, None, "nothing written, previous data kept: " + outcome.summary())
-        else:
-            yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=True,
-                                      metadata={"summary": "no new data to validate", "rows": 0})
-
+        skips = _Skips()
+        staged: dict[tuple[str, str], rawzone.StagedPartition] = {}
+        fingerprints: dict[tuple[str, str], str | None] = {}
         rows_by_source: dict[str, int] = {}
-        partitions_written = 0
-        for name, parts in collected.items():
-            for k, t in parts.items():
-                rawzone.write_partitions(cfg.home, spec.raw_table, name, spec.partition_col, {k: t}, spec.schema,
-                                         load_id, context.run_id, fingerprints.get((name, k)))
-                partitions_written += 1
-            rows_by_source[name] = sum(t.num_rows for t in parts.values())
+        validated, expectations = 0, 0
+        try:
+            for group in _groups(_pieces(spec, cfg, context.partition_keys, skips)):
+                outcome = validate(spec.raw_table, _with_partition_pieces(group), spec.schema)
+                if not outcome.success:
+                    yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=False,
+                                              metadata={"summary": outcome.summary(), "rows": validated + outcome.rows,
+                                                        "expectations": outcome.expectations})
+                    raise _fail(spec, None, "nothing written, previous data kept: " + outcome.summary())
+                validated, expectations = validated + outcome.rows, outcome.expectations
+                for p in group:  # staged to scratch; readers still see the previous partitions
+                    sp = staged.get((p.source, p.key))
+                    if sp is None:
+                        sp = staged[(p.source, p.key)] = rawzone.StagedPartition(
+                            cfg.home, spec.raw_table, p.source, spec.partition_col, p.key, spec.schema, load_id)
+                    sp.write(p.table)
+                    fingerprints[(p.source, p.key)] = p.fingerprint
+                    rows_by_source[p.source] = rows_by_source.get(p.source, 0) + p.table.num_rows
+            summary = (f"{spec.raw_table}: {expectations} expectations passed on {validated} rows" if staged
+                       else "no new data to validate")
+            yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=True,
+                                      metadata={"summary": summary, "rows": validated, "expectations": expectations})
+            if skips.unchanged:
+                context.log.info(f"{spec.raw_table}: unchanged since last load, not downloaded: "
+                                 f"{', '.join(skips.unchanged)}")
+            if skips.absent:
+                context.log.warning(f"{spec.raw_table}: no complete export (no manifest) for: "
+                                    f"{', '.join(skips.absent)}; nothing loaded for it, previous data kept")
+            for (name, k), sp in staged.items():
+                sp.commit(context.run_id, fingerprints.get((name, k)))
+        finally:
+            for sp in staged.values():
+                sp.discard()  # no-op for committed partitions
         yield dg.MaterializeResult(metadata={
             "rows": sum(rows_by_source.values()),
-            "partitions_written": partitions_written,
-            "partitions_unchanged": len(skipped),
-            **({"partitions_without_export": ", ".join(absent)} if absent else {}),
+            "partitions_written": len(staged),
+            "partitions_unchanged": len(skips.unchanged),
+            **({"partitions_without_export": ", ".join(skips.absent)} if skips.absent else {}),
             "load_id": load_id,
             **{f"rows_{s}": n for s, n in rows_by_source.items()},
         })

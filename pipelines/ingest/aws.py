@@ -22,7 +22,8 @@ def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
     # A period is offered only when its manifest is complete; its fingerprint lets an unchanged
     # manifest be skipped without downloading, and a changed one (restatement) replace the period.
     reader, client = READERS[src.type], s3_client(src)
-    return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: reader.read_period(p, s3_client=client))
+    return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: reader.read_period(p, s3_client=client),
+                                            read_batches=lambda p=p: reader.iter_period(p, s3_client=client))
             for p in reader.discover(src.uri, s3_client=client)}
 
 

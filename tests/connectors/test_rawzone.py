@@ -114,3 +114,25 @@ def test_failed_write_keeps_the_old_partition(tmp_path, monkeypatch):
     assert t.num_rows == 3 and set(t["_load_id"].to_pylist()) == {"good"}
     assert not any((tmp_path / "lake/_scratch/staging").iterdir())
     assert [r["load_id"] for r in rawzone.read_load_log(tmp_path).to_pylist()] == ["good"]
+
+
+def test_staged_partition_streams_parts_and_swaps_in_only_on_commit(tmp_path):
+    from connectors.rawzone import StagedPartition, write_partitions
+
+    schema = pa.schema([("v", pa.int64())])
+    write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": pa.table({"v": [1]})}, schema, "old", None)
+    final = tmp_path / "lake/raw/t/source=src/day=2026-09-01"
+    sp = StagedPartition(tmp_path, "t", "src", "day", "2026-09-01", schema, "new")
+    sp.write(pa.table({"v": [2, 3]}))
+    sp.write(pa.table({"v": [4]}))
+    # readers still see the previous load until commit
+    assert pq.read_table(final)["v"].to_pylist() == [1]
+    rec = sp.commit("run-1", "fp")
+    assert rec.rows == 3 and sorted(p.name for p in final.iterdir()) == ["part-00000.parquet", "part-00001.parquet"]
+    assert sorted(pq.read_table(final)["v"].to_pylist()) == [2, 3, 4]
+    # a discarded load leaves the committed one in place and no scratch behind
+    sp2 = StagedPartition(tmp_path, "t", "src", "day", "2026-09-01", schema, "bad")
+    sp2.write(pa.table({"v": [99]}))
+    sp2.discard()
+    assert sorted(pq.read_table(final)["v"].to_pylist()) == [2, 3, 4]
+    assert not any((tmp_path / "lake/_scratch/staging").iterdir())

@@ -46,7 +46,7 @@ def test_real_legacy_cur_passes_the_suite_into_raw_aws_cur(shared_data, tmp_path
     assert res.success
     checks = [e for e in res.get_asset_check_evaluations()]
     assert [c.passed for c in checks] == [True]
-    part = home / "lake/raw/aws_cur/source=legacy/billing_period=2023-11/part-00000.parquet"
+    part = home / "lake/raw/aws_cur/source=legacy/billing_period=2023-11"  # a part file per batch
     t = pq.read_table(part)
     assert t.num_rows == 1281
     assert round(pc.sum(t["line_item_unblended_cost"]).as_py(), 10) == float(expected) == 1.6823086974
@@ -96,7 +96,7 @@ def test_restatement_on_s3_replaces_the_period_and_unchanged_is_not_downloaded(m
                    f"  - {{name: prod, type: aws_cur, uri: 's3://billing/cur2/{NAME}', endpoint_url: '{moto_endpoint}'}}\n")
     home = tmp_path / "home"
     defs = build_definitions(str(cfg), str(home))
-    part = home / "lake/raw/aws_cur/source=prod/billing_period=2026-10/part-00000.parquet"
+    part = home / "lake/raw/aws_cur/source=prod/billing_period=2026-10"  # a part file per batch
 
     assert _run(defs, "2026-10").success
     t = pq.read_table(part)
