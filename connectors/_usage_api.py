@@ -37,6 +37,8 @@ class Endpoint:
     # params some API versions reject (e.g. a newer group_by value): sent first; if the first
     # page answers 400 they are dropped and the query repeated — their columns stay null
     optional_params: tuple[tuple[str, str], ...] = ()
+    # columns with one value for every row this endpoint returns (e.g. endpoint="embeddings")
+    constants: tuple[tuple[str, str], ...] = ()
 
 
 def _fmt(t: datetime, kind: str) -> str:
@@ -89,17 +91,28 @@ def fetch(client: ApiClient, ep: Endpoint, schema: pa.Schema, start: datetime, e
               *ep.fixed_params]
     cols: dict[str, list] = {f.name: [] for f in schema}
     last_url = client.base_url + ep.path
-    for page, url in _pages(client, ep, params):
+    for n, (page, url) in enumerate(_pages(client, ep, params), start=1):
         last_url = url
-        for bucket in page.get("data") or []:
+        data = page.get("data")
+        if not isinstance(data, list):
+            # an empty list is a real answer; a missing/odd `data` is a broken page, never "no usage"
+            raise SourceError(client.source, f"{url} [page {n}]", f"malformed page: no 'data' list "
+                              f"(keys: {sorted(page)[:8]})")
+        for bucket in data:
             try:
                 b_start = _parse_time(bucket[ep.bucket_start], ep.time_format)
                 b_end = _parse_time(bucket[ep.bucket_end], ep.time_format)
             except (KeyError, TypeError, ValueError) as e:
-                raise SourceError(client.source, url, f"bucket without readable bounds ({type(e).__name__}: {e})") from None
-            for result in bucket.get("results") or []:
+                raise SourceError(client.source, f"{url} [page {n}]",
+                                  f"bucket without readable bounds ({type(e).__name__}: {e})") from None
+            results = bucket.get("results") or []
+            if not isinstance(results, list):
+                raise SourceError(client.source, f"{url} [page {n}]", "malformed page: bucket 'results' is not a list")
+            for result in results:
                 for name, path in ep.fields.items():
                     cols[name].append(dig(result, path))
+                for name, value in ep.constants:
+                    cols[name].append(value)
                 cols[ep.bucket_start].append(b_start)
                 cols[ep.bucket_end].append(b_end)
                 cols["_source_uri"].append(url)

@@ -14,7 +14,7 @@ import random
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -35,8 +35,11 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(q), ""))
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse a ``Retry-After`` header (delta seconds or HTTP date); None when absent or unreadable."""
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Parse a ``Retry-After`` header (delta seconds or HTTP date); None when absent or unreadable.
+
+    `now` (default: the wall clock) is what an HTTP date is measured from.
+    """
     if not value:
         return None
     try:
@@ -49,18 +52,26 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 class ApiClient:
     """A `requests.Session` bound to one API: base URL, auth headers, timeout and retry policy.
 
-    `source` names the connector in errors (``<source>: <url>: <problem>``).
+    `source` names the connector in errors (``<source>: <url>: <problem>``). `key_env` names the
+    environment variable the credential came from: a 401/403 error points there (never at the
+    key). `sleep` and `clock` are injectable so tests of backoff and ``Retry-After`` dates run
+    without real waiting.
     """
 
     def __init__(self, base_url: str, headers: Mapping[str, str], *, source: str = "api", timeout: float = 30,
-                 max_retries: int = 5, backoff_base: float = 0.5, backoff_max: float = 30.0):
+                 max_retries: int = 5, backoff_base: float = 0.5, backoff_max: float = 30.0,
+                 key_env: str | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], datetime] | None = None):
         self.source = source
+        self.key_env = key_env
+        self._sleep = sleep
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
@@ -74,7 +85,7 @@ class ApiClient:
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         # the server knows best when it will take us again; otherwise full jitter, so many
         # clients that failed together do not retry in lockstep
-        ra = retry_after_seconds(retry_after)
+        ra = retry_after_seconds(retry_after, self._clock())
         if ra is not None:
             return min(ra, self.backoff_max)
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** attempt))
@@ -103,17 +114,21 @@ class ApiClient:
                 if attempt < self.max_retries:
                     delay = self._delay(attempt, None)
                     log.warning("%s: %s: %s; retry %d in %.1fs", self.source, shown, last, attempt + 1, delay)
-                    time.sleep(delay)
+                    self._sleep(delay)
                     continue
                 raise SourceError(self.source, shown, f"{last} after {attempt + 1} attempts") from None
             if r.status_code in RETRY_STATUS and attempt < self.max_retries:
                 delay = self._delay(attempt, r.headers.get("Retry-After"))
                 log.warning("%s: %s: HTTP %d; retry %d in %.1fs", self.source, shown, r.status_code, attempt + 1, delay)
-                time.sleep(delay)
+                self._sleep(delay)
                 continue
             if r.status_code >= 400:
                 detail = self._mask(r.text[:300].replace("\n", " "))
                 tries = f" after {attempt + 1} attempts" if r.status_code in RETRY_STATUS else ""
+                if r.status_code in (401, 403):
+                    # the one actionable hint: which variable holds the key to fix (never its value)
+                    where_key = f"environment variable {self.key_env}" if self.key_env else "the configured credential"
+                    tries = f" (authentication/permission refused: check the admin key in {where_key})"
                 raise SourceError(self.source, shown, f"HTTP {r.status_code}{tries}: {detail}", status=r.status_code)
             try:
                 return r.json(), shown
@@ -125,17 +140,27 @@ class ApiClient:
                  has_more_key: str = "has_more") -> Iterator[tuple[dict, str]]:
         """Yield (page, url) following an opaque next-page cursor until `has_more` is false.
 
-        A cursor seen twice raises SourceError (a server bug would otherwise loop forever).
+        A cursor seen twice raises SourceError (a server bug would otherwise loop forever). Errors
+        name the page number after the URL (``<url> [page 3]``) and a page that is not a JSON
+        object is an error, not an empty page.
         """
         base = list(params.items()) if isinstance(params, Mapping) else list(params)
         cursor = None
         seen: set[str] = set()
+        n = 0
         while True:
-            page, url = self.get_json(path, base + ([(page_param, cursor)] if cursor else []))
+            n += 1
+            try:
+                page, url = self.get_json(path, base + ([(page_param, cursor)] if cursor else []))
+            except SourceError as e:
+                raise SourceError(e.source, f"{e.where} [page {n}]", e.problem, status=e.status) from None
+            if not isinstance(page, dict):
+                raise SourceError(self.source, f"{url} [page {n}]", f"malformed page: a JSON {type(page).__name__}, "
+                                  "not an object")
             yield page, url
             cursor = page.get(next_key)
             if not page.get(has_more_key) or not cursor:
                 return
             if cursor in seen:
-                raise SourceError(self.source, url, f"pagination loop: cursor {cursor!r} repeated")
+                raise SourceError(self.source, f"{url} [page {n}]", f"pagination loop: cursor {cursor!r} repeated")
             seen.add(cursor)

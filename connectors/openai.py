@@ -1,8 +1,10 @@
-"""OpenAI organization Usage API (completions) and Costs API.
+"""OpenAI organization Usage API (every usage endpoint) and Costs API.
 
-Endpoints: ``GET /v1/organization/usage/completions`` and ``GET /v1/organization/costs`` with an
-admin key (``Authorization: Bearer``); daily buckets; ``next_page`` cursor pagination.
-Quirk: ``input_tokens`` *includes* ``input_cached_tokens``. Newer fields may be absent → null.
+Endpoints: ``GET /v1/organization/usage/<endpoint>`` for each entry of `USAGE_ENDPOINTS` and
+``GET /v1/organization/costs``, with an admin key (``Authorization: Bearer``); daily buckets
+(hourly as an option); ``next_page`` cursor pagination.
+Quirk: ``input_tokens`` *includes* ``input_cached_tokens``. Newer fields may be absent → null;
+fields we do not know are ignored.
 """
 
 from __future__ import annotations
@@ -12,9 +14,30 @@ from datetime import datetime
 import pyarrow as pa
 
 from connectors._usage_api import TS, Endpoint, fetch
+from connectors.errors import SourceError
 from connectors.http import ApiClient
 
 SOURCE = "openai"
+
+# Per usage endpoint: the group_by dimensions it accepts (sent) and the metrics its results
+# carry (documentation: every other metric column is null for it). Data, not code: a new
+# endpoint is one line here plus, if it has new metrics, columns below.
+USAGE_ENDPOINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "completions": (("project_id", "user_id", "api_key_id", "model", "batch"),
+                    ("input_tokens", "output_tokens", "input_cached_tokens", "input_cache_write_tokens",
+                     "input_uncached_tokens", "input_audio_tokens", "output_audio_tokens", "num_model_requests")),
+    "embeddings": (("project_id", "user_id", "api_key_id", "model"), ("input_tokens", "num_model_requests")),
+    "moderations": (("project_id", "user_id", "api_key_id", "model"), ("input_tokens", "num_model_requests")),
+    "images": (("project_id", "user_id", "api_key_id", "model", "size", "source"), ("images", "num_model_requests")),
+    "audio_speeches": (("project_id", "user_id", "api_key_id", "model"), ("characters", "num_model_requests")),
+    "audio_transcriptions": (("project_id", "user_id", "api_key_id", "model"), ("seconds", "num_model_requests")),
+    "vector_stores": (("project_id",), ("usage_bytes",)),
+    "code_interpreter_sessions": (("project_id",), ("num_sessions",)),
+}
+# newer group_by values some API versions reject: sent first, dropped on a 400 (columns stay null)
+OPTIONAL_GROUP_BY = {"completions": ("service_tier",)}
+# buckets per page the API allows at each width (Usage API); Costs only serves 1d
+BUCKET_LIMITS = {"1d": 31, "1h": 168}
 
 SCHEMAS = {
     "openai_usage": pa.schema([
@@ -22,7 +45,12 @@ SCHEMAS = {
         ("api_key_id", pa.string()), ("model", pa.string()), ("batch", pa.bool_()), ("service_tier", pa.string()),
         ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("input_cached_tokens", pa.int64()),
         ("input_audio_tokens", pa.int64()), ("output_audio_tokens", pa.int64()), ("num_model_requests", pa.int64()),
-        ("_source_uri", pa.string())]),
+        ("_source_uri", pa.string()),
+        # added with the non-completions endpoints; appended so older partitions still read by name
+        ("endpoint", pa.string()), ("input_cache_write_tokens", pa.int64()), ("input_uncached_tokens", pa.int64()),
+        ("image_size", pa.string()), ("image_source", pa.string()), ("images", pa.int64()),
+        ("characters", pa.int64()), ("seconds", pa.int64()), ("usage_bytes", pa.int64()),
+        ("num_sessions", pa.int64())]),
     "openai_costs": pa.schema([
         ("start_time", TS), ("end_time", TS), ("project_id", pa.string()), ("organization_id", pa.string()),
         ("line_item", pa.string()), ("amount_value", pa.float64()), ("amount_currency", pa.string()),
@@ -32,14 +60,27 @@ PARTITION_TS_COLUMN = {"openai_usage": "start_time", "openai_costs": "start_time
 
 _COMMON = dict(start_param="start_time", end_param="end_time", time_format="unix",
                bucket_start="start_time", bucket_end="end_time")
-USAGE = Endpoint(
-    path="/v1/organization/usage/completions",
-    fixed_params=(("bucket_width", "1d"), ("limit", "31"), ("group_by", "project_id"), ("group_by", "user_id"),
-                  ("group_by", "api_key_id"), ("group_by", "model"), ("group_by", "batch")),
-    # service_tier is a newer grouping: an API that rejects it gets the query without it
-    optional_params=(("group_by", "service_tier"),),
-    fields={c: c for c in SCHEMAS["openai_usage"].names if c not in ("start_time", "end_time", "_source_uri")},
-    **_COMMON)
+_NOT_FIELDS = ("start_time", "end_time", "_source_uri", "endpoint")
+_USAGE_FIELDS = {c: c for c in SCHEMAS["openai_usage"].names if c not in _NOT_FIELDS}
+_USAGE_FIELDS.update({"image_size": "size", "image_source": "source"})
+
+
+def usage_endpoint(name: str, bucket_width: str = "1d") -> Endpoint:
+    """The `Endpoint` for one usage endpoint of `USAGE_ENDPOINTS` at a bucket width (1d or 1h)."""
+    if name not in USAGE_ENDPOINTS:
+        raise SourceError(SOURCE, "usage_endpoints", f"unknown usage endpoint {name!r} (one of {', '.join(USAGE_ENDPOINTS)})")
+    if bucket_width not in BUCKET_LIMITS:
+        raise SourceError(SOURCE, "bucket_width", f"{bucket_width!r} not supported (one of {', '.join(BUCKET_LIMITS)})")
+    group_by, _metrics = USAGE_ENDPOINTS[name]
+    return Endpoint(
+        path=f"/v1/organization/usage/{name}",
+        fixed_params=(("bucket_width", bucket_width), ("limit", str(BUCKET_LIMITS[bucket_width])),
+                      *(("group_by", g) for g in group_by)),
+        optional_params=tuple(("group_by", g) for g in OPTIONAL_GROUP_BY.get(name, ())),
+        fields=_USAGE_FIELDS, constants=(("endpoint", name),), **_COMMON)
+
+
+USAGE = usage_endpoint("completions")
 COSTS = Endpoint(
     path="/v1/organization/costs",
     fixed_params=(("bucket_width", "1d"), ("limit", "180"), ("group_by", "project_id"), ("group_by", "line_item")),
@@ -48,14 +89,22 @@ COSTS = Endpoint(
     **_COMMON)
 
 
-def make_client(base_url: str, admin_key: str, **kw) -> ApiClient:
-    """An ApiClient for the OpenAI admin APIs (``base_url`` e.g. ``https://api.openai.com``)."""
-    return ApiClient(base_url, {"Authorization": f"Bearer {admin_key}"}, source=SOURCE, **kw)
+def make_client(base_url: str, admin_key: str, *, key_env: str | None = "OPENAI_ADMIN_KEY", **kw) -> ApiClient:
+    """An ApiClient for the OpenAI admin APIs (``base_url`` e.g. ``https://api.openai.com``).
+
+    `key_env` is the variable the key came from, named in a 401/403 error.
+    """
+    return ApiClient(base_url, {"Authorization": f"Bearer {admin_key}"}, source=SOURCE, key_env=key_env, **kw)
 
 
-def fetch_usage(client: ApiClient, start: datetime, end: datetime) -> pa.Table:
-    """Completions usage, daily buckets in [start, end): one row per bucket × group (``openai_usage``)."""
-    return fetch(client, USAGE, SCHEMAS["openai_usage"], start, end)
+def fetch_usage(client: ApiClient, start: datetime, end: datetime, *, endpoints: tuple[str, ...] | list[str] | None = None,
+                bucket_width: str = "1d") -> pa.Table:
+    """Usage of every endpoint in `endpoints` (default all), buckets in [start, end): one row per
+    endpoint × bucket × group (``openai_usage``; the `endpoint` column says which)."""
+    names = list(endpoints) if endpoints else list(USAGE_ENDPOINTS)
+    schema = SCHEMAS["openai_usage"]
+    eps = [usage_endpoint(n, bucket_width) for n in names]  # validate every name before any request
+    return pa.concat_tables([fetch(client, ep, schema, start, end) for ep in eps])
 
 
 def fetch_costs(client: ApiClient, start: datetime, end: datetime) -> pa.Table:

@@ -7,10 +7,16 @@ opaque-cursor pagination, error bodies and (through `inject`) throttling / serve
 
 Endpoints (contracts.md §Emulator):
 - ``GET /v1/organization/usage/completions``  OpenAI; ``Authorization: Bearer <admin key>``
+- ``GET /v1/organization/usage/{embeddings,moderations,images,audio_speeches,audio_transcriptions,
+  vector_stores,code_interpreter_sessions}``  OpenAI; served from ``openai_usage_<endpoint>.jsonl``
+  when the demo wrote one, else empty buckets; per-endpoint group_by values as the real API
 - ``GET /v1/organization/costs``              OpenAI
 - ``GET /v1/organizations/usage_report/messages``  Anthropic; ``x-api-key`` +
   ``anthropic-version: 2023-06-01``
 - ``GET /v1/organizations/cost_report``       Anthropic
+- ``GET /v1/organizations/usage_report/claude_code``  Anthropic; one day per request
+  (``starting_at=YYYY-MM-DD``), records per actor with a ``model_breakdown``; ``limit`` records
+  per page (default 20, max 1000), from ``anthropic_claude_code.jsonl``
 
 Behaviour worth knowing:
 - Only ``bucket_width=1d`` is served (the stored data is daily); others -> 400.
@@ -46,6 +52,7 @@ from urllib.parse import parse_qs, urlsplit
 OPENAI_ADMIN_KEY = "sk-admin-aispend-demo-0000000000000000"
 ANTHROPIC_ADMIN_KEY = "sk-ant-admin01-aispend-demo-000000000000"
 OPENAI_ORG = "org-aispenddemo0001"
+ANTHROPIC_ORG = "12345678-aaaa-bbbb-cccc-aispenddemo01"
 ANTHROPIC_VERSION = "2023-06-01"
 DAY = 86400
 
@@ -118,8 +125,10 @@ class ApiEmulator:
     """OpenAI + Anthropic admin API emulator over `api_dir` (see module docstring).
 
     Use as a context manager; `base_url`, `openai_admin_key`, `anthropic_admin_key`.
-    `inject(path_prefix, status, times, retry_after=None)` makes the next `times` requests
-    whose path starts with `path_prefix` fail with `status` (then it serves normally).
+    `inject(path_prefix, status, times, retry_after=None, body=None)` makes the next `times`
+    requests whose path starts with `path_prefix` answer `status` (then it serves normally);
+    `body` (text) replaces the error body, e.g. a malformed 200 page. `replace_day(name, day,
+    rows)` swaps one day's stored rows (a provider finalising a bucket late).
     `requests` lists the (path, status) of every request served, for assertions.
     """
 
@@ -132,8 +141,8 @@ class ApiEmulator:
         self._faults: list[list] = []
         self.requests: list[tuple[str, int]] = []
         self.data = {name: _load(self.api_dir, name) for name in (
-            "openai_usage_completions", "openai_costs", "anthropic_usage_messages",
-            "anthropic_costs")}
+            *(f"openai_usage_{e}" for e in OPENAI_USAGE), "openai_costs", "anthropic_usage_messages",
+            "anthropic_costs", "anthropic_claude_code")}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -170,17 +179,23 @@ class ApiEmulator:
 
     # -- fault injection ---------------------------------------------------------------
     def inject(self, path_prefix: str, status: int, times: int = 1,
-               retry_after: float | None = None) -> None:
+               retry_after: float | str | None = None, body: str | None = None) -> None:
         with self._lock:
-            self._faults.append([path_prefix, status, times, retry_after])
+            self._faults.append([path_prefix, status, times, retry_after, body])
 
-    def _take_fault(self, path: str) -> tuple[int, float | None] | None:
+    def _take_fault(self, path: str) -> tuple[int, float | str | None, str | None] | None:
         with self._lock:
             for f in self._faults:
                 if path.startswith(f[0]) and f[2] > 0:
                     f[2] -= 1
-                    return f[1], f[3]
+                    return f[1], f[3], f[4]
         return None
+
+    def replace_day(self, name: str, day: str, rows: list[dict]) -> None:
+        """Serve `rows` (demo row format, each with ``day``) for one UTC day of dataset `name`."""
+        d = int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp())
+        with self._lock:
+            self.data[name][d] = rows
 
     # -- endpoint logic (pure: query dict -> response dict) -------------------------------
     def _buckets(self, start: int, end: int | None, limit: int, cursor: str | None,
@@ -234,25 +249,24 @@ class ApiEmulator:
             raise BadRequest(f"group_by: unsupported value(s) {bad}; allowed: {allowed}")
         return [g for g in allowed if g in gb]
 
-    def openai_usage(self, q: dict) -> dict:
+    def openai_usage(self, q: dict, endpoint: str = "completions") -> dict:
         self._bucket_width(q)
         start = _int(q, "start_time")
         if start is None:
             raise BadRequest("start_time: required")
         limit = self._limit(q, 31)
-        groupable = ["project_id", "user_id", "api_key_id", "model", "batch", "service_tier"]
+        groupable, sums, obj = OPENAI_USAGE[endpoint]
         gb = self._group_by(q, groupable)
         filters = {"project_id": _multi(q, "project_ids"), "model": _multi(q, "models"),
                    "api_key_id": _multi(q, "api_key_ids"), "user_id": _multi(q, "user_ids")}
+        filters = {k: v for k, v in filters.items() if k in groupable}
         days, nxt = self._buckets(start, _int(q, "end_time"), limit,
                                   (q.get("page") or [None])[-1], self._qsig(q))
-        sums = ["input_tokens", "output_tokens", "input_cached_tokens", "input_audio_tokens",
-                "output_audio_tokens", "num_model_requests"]
         data = []
         for d in days:
-            rows = [r for r in self.data["openai_usage_completions"].get(d, [])
+            rows = [r for r in self.data[f"openai_usage_{endpoint}"].get(d, [])
                     if all(not v or r[k] in v for k, v in filters.items())]
-            results = [{"object": "organization.usage.completions.result", **res}
+            results = [{"object": f"organization.usage.{obj}.result", **res}
                        for res in _aggregate(rows, gb, groupable, sums)]
             data.append({"object": "bucket", "start_time": d, "end_time": d + DAY,
                          "results": results})
@@ -347,11 +361,81 @@ class ApiEmulator:
         return {"data": data, "has_more": nxt is not None, "next_page": nxt}
 
 
+    def anthropic_claude_code(self, q: dict) -> dict:
+        """One day's records per actor (the real API is not bucketed); cursor = record offset."""
+        if not q.get("starting_at"):
+            raise BadRequest("starting_at: required")
+        day_s = q["starting_at"][-1]
+        try:
+            d = int(datetime.strptime(day_s, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp())
+        except ValueError:
+            raise BadRequest(f"starting_at: not a YYYY-MM-DD date: {day_s!r}") from None
+        limit = _int(q, "limit", 20)
+        if not 1 <= limit <= 1000:
+            raise BadRequest("limit: must be between 1 and 1000")
+        actors: dict[tuple, dict] = {}
+        for r in self.data["anthropic_claude_code"].get(d, []):
+            key = (r["actor_type"], r.get("email_address"), r.get("api_key_name"), r["terminal_type"])
+            rec = actors.get(key)
+            if rec is None:
+                actor = ({"type": "user_actor", "email_address": r["email_address"]}
+                         if r["actor_type"] == "user_actor" else
+                         {"type": "api_actor", "api_key_name": r["api_key_name"]})
+                rec = actors[key] = {
+                    "date": _rfc3339(d), "actor": actor, "organization_id": ANTHROPIC_ORG,
+                    "customer_type": r["customer_type"], "terminal_type": r["terminal_type"],
+                    "core_metrics": {"num_sessions": r["num_sessions"],
+                                     "lines_of_code": {"added": r["lines_added"], "removed": r["lines_removed"]},
+                                     "commits_by_claude_code": r["commits"],
+                                     "pull_requests_by_claude_code": r["pull_requests"]},
+                    "tool_actions": {}, "model_breakdown": []}
+                if r["customer_type"] == "subscription":
+                    rec["subscription_type"] = r.get("subscription_type")
+            rec["model_breakdown"].append({
+                "model": r["model"],
+                "tokens": {"input": r["input_tokens"], "output": r["output_tokens"],
+                           "cache_read": r["cache_read_tokens"], "cache_creation": r["cache_creation_tokens"]},
+                "estimated_cost": {"currency": "USD", "amount": r["estimated_cost_cents"]}})
+        records = list(actors.values())
+        qsig = self._qsig(q)
+        offset = 0
+        cursor = (q.get("page") or [None])[-1]
+        if cursor:
+            try:
+                c = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+                offset, sig = int(c["o"]), c["q"]
+            except Exception:
+                raise BadRequest("page: invalid cursor") from None
+            if sig != qsig:
+                raise BadRequest("page: cursor does not belong to this query")
+        page = records[offset:offset + limit]
+        nxt = None
+        if offset + limit < len(records):
+            nxt = base64.urlsafe_b64encode(json.dumps({"o": offset + limit, "q": qsig}).encode()).decode()
+        return {"data": page, "has_more": nxt is not None, "next_page": nxt}
+
+
+# OpenAI usage endpoint -> (group_by values it accepts, summed metrics, result object name)
+_OA_DIMS = ["project_id", "user_id", "api_key_id", "model"]
+OPENAI_USAGE = {
+    "completions": (_OA_DIMS + ["batch", "service_tier"],
+                    ["input_tokens", "output_tokens", "input_cached_tokens", "input_audio_tokens",
+                     "output_audio_tokens", "num_model_requests"], "completions"),
+    "embeddings": (_OA_DIMS, ["input_tokens", "num_model_requests"], "embeddings"),
+    "moderations": (_OA_DIMS, ["input_tokens", "num_model_requests"], "moderations"),
+    "images": (_OA_DIMS + ["size", "source"], ["images", "num_model_requests"], "images"),
+    "audio_speeches": (_OA_DIMS, ["characters", "num_model_requests"], "audio_speeches"),
+    "audio_transcriptions": (_OA_DIMS, ["seconds", "num_model_requests"], "audio_transcriptions"),
+    "vector_stores": (["project_id"], ["usage_bytes"], "vector_stores"),
+    "code_interpreter_sessions": (["project_id"], ["num_sessions"], "code_interpreter_sessions"),
+}
+
 ROUTES = {
-    "/v1/organization/usage/completions": ("openai", "openai_usage"),
+    **{f"/v1/organization/usage/{e}": ("openai", "openai_usage", e) for e in OPENAI_USAGE},
     "/v1/organization/costs": ("openai", "openai_costs"),
     "/v1/organizations/usage_report/messages": ("anthropic", "anthropic_usage"),
     "/v1/organizations/cost_report": ("anthropic", "anthropic_costs"),
+    "/v1/organizations/usage_report/claude_code": ("anthropic", "anthropic_claude_code"),
 }
 
 
@@ -375,7 +459,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-        raw = json.dumps(body, separators=(",", ":")).encode()
+        self._send_raw(status, json.dumps(body, separators=(",", ":")).encode(), headers)
+
+    def _send_raw(self, status: int, raw: bytes, headers: dict | None = None) -> None:
         with self.emu._lock:  # record before replying, so a client sees it in order
             self.emu.requests.append((self.path.split("?")[0], status))
         self.send_response(status)
@@ -392,9 +478,14 @@ class _Handler(BaseHTTPRequestHandler):
         flavour = route[0] if route else "openai"
         fault = self.emu._take_fault(parts.path)
         if fault:
-            status, retry_after = fault
-            hdrs = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-            self._send(status, _error_body(flavour, status, f"injected fault {status}"), hdrs)
+            status, retry_after, body = fault
+            hdrs = {}
+            if retry_after is not None:  # seconds, or an HTTP date given as text
+                hdrs["Retry-After"] = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
+            if body is not None:
+                self._send_raw(status, body.encode(), hdrs)
+            else:
+                self._send(status, _error_body(flavour, status, f"injected fault {status}"), hdrs)
             return
         if route is None:
             self._send(404, _error_body(flavour, 404, f"unknown path {parts.path}"))
@@ -412,7 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         q = parse_qs(parts.query, keep_blank_values=True)
         try:
-            body = getattr(self.emu, route[1])(q)
+            body = getattr(self.emu, route[1])(q, *route[2:])
         except BadRequest as e:
             self._send(400, _error_body(flavour, 400, str(e)))
             return

@@ -20,6 +20,11 @@ aggregates them into buckets and groups on request):
   output_tokens, web_search_requests
 - ``anthropic_costs.jsonl``: day, workspace_id, description, cost_type, model, service_tier,
   context_window, token_type, amount_cents (float; served as a decimal string)
+- ``anthropic_claude_code.jsonl`` (Claude Code usage report): day, actor_type, email_address /
+  api_key_name, customer_type, terminal_type, num_sessions, lines_added, lines_removed, commits,
+  pull_requests, model, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
+  estimated_cost_cents. Developer tooling billed on its own (not in usage_report/messages), from
+  its own random stream so the other datasets do not move.
 """
 
 from __future__ import annotations
@@ -53,6 +58,13 @@ OPENAI_STEADY = [
 ANTHROPIC_BASELINE = [
     ("wrkspc_support", "claude-haiku-4-5-20251001", "standard", 6.0, 0.30, 0.4, 150),
     ("wrkspc_research", "claude-sonnet-4-5-20250929", "batch", 10.0, 0.0, 1.0, 0),
+]
+# Claude Code users: (actor_type, email or key name, terminal, weekday sessions, weekend too)
+CLAUDE_CODE_ACTORS = [
+    ("user_actor", "ana@aispend-demo.example", "vscode", 6, False),
+    ("user_actor", "raj@aispend-demo.example", "iTerm.app", 4, False),
+    ("user_actor", "li@aispend-demo.example", "cursor", 3, True),
+    ("api_actor", "ci-code-review", "non-interactive", 12, True),
 ]
 MODEL_LABEL = {"claude-sonnet-4-5-20250929": "Claude Sonnet 4.5",
                "claude-haiku-4-5-20251001": "Claude Haiku 4.5"}
@@ -165,7 +177,39 @@ def build(seed: int, window: Window, traced: dict) -> dict[str, list[dict]]:
                        "context_window": None, "token_type": None,
                        "amount_cents": round(web / 1000 * ANTHROPIC_WEB_SEARCH_PER_1K * 100, 6)})
     return {"openai_usage_completions": ou, "openai_costs": oc,
-            "anthropic_usage_messages": au, "anthropic_costs": ac}
+            "anthropic_usage_messages": au, "anthropic_costs": ac,
+            "anthropic_claude_code": build_claude_code(seed, window)}
+
+
+def build_claude_code(seed: int, window: Window) -> list[dict]:
+    """Claude Code usage per day × actor × model, estimated cost at list prices (cents)."""
+    rng = child_rng(seed, "llm_apis.claude_code")
+    rows = []
+    for d in window.days:
+        weekend = d.weekday() >= 5
+        for actor_type, name, terminal, sessions, on_weekends in CLAUDE_CODE_ACTORS:
+            if weekend and not on_weekends:
+                continue
+            n = max(1, int(sessions * rng.lognormal(0, 0.3)))
+            actor = ({"email_address": name} if actor_type == "user_actor" else {"api_key_name": name})
+            # per actor × day (repeated on each model row, as the API's record carries them once)
+            core = {"num_sessions": n, "lines_added": int(n * 120 * rng.lognormal(0, 0.4)),
+                    "lines_removed": int(n * 40 * rng.lognormal(0, 0.4)),
+                    "commits": int(n * 0.6), "pull_requests": int(n * 0.2)}
+            for model, share in (("claude-sonnet-4-5-20250929", 0.8), ("claude-haiku-4-5-20251001", 0.2)):
+                tin = int(n * 40_000 * share * rng.lognormal(0, 0.2))
+                read = int(tin * 6)  # agentic loops re-read their context from the cache
+                write = int(tin * 0.5)
+                out = int(tin * 0.15)
+                p = LLM_PRICES[model]
+                cents = (tin * p["input"] + read * p["cache_read"] + write * p["cache_write"]
+                         + out * p["output"]) / 1e6 * 100
+                rows.append({"day": d.isoformat(), "actor_type": actor_type, **actor,
+                             "customer_type": "api", "terminal_type": terminal, **core,
+                             "model": model, "input_tokens": tin, "output_tokens": out,
+                             "cache_read_tokens": read, "cache_creation_tokens": write,
+                             "estimated_cost_cents": round(cents, 2)})
+    return rows
 
 
 def write(api_dir: Path, data: dict[str, list[dict]]) -> dict[str, int]:

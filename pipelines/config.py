@@ -27,7 +27,7 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "gcp_billing": ("gcp_billing", "gcp_catalog_skus"),
     "focus_files": ("focus_lines",),
     "openai": ("openai_usage", "openai_costs"),
-    "anthropic": ("anthropic_usage", "anthropic_costs"),
+    "anthropic": ("anthropic_usage", "anthropic_costs", "anthropic_claude_code"),
     "otel_traces": ("otel_spans",),
     "litellm_logs": (),
     "agent_trajectories": (),

@@ -221,3 +221,38 @@ def test_standalone_process(api_dir):
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_openai_other_usage_endpoints_answer_empty_buckets_and_check_group_by(emu):
+    for ep in ("embeddings", "images", "vector_stores", "code_interpreter_sessions"):
+        pages = _walk(emu, f"/v1/organization/usage/{ep}",
+                      {"start_time": T0, "end_time": T0 + 3 * 86400, "group_by": "project_id"}, _oa(emu))
+        assert [b["results"] for p in pages for b in p["data"]] == [[], [], []], ep
+    r = requests.get(emu.base_url + "/v1/organization/usage/vector_stores",
+                     params={"start_time": T0, "group_by": "model"}, headers=_oa(emu), timeout=10)
+    assert r.status_code == 400 and "group_by" in r.json()["error"]["message"]
+
+
+def test_claude_code_report_pages_per_day(emu, api_dir):
+    stored = [r for r in _rows(api_dir, "anthropic_claude_code") if r["day"] == "2026-11-03"]
+    actors = {(r["actor_type"], r.get("email_address"), r.get("api_key_name")) for r in stored}
+    pages = _walk(emu, "/v1/organizations/usage_report/claude_code", {"starting_at": "2026-11-03", "limit": 2},
+                  _an(emu))
+    records = [rec for p in pages for rec in p["data"]]
+    assert len(pages) == -(-len(actors) // 2) and len(records) == len(actors) > 0
+    assert all(rec["date"] == "2026-11-03T00:00:00Z" for rec in records)
+    got = sum(m["tokens"]["input"] for rec in records for m in rec["model_breakdown"])
+    assert got == sum(r["input_tokens"] for r in stored)
+    assert {rec["actor"]["type"] for rec in records} <= {"user_actor", "api_actor"}
+
+
+def test_inject_malformed_body_and_http_date_retry_after(emu):
+    emu.inject("/v1/organization/costs", 200, body="<html>oops</html>")
+    emu.inject("/v1/organization/costs", 429, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")
+    p = {"start_time": T0, "end_time": T0 + 86400}
+    r1 = requests.get(emu.base_url + "/v1/organization/costs", params=p, headers=_oa(emu), timeout=10)
+    assert r1.status_code == 200 and r1.text == "<html>oops</html>"
+    r2 = requests.get(emu.base_url + "/v1/organization/costs", params=p, headers=_oa(emu), timeout=10)
+    assert r2.status_code == 429 and r2.headers["Retry-After"] == "Wed, 21 Oct 2015 07:28:00 GMT"
+    assert requests.get(emu.base_url + "/v1/organization/costs", params=p, headers=_oa(emu),
+                        timeout=10).status_code == 200

@@ -71,6 +71,9 @@ class RawSpec:
     snapshot_schemas: dict[str, pa.Schema] = field(default_factory=dict)
     # more source types feeding the same raw table (e.g. focus_files + aws_focus → focus_lines)
     extra_source_types: tuple[str, ...] = ()
+    # daily sources whose provider finalises days late: every run also re-reads this many days
+    # before the first requested one (source option `refetch_days` overrides)
+    refetch_days: int = 0
 
     @property
     def source_types(self) -> tuple[str, ...]:
@@ -87,6 +90,26 @@ def day_window(keys: list[str]) -> tuple[datetime, datetime]:
     start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
     end = datetime(last.year, last.month, last.day, tzinfo=timezone.utc) + timedelta(days=1)
     return start, end
+
+
+def with_trailing_days(keys: list[str], n: int, first_allowed: str | None = None) -> list[str]:
+    """`keys` plus the `n` days before the earliest one (not before `first_allowed`), sorted."""
+    first = date.fromisoformat(min(keys))
+    extra = [(first - timedelta(days=i)).isoformat() for i in range(1, n + 1)]
+    if first_allowed:
+        extra = [k for k in extra if k >= first_allowed]
+    return sorted(set(keys) | set(extra))
+
+
+def _refetch_days(spec: RawSpec, src: SourceConfig) -> int:
+    raw = src.options.get("refetch_days", spec.refetch_days)
+    try:
+        n = int(raw)
+    except (TypeError, ValueError):
+        n = -1
+    if n < 0 or n > 366:
+        raise _fail(spec, src, f"option refetch_days: {raw!r} must be a whole number of days from 0 to 366")
+    return n
 
 
 def _with_partition(parts: dict[str, pa.Table]) -> pa.Table | None:
@@ -129,6 +152,9 @@ def _source_pieces(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: l
                    skips: _Skips) -> Iterator[_Piece]:
     """One configured source: a window fetch split per day, or each offered billing period."""
     if spec.cadence == "daily":
+        # late finalisation: the trailing days are re-read and rewritten with the requested ones,
+        # so a bucket the provider corrected replaces its stale copy (whole partitions: no duplicates)
+        keys = with_trailing_days(keys, _refetch_days(spec, src), cfg.start_date)
         start, end = day_window(keys)
         table = spec.daily_fetch(src, start, end)
         parts = rawzone.split_by_day(table, spec.ts_column)

@@ -1,23 +1,44 @@
-"""Anthropic Admin usage_report/messages + cost_report → raw `anthropic_usage`, `anthropic_costs`."""
+"""Anthropic Admin usage_report/messages + cost_report + Claude Code usage report → raw
+`anthropic_usage`, `anthropic_costs`, `anthropic_claude_code`.
+
+Source options: `admin_key_env` (required), `bucket_width` (`1d` default, or `1h`; messages
+usage only), `claude_code` (default true; false skips the Claude Code report), `refetch_days`
+(default 3: late-finalised buckets are re-read — see the factory).
+"""
 
 from connectors import anthropic as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
 
+REFETCH_DAYS = 3
+
 
 def _client(src: SourceConfig):
-    return conn.make_client(src.uri, src.secret("admin_key"))
+    return conn.make_client(src.uri, src.secret("admin_key"), key_env=src.options.get("admin_key_env"))
+
+
+def _claude_code(src: SourceConfig, s, e):
+    if src.options.get("claude_code", True) in (False, "false", "no", 0):
+        return conn.SCHEMAS["anthropic_claude_code"].empty_table()
+    return conn.fetch_claude_code(_client(src), s, e)
 
 
 SPECS = [
     RawSpec(raw_table="anthropic_usage", source_type="anthropic", cadence="daily",
             schema=conn.SCHEMAS["anthropic_usage"], ts_column=conn.PARTITION_TS_COLUMN["anthropic_usage"],
-            daily_fetch=lambda src, s, e: conn.fetch_usage(_client(src), s, e),
+            daily_fetch=lambda src, s, e: conn.fetch_usage(_client(src), s, e,
+                                                           bucket_width=str(src.options.get("bucket_width", "1d"))),
+            refetch_days=REFETCH_DAYS,
             description="Anthropic message token usage per day × API key × workspace × model × tier "
                         "(input excludes cache reads/writes, which are separate counts)."),
     RawSpec(raw_table="anthropic_costs", source_type="anthropic", cadence="daily",
             schema=conn.SCHEMAS["anthropic_costs"], ts_column=conn.PARTITION_TS_COLUMN["anthropic_costs"],
-            daily_fetch=lambda src, s, e: conn.fetch_costs(_client(src), s, e),
+            daily_fetch=lambda src, s, e: conn.fetch_costs(_client(src), s, e), refetch_days=REFETCH_DAYS,
             description="Anthropic billed cost per day × workspace × description (amount in cents), used to "
                         "reconcile computed token cost."),
+    RawSpec(raw_table="anthropic_claude_code", source_type="anthropic", cadence="daily",
+            schema=conn.SCHEMAS["anthropic_claude_code"], ts_column=conn.PARTITION_TS_COLUMN["anthropic_claude_code"],
+            daily_fetch=_claude_code, refetch_days=REFETCH_DAYS,
+            description="Claude Code usage per day × actor (user or API key) × model: tokens and Anthropic's "
+                        "estimated cost (cents), plus the actor's sessions / lines / commits / PRs that day."),
 ]

@@ -1,22 +1,35 @@
-"""OpenAI organization Usage + Costs APIs → raw `openai_usage`, `openai_costs`, per day."""
+"""OpenAI organization Usage + Costs APIs → raw `openai_usage`, `openai_costs`, per day.
+
+Source options: `admin_key_env` (required), `usage_endpoints` (list, default every endpoint in
+`connectors.openai.USAGE_ENDPOINTS`), `bucket_width` (`1d` default, or `1h`; usage only),
+`refetch_days` (default 3: providers finalise buckets late, so each run re-reads that many
+trailing days — see the factory).
+"""
 
 from connectors import openai as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
 
+REFETCH_DAYS = 3
+
 
 def _client(src: SourceConfig):
-    return conn.make_client(src.uri, src.secret("admin_key"))
+    return conn.make_client(src.uri, src.secret("admin_key"), key_env=src.options.get("admin_key_env"))
+
+
+def _usage(src: SourceConfig, s, e):
+    return conn.fetch_usage(_client(src), s, e, endpoints=src.options.get("usage_endpoints"),
+                            bucket_width=str(src.options.get("bucket_width", "1d")))
 
 
 SPECS = [
     RawSpec(raw_table="openai_usage", source_type="openai", cadence="daily", schema=conn.SCHEMAS["openai_usage"],
-            ts_column=conn.PARTITION_TS_COLUMN["openai_usage"],
-            daily_fetch=lambda src, s, e: conn.fetch_usage(_client(src), s, e),
-            description="OpenAI completions token usage per day × project × API key × model × batch: the "
+            ts_column=conn.PARTITION_TS_COLUMN["openai_usage"], daily_fetch=_usage, refetch_days=REFETCH_DAYS,
+            description="OpenAI usage per day × endpoint (completions, embeddings, images, audio, moderations, "
+                        "vector stores, code interpreter) × project × API key × model × batch × tier: the "
                         "quantity side of API spend, priced in dbt as of each day."),
     RawSpec(raw_table="openai_costs", source_type="openai", cadence="daily", schema=conn.SCHEMAS["openai_costs"],
-            ts_column=conn.PARTITION_TS_COLUMN["openai_costs"],
+            ts_column=conn.PARTITION_TS_COLUMN["openai_costs"], refetch_days=REFETCH_DAYS,
             daily_fetch=lambda src, s, e: conn.fetch_costs(_client(src), s, e),
             description="OpenAI billed cost per day × project × line item: what the invoice says, used to "
                         "reconcile computed token cost."),

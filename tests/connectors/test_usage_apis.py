@@ -43,7 +43,7 @@ def test_openai_usage_pages_fields_and_params(peer):
     peer.add(200, {"object": "page", "has_more": False, "next_page": None,
                    "data": [{"object": "bucket", "start_time": D4, "end_time": D5, "results": [old]},
                             {"object": "bucket", "start_time": D5, "end_time": D5 + 86400, "results": []}]})
-    t = openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END)
+    t = openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END, endpoints=["completions"])
     assert t.schema == openai.SCHEMAS["openai_usage"]
     rows = t.to_pylist()
     assert len(rows) == 3
@@ -66,7 +66,7 @@ def test_openai_usage_pages_fields_and_params(peer):
 def test_openai_usage_drops_service_tier_grouping_when_rejected(peer):
     peer.add(400, {"error": {"message": "Invalid group_by: service_tier"}})
     peer.add(200, {"has_more": False, "data": [{"start_time": D3, "end_time": D4, "results": [oa_result(service_tier=None)]}]})
-    t = openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END)
+    t = openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END, endpoints=["completions"])
     assert t.num_rows == 1
     assert "service_tier" in {v for k, v in query(peer.requests[0][0]) if k == "group_by"}
     assert "service_tier" not in {v for k, v in query(peer.requests[1][0]) if k == "group_by"}
@@ -75,7 +75,7 @@ def test_openai_usage_drops_service_tier_grouping_when_rejected(peer):
 def test_openai_other_400_is_not_retried_without_optional_params(peer):
     peer.add(401, {"error": {"message": "invalid key"}})
     with pytest.raises(SourceError, match=r"^openai: .*/v1/organization/usage/completions\?.*: HTTP 401"):
-        openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END)
+        openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END, endpoints=["completions"])
     assert len(peer.requests) == 1
 
 
@@ -101,7 +101,7 @@ def test_openai_bad_value_type_is_a_source_error_naming_the_page(peer):
     peer.add(200, {"has_more": False, "data": [{"start_time": D3, "end_time": D4,
                                                  "results": [oa_result(input_tokens="lots")]}]})
     with pytest.raises(SourceError, match=r"^openai: .*/v1/organization/usage/completions\?.*: field input_tokens"):
-        openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END)
+        openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END, endpoints=["completions"])
 
 
 def an_bucket(day_from: str, day_to: str, results):

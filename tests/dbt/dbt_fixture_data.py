@@ -109,6 +109,11 @@ def openai_usage() -> list[dict]:
         row(NOV11, "proj_search", "gpt-4o-2024-08-06", 1_000_000, 0, 100_000),
         row(NOV10, "proj_platform", "gpt-4o-mini-2024-07-18", 2_000_000, 0, 1_000_000, batch=True),
         row(NOV10, "proj_research", "mystery-model-x", 1_000, 0, 1_000),
+        # other Usage API endpoints: only in stg_openai__usage_endpoints, never in completions usage
+        {**row(NOV10, "proj_search", "text-embedding-3-small", 5_000, 0, 0), "endpoint": "embeddings",
+         "output_tokens": None, "input_cached_tokens": None, "batch": None, "service_tier": None},
+        {"start_time": NOV10, "end_time": NOV11, "project_id": "proj_search", "endpoint": "vector_stores",
+         "usage_bytes": 1_048_576},
     ]
 
 
@@ -140,6 +145,19 @@ def anthropic_usage() -> list[dict]:
         "cache_creation_ephemeral_5m_input_tokens": 10_000, "cache_creation_ephemeral_1h_input_tokens": 0,
         "output_tokens": 20_000, "server_tool_use_web_search_requests": 0,
     }]
+
+
+def anthropic_claude_code() -> list[dict]:
+    base = {"date": NOV10, "actor_type": "user_actor", "actor_email_address": "dev@example.com",
+            "organization_id": "org-a", "customer_type": "api", "terminal_type": "vscode", "num_sessions": 4,
+            "lines_added": 300, "lines_removed": 20, "commits_by_claude_code": 2, "pull_requests_by_claude_code": 1,
+            "estimated_cost_currency": "USD"}
+    return [
+        {**base, "model": "claude-sonnet-4-5-20250929", "input_tokens": 100_000, "output_tokens": 20_000,
+         "cache_read_tokens": 500_000, "cache_creation_tokens": 10_000, "estimated_cost_amount": "123.45"},
+        {**base, "model": "claude-haiku-4-5-20251001", "input_tokens": 1_000, "output_tokens": 100,
+         "cache_read_tokens": 0, "cache_creation_tokens": 0, "estimated_cost_amount": "0.15"},
+    ]
 
 
 def anthropic_costs() -> list[dict]:
@@ -292,7 +310,7 @@ def fixture_tables() -> dict[str, list[dict]]:
     return {
         "aws_cur": aws_cur(), "gcp_billing": gcp_billing(), "openai_usage": openai_usage(),
         "openai_costs": openai_costs(), "anthropic_usage": anthropic_usage(),
-        "anthropic_costs": anthropic_costs(), "otel_spans": otel_spans(), "gpu_samples": gpu_samples(),
+        "anthropic_costs": anthropic_costs(), "anthropic_claude_code": anthropic_claude_code(), "otel_spans": otel_spans(), "gpu_samples": gpu_samples(),
         "self_hosted_requests": self_hosted_requests(), "llm_prices": llm_prices(),
         "llm_price_matches": llm_price_matches(), "focus_lines": focus_lines(), "gcp_catalog_skus": gcp_catalog_skus(),
     }

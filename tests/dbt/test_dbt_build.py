@@ -335,3 +335,27 @@ def test_focus_costs_passes_the_focus_validator(wh, tmp_path):
     # which the validator reads as "all null or none"; and the two defects of the rule model
     assert set(report.other_failures) - report.derived <= {
         "InvoiceId-C-003-C", "InvoiceId-C-004-C", "InvoiceId-C-005-C", *focus_check.KNOWN_MODEL_DEFECTS}
+
+
+# --- admin API staging (OpenAI endpoints, Claude Code) ------------------------------------------
+
+def test_openai_usage_stays_completions_and_endpoints_model_has_every_endpoint(wh):
+    # the embeddings and vector-store rows never reach completions usage (nor pricing built on it)
+    assert wh.rows("select endpoint, count(*) from stg_openai__usage group by 1") == [("completions", 4)]
+    assert wh.one("select count(*) from stg_openai__usage where model = 'mystery-model-x'") == 1  # unknown: kept
+    rows = {r[0]: r[1:] for r in wh.rows(
+        "select endpoint, count(*), sum(input_tokens), sum(usage_bytes), count(model) "
+        "from stg_openai__usage_endpoints group by 1")}
+    assert rows == {"completions": (4, 4_001_000, None, 4), "embeddings": (1, 5_000, None, 1),
+                    "vector_stores": (1, None, 1_048_576, 0)}
+    assert wh.one("select count(*) from stg_openai__usage where cache_write_input_tokens is not null") == 0
+
+
+def test_claude_code_estimated_cost_cents_to_usd_exactly(wh):
+    rows = wh.rows("select model, actor_id, estimated_cost_cents, estimated_cost, input_tokens, cache_write_tokens "
+                   "from stg_anthropic__claude_code order by model")
+    assert [(r[0], r[1], str(r[2]), str(r[3]), r[4], r[5]) for r in rows] == [
+        ("claude-haiku-4-5-20251001", "dev@example.com", "0.1500000000", "0.0015000000", 1_000, 0),
+        ("claude-sonnet-4-5-20250929", "dev@example.com", "123.4500000000", "1.2345000000", 100_000, 10_000)]
+    # cost_report amount, cents as decimal text → USD exactly ("93.75" → 0.9375)
+    assert str(wh.one("select amount from stg_anthropic__costs")) == "0.9375000000"

@@ -52,7 +52,7 @@ def test_secrets_never_reach_raw_zone_warehouse_or_run_metadata(pipeline):
 
     keys = [pipeline.emulator.openai_admin_key, pipeline.emulator.anthropic_admin_key]
     # every text column of every API raw table (values are compressed on disk: query, don't grep)
-    for table in ("openai_usage", "openai_costs", "anthropic_usage", "anthropic_costs"):
+    for table in ("openai_usage", "openai_costs", "anthropic_usage", "anthropic_costs", "anthropic_claude_code"):
         glob = str(pipeline.home / "lake" / "raw" / table / "**" / "*.parquet")
         con = duckdb.connect()
         rel = con.sql(f"select * from read_parquet('{glob}', union_by_name=true)")

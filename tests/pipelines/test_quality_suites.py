@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 
 import pyarrow as pa
+import pytest
 
 from pipelines.quality.ge import load_suites, validate
 
@@ -11,6 +12,20 @@ TS = pa.timestamp("us", tz="UTC")
 SCHEMA = pa.schema([("start_time", TS), ("end_time", TS), ("project_id", pa.string()), ("model", pa.string()),
                     ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("input_cached_tokens", pa.int64()),
                     ("num_model_requests", pa.int64()), ("_source_uri", pa.string())])
+
+
+# These tests exercise the suite machinery on a small usage-like table, with the suite shape
+# openai_usage had before it covered every Usage API endpoint (the real suite's own cases are in
+# tests/connectors/test_llm_admin_apis.py).
+EXAMPLE_SUITE = {"window": "start_time", "not_null": ["start_time", "model"],
+                 "ranges": {c: {"min": 0} for c in ("input_tokens", "output_tokens", "input_cached_tokens",
+                                                    "num_model_requests")}}
+
+
+@pytest.fixture(autouse=True)
+def example_suite(monkeypatch):
+    suites = {**load_suites(), "openai_usage": EXAMPLE_SUITE}
+    monkeypatch.setattr("pipelines.quality.ge.load_suites", lambda: suites)
 
 
 def table(rows, partitions):
@@ -56,7 +71,7 @@ def test_missing_and_extra_columns_fail():
 
 def test_every_raw_table_has_a_suite():
     assert set(load_suites()) == {"aws_cur", "gcp_billing", "openai_usage", "openai_costs", "anthropic_usage",
-                                  "anthropic_costs", "otel_spans", "gpu_samples", "self_hosted_requests",
+                                  "anthropic_costs", "anthropic_claude_code", "otel_spans", "gpu_samples", "self_hosted_requests",
                                   "llm_prices", "llm_price_matches", "focus_lines", "gcp_catalog_skus"}
 
 

@@ -1,5 +1,7 @@
 -- OpenAI completions usage buckets. input_tokens INCLUDES input_cached_tokens (OpenAI semantics);
 -- the uncached part is derived here so downstream never has to remember that.
+-- Only the completions endpoint (raw rows from before the endpoint column were all completions);
+-- every endpoint with its own units is in stg_openai__usage_endpoints.
 with source as (
 
     select * from {{ source('openai', 'openai_usage') }}
@@ -25,6 +27,10 @@ renamed as (
         coalesce(input_audio_tokens, 0)                         as input_audio_tokens,
         coalesce(output_audio_tokens, 0)                        as output_audio_tokens,
         coalesce(num_model_requests, 0)                         as requests,
+        coalesce(endpoint, 'completions')                       as endpoint,
+        -- newer fields: null = the API did not report them (not zero)
+        input_cache_write_tokens                                as cache_write_input_tokens,
+        input_uncached_tokens                                   as reported_uncached_input_tokens,
 {{ lineage_columns() }}
 
     from source
@@ -33,3 +39,4 @@ renamed as (
 
 select * from renamed
 where {{ window_filter('bucket_start_at') }}
+  and endpoint = 'completions'
