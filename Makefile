@@ -28,6 +28,7 @@ test: install
 ## make bench: benchmarks, reported as ratios measured side by side in one run (BENCH_ROWS=5000000)
 bench: install
 	$(BIN)/python tests/benchmarks/bench_cur_focus.py
+	$(BIN)/python tests/benchmarks/bench_otel_ingest.py
 
 ## make dev: Dagster UI on the same definitions, pointed at the demo organisation (run make demo first)
 dev: install
