@@ -105,9 +105,11 @@ def test_swe_agent_calls_and_cost_reconcile_to_recorded(con):
     # gpt-4o at list price: 7,141 × 2.5 + 243 × 10 per M = 0.0202825 ≠ recorded 0.01952 → flagged
     _, _, _, computed, recorded, mismatch = rows["6e44b9__sweagenttestrepo-1c2844"]
     assert computed == Decimal("0.0202825") and round(recorded, 5) == Decimal("0.01952") and mismatch is True
-    loops = con.execute("select count(*), sum(llm_calls), sum(tool_calls) from fct_agent_loops "
+    loops = con.execute("select count(*), sum(llm_calls), sum(tool_calls), count(input_amplification), "
+                        "count(resend_ratio), bool_or(is_runaway) from fct_agent_loops "
                         "where agent = 'swe-agent'").fetchone()
-    assert loops == (3, 22, 22)
+    # totals only: no per-call shape, so no amplification figures (null, not a fake 1.0)
+    assert loops == (3, 22, 22, 0, 0, False)
 
 
 def test_tau_bench_calls_per_task(con, shared_data):

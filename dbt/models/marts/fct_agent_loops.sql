@@ -40,9 +40,13 @@ call_totals as (
         bool_or(is_recorded_cost_mismatch)                                as is_recorded_cost_mismatch,
         cast(sum(input_tokens) as bigint)                                 as input_tokens,
         cast(sum(output_tokens) as bigint)                                as output_tokens,
-        max(case when call_seq = 1 then input_tokens end)                 as first_call_input_tokens,
-        max(case when call_seq = 1 then cost_usd end)                     as first_call_cost_usd,
-        cast(sum(least(input_tokens, coalesce(prev_input_tokens + prev_output_tokens, 0))) as bigint) as resent_input_tokens,
+        -- per-call shape is unknown when a row stands for several calls (a run recording only
+        -- totals): first-call figures, amplification and re-sent context are then null
+        max(case when call_seq = 1 and call_count = 1 then input_tokens end) as first_call_input_tokens,
+        max(case when call_seq = 1 and call_count = 1 then cost_usd end)  as first_call_cost_usd,
+        case when max(call_count) = 1 then
+            cast(sum(least(input_tokens, coalesce(prev_input_tokens + prev_output_tokens, 0))) as bigint)
+        end                                                               as resent_input_tokens,
         cast(sum(case when status = 'error' then 1 else 0 end) as bigint) as retries,
         sum(case when price_source = 'unpriced' then 1 else 0 end)        as unpriced_calls,
         sum(cost_usd)                                                     as priced_cost_usd
@@ -87,8 +91,8 @@ select
     coalesce(spans.max_fanout, 0)                                           as max_fanout,
     cast(coalesce(spans.max_depth, 0) as integer)                           as max_depth,
     (call_totals.llm_calls >= {{ threshold('runaway_calls') }}
-     or call_totals.input_tokens * 1.0 / nullif(call_totals.first_call_input_tokens, 0)
-        >= {{ threshold('runaway_input_amplification') }})                 as is_runaway,
+     or coalesce(call_totals.input_tokens * 1.0 / nullif(call_totals.first_call_input_tokens, 0)
+        >= {{ threshold('runaway_input_amplification') }}, false))         as is_runaway,
     call_totals.outcome_reward,
     call_totals.is_recorded_cost_mismatch
 from call_totals
