@@ -91,9 +91,15 @@ _TOKEN_ATTR = re.compile(r"(gen_ai\.usage\..*tokens|llm\.token_count\..+)")
 MAX_TOKENS_PER_SPAN = 1_000_000_000
 
 
+_IS_TOKEN_KEY: dict[str, bool] = {}  # attribute names repeat on every span: match each name once
+
+
 def _check_tokens(attrs: dict, where: str, span_id) -> None:
     for k, v in attrs.items():
-        if _TOKEN_ATTR.fullmatch(k) and not (
+        is_token = _IS_TOKEN_KEY.get(k)
+        if is_token is None:
+            is_token = _IS_TOKEN_KEY[k] = _TOKEN_ATTR.fullmatch(k) is not None
+        if is_token and not (
                 isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_TOKENS_PER_SPAN
                 and v == int(v)):
             raise SourceError(SOURCE, where, f"span {span_id}: {k} = {v!r} is not a token count "
