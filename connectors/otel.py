@@ -85,11 +85,32 @@ def _enum(v, table: dict) -> int | None:
     return int(s) if s.isdigit() else table.get(s)
 
 
+# Token-count attributes of every convention (OTel GenAI current and deprecated, OpenInference):
+# a negative or absurd count is a broken instrumentation, not usage, and must not be priced.
+_TOKEN_ATTR = re.compile(r"(gen_ai\.usage\..*tokens|llm\.token_count\..+)")
+MAX_TOKENS_PER_SPAN = 1_000_000_000
+
+
+_IS_TOKEN_KEY: dict[str, bool] = {}  # attribute names repeat on every span: match each name once
+
+
+def _check_tokens(attrs: dict, where: str, span_id) -> None:
+    for k, v in attrs.items():
+        is_token = _IS_TOKEN_KEY.get(k)
+        if is_token is None:
+            is_token = _IS_TOKEN_KEY[k] = _TOKEN_ATTR.fullmatch(k) is not None
+        if is_token and not (
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_TOKENS_PER_SPAN
+                and v == int(v)):
+            raise SourceError(SOURCE, where, f"span {span_id}: {k} = {v!r} is not a token count "
+                                             f"(a whole number 0..{MAX_TOKENS_PER_SPAN:,})")
+
+
 def read_spans(uri: str, start: datetime, end: datetime) -> pa.Table:
     """Spans whose start time falls in [start, end), from a directory, file or glob (``otel_spans``).
 
-    One row per span. A line that is not JSON or a span without ids/times raises SourceError
-    naming ``<file>:<line>``.
+    One row per span. A line that is not JSON, a span without ids/times, or a token-count
+    attribute that is negative, fractional or absurd (> 1e9) raises SourceError naming ``<file>:<line>``.
     """
     schema = SCHEMAS["otel_spans"]
     lo, hi = int(start.timestamp() * 1e9), int(end.timestamp() * 1e9)
@@ -119,7 +140,9 @@ def read_spans(uri: str, start: datetime, end: datetime) -> pa.Table:
                         cols["status_code"].append(_enum((sp.get("status") or {}).get("code"), _STATUS))
                         cols["service_name"].append(service)
                         cols["scope_name"].append(scope)
-                        cols["attributes"].append(json.dumps(_attrs(sp.get("attributes")), sort_keys=True))
+                        attrs = _attrs(sp.get("attributes"))
+                        _check_tokens(attrs, f"{f}:{n}", sp.get("spanId"))
+                        cols["attributes"].append(json.dumps(attrs, sort_keys=True))
                         cols["resource_attributes"].append(res_json)
                         cols["_source_uri"].append(f)
         except (ValueError, KeyError, TypeError) as e:

@@ -35,7 +35,7 @@ def test_otel_spans(tmp_path):
             "spanId": base64.b64encode(bytes.fromhex("00f067aa0ba902b7")).decode(),
             "parentSpanId": "b7ad6b7169203331", "name": "chat gpt-4o", "kind": 3,
             "startTimeUnixNano": str(T0 + 1000), "endTimeUnixNano": str(T0 + 2_000_000_000),
-            "attributes": [kv("gen_ai.usage.input_tokens", {"intValue": "9007199254740993"}),
+            "attributes": [kv("app.request.bytes", {"intValue": "9007199254740993"}),
                            kv("gen_ai.request.temperature", {"doubleValue": 0.2}),
                            kv("gen_ai.response.finish_reasons", {"arrayValue": {"values": [{"stringValue": "stop"}]}})],
             "status": {"code": 2}}
@@ -50,7 +50,7 @@ def test_otel_spans(tmp_path):
     assert r1["trace_id"] == trace and r1["span_id"] == "00f067aa0ba902b7" and r1["parent_span_id"] == "b7ad6b7169203331"
     assert r1["kind"] == 3 and r1["status_code"] == 2
     attrs = json.loads(r1["attributes"])
-    assert attrs["gen_ai.usage.input_tokens"] == 9007199254740993  # 64-bit int kept exact
+    assert attrs["app.request.bytes"] == 9007199254740993  # 64-bit int kept exact
     assert attrs["gen_ai.response.finish_reasons"] == ["stop"]
     assert json.loads(r0["resource_attributes"]) == {"service.name": "support-agent", "team": "support"}
     assert r0["service_name"] == "support-agent"

@@ -26,6 +26,12 @@ def _focus_schema() -> pa.Schema:
     return SCHEMA
 
 
+def _connector_cols(module: str) -> list[tuple[str, pa.DataType]]:
+    import importlib
+    schema = importlib.import_module(f"connectors.{module}").SCHEMA
+    return [(f.name, f.type) for f in schema if f.name != "_source_uri"]
+
+
 def _schema(cols: list[tuple[str, pa.DataType]]) -> pa.Schema:
     return pa.schema([pa.field(n, t) for n, t in cols + LINEAGE])
 
@@ -123,6 +129,9 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
     "llm_price_matches": _schema([
         ("provider_id", S), ("model_id", S), ("match_kind", S), ("match_value", S),
     ]),
+    # per-call sources: the connectors' own schemas (less _source_uri, which LINEAGE adds)
+    "litellm_spend_logs": _schema(_connector_cols("litellm_logs")),
+    "agent_llm_calls": _schema(_connector_cols("agent_trajectories")),
     # FOCUS 1.2 columns (57, see connectors/focus_columns.csv) + _extra/_row_number/_source_type
     "focus_lines": _schema([(f.name, f.type) for f in _focus_schema() if f.name != "_source_uri"]),
     "gcp_catalog_skus": _schema([
@@ -152,6 +161,8 @@ PARTITIONING: dict[str, tuple[str, Callable[[dict], str]]] = {
     "otel_spans": ("day", _day("start_time")),
     "gpu_samples": ("day", _day("ts")),
     "self_hosted_requests": ("day", _day("started_at")),
+    "litellm_spend_logs": ("day", _day("startTime")),
+    "agent_llm_calls": ("snapshot", lambda r: "latest"),
     "llm_prices": ("snapshot", lambda r: "2026-11-15"),
     "llm_price_matches": ("snapshot", lambda r: "2026-11-15"),
     "focus_lines": ("billing_period", lambda r: (r["BillingPeriodStart"] or r["ChargePeriodStart"]).strftime("%Y-%m")),

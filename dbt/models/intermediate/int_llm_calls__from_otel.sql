@@ -1,13 +1,56 @@
--- One row per LLM call seen in traces. Only INFERENCE spans (chat / text_completion /
--- generate_content) are calls: an invoke_agent span wraps its child chat spans and must not be
--- counted again, and execute_tool spans are tool calls, not LLM calls.
+-- One row per LLM call seen in traces. INFERENCE spans (chat / text_completion / generate_content,
+-- OpenInference LLM) are calls: an invoke_agent span wraps its child chat spans and must not be
+-- counted again (unless none of them reports usage), and execute_tool spans are tool calls.
 -- Priced as of the call's start: cost = (uncached input × input + cache reads × cache_read +
 -- cache writes × cache_write + output × output) / 1e6, list USD per million tokens.
-with calls as (
+with spans as (
+
+    select * from {{ ref('int_otel_spans__tree') }}
+
+),
+
+inference as (
 
     select *
-    from {{ ref('int_otel_spans__tree') }}
+    from spans
     where operation_name in ('chat', 'text_completion', 'generate_content')
+
+),
+
+-- agent / chain spans (invoke_agent, OpenInference AGENT / CHAIN) may carry the rolled-up usage of
+-- the calls under them: they are a call only when no inference span below them reports usage
+-- (an agent framework that traces the agent but not its model calls); otherwise counting them
+-- would double count their children.
+rollups as (
+
+    select *
+    from spans
+    where operation_name in ('invoke_agent', 'chain')
+        and (input_tokens is not null or output_tokens is not null)
+
+),
+
+covered as (
+
+    select distinct rollups.trace_id, rollups.span_id
+    from rollups
+    inner join inference
+        on inference.trace_id = rollups.trace_id
+        and list_contains(inference.ancestor_ids, rollups.span_id)
+        and (inference.input_tokens is not null or inference.output_tokens is not null)
+
+),
+
+calls as (
+
+    select * from inference
+    union all
+    select rollups.*
+    from rollups
+    left join covered
+        on covered.trace_id = rollups.trace_id
+        and covered.span_id = rollups.span_id
+    where covered.span_id is null
 
 ),
 

@@ -12,7 +12,13 @@ with observed_names as (
     union
     select distinct provider_name, coalesce(response_model, request_model)
     from {{ ref('stg_otel__spans') }}
-    where operation_name in ('chat', 'text_completion', 'generate_content')
+    where operation_name in ('chat', 'text_completion', 'generate_content', 'invoke_agent', 'chain')
+    union
+    select distinct provider_name, model
+    from {{ ref('stg_litellm__spend_logs') }}
+    union
+    select distinct provider_name, model
+    from {{ ref('stg_agent_trajectories__calls') }}
 
 ),
 

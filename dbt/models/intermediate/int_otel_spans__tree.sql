@@ -1,4 +1,4 @@
--- Every span placed in its trace tree: root span, depth (root = 0), task and agent.
+-- Every span placed in its trace tree: root span, depth (root = 0), ancestors (root first), task and agent.
 -- A span whose parent was never exported counts as a root of its own subtree.
 -- task_id = the trace id (the trace root is the task); the root's gen_ai.conversation.id is kept
 -- as conversation_id (a conversation may span several tasks/traces).
@@ -21,12 +21,13 @@ roots as (
 
 tree as (
 
-    select trace_id, span_id, span_id as root_span_id, 0 as depth
+    select trace_id, span_id, span_id as root_span_id, 0 as depth, cast([] as varchar[]) as ancestor_ids
     from roots
 
     union all
 
-    select spans.trace_id, spans.span_id, tree.root_span_id, tree.depth + 1
+    select spans.trace_id, spans.span_id, tree.root_span_id, tree.depth + 1,
+           list_append(tree.ancestor_ids, tree.span_id)
     from spans
     inner join tree
         on spans.trace_id = tree.trace_id
@@ -57,6 +58,7 @@ select
     spans.*,
     tree.root_span_id,
     tree.depth,
+    tree.ancestor_ids,
     coalesce(children.child_spans, 0)                        as child_spans,
     spans.trace_id                                           as task_id,
     coalesce(root_spans.conversation_id, spans.conversation_id) as task_conversation_id,

@@ -1,4 +1,5 @@
--- One row per agent task (a task with an agent name, from OTel traces).
+-- One row per agent task (a task with an agent name: OTel traces, recorded agent runs).
+--   llm_calls           = Σ call_count (a run recording only totals is one row of N calls)
 --   input_amplification = Σ input_tokens / first call's input_tokens
 --   resend_ratio        = Σ resent / Σ input_tokens, where call i (ordered by start) re-sends
 --                         min(input_i, input_{i-1} + output_{i-1}) tokens of prior context
@@ -33,12 +34,19 @@ call_totals as (
         min(application)                                                  as application,
         min(team)                                                         as team,
         min(started_at)                                                   as started_at,
-        count(*)                                                          as llm_calls,
+        cast(sum(call_count) as bigint)                                   as llm_calls,
+        cast(sum(tool_calls) as bigint)                                   as logged_tool_calls,
+        max(outcome_reward)                                               as outcome_reward,
+        bool_or(is_recorded_cost_mismatch)                                as is_recorded_cost_mismatch,
         cast(sum(input_tokens) as bigint)                                 as input_tokens,
         cast(sum(output_tokens) as bigint)                                as output_tokens,
-        max(case when call_seq = 1 then input_tokens end)                 as first_call_input_tokens,
-        max(case when call_seq = 1 then cost_usd end)                     as first_call_cost_usd,
-        cast(sum(least(input_tokens, coalesce(prev_input_tokens + prev_output_tokens, 0))) as bigint) as resent_input_tokens,
+        -- per-call shape is unknown when a row stands for several calls (a run recording only
+        -- totals): first-call figures, amplification and re-sent context are then null
+        max(case when call_seq = 1 and call_count = 1 then input_tokens end) as first_call_input_tokens,
+        max(case when call_seq = 1 and call_count = 1 then cost_usd end)  as first_call_cost_usd,
+        case when max(call_count) = 1 then
+            cast(sum(least(input_tokens, coalesce(prev_input_tokens + prev_output_tokens, 0))) as bigint)
+        end                                                               as resent_input_tokens,
         cast(sum(case when status = 'error' then 1 else 0 end) as bigint) as retries,
         sum(case when price_source = 'unpriced' then 1 else 0 end)        as unpriced_calls,
         sum(cost_usd)                                                     as priced_cost_usd
@@ -67,7 +75,8 @@ select
     call_totals.team,
     call_totals.started_at,
     call_totals.llm_calls,
-    coalesce(spans.tool_calls, 0)                                           as tool_calls,
+    -- tool calls: execute_tool spans (OTel) or the tool calls the agent log records
+    coalesce(spans.tool_calls, call_totals.logged_tool_calls, 0)            as tool_calls,
     call_totals.input_tokens,
     call_totals.output_tokens,
     call_totals.first_call_input_tokens,
@@ -82,8 +91,10 @@ select
     coalesce(spans.max_fanout, 0)                                           as max_fanout,
     cast(coalesce(spans.max_depth, 0) as integer)                           as max_depth,
     (call_totals.llm_calls >= {{ threshold('runaway_calls') }}
-     or call_totals.input_tokens * 1.0 / nullif(call_totals.first_call_input_tokens, 0)
-        >= {{ threshold('runaway_input_amplification') }})                 as is_runaway
+     or coalesce(call_totals.input_tokens * 1.0 / nullif(call_totals.first_call_input_tokens, 0)
+        >= {{ threshold('runaway_input_amplification') }}, false))         as is_runaway,
+    call_totals.outcome_reward,
+    call_totals.is_recorded_cost_mismatch
 from call_totals
 left join spans
     on spans.task_id = call_totals.task_id

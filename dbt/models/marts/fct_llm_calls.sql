@@ -1,12 +1,19 @@
 -- One row per LLM call where per-call data exists: OTel GenAI inference spans (API calls) and
--- self-hosted model-server requests. API calls are priced at list price as of the call's start;
+-- self-hosted model-server requests, LiteLLM gateway requests and recorded agent runs (a run that
+-- records only totals is one row with call_count calls). API calls are priced at list price as of the call's start;
 -- self-hosted calls by their share of the GPU-hours serving them. No price → cost_usd null
 -- and price_source 'unpriced' (never $0).
+-- Every per-call source is unioned BY NAME: a source without a column (call_count, tool_calls,
+-- recorded_cost_usd, outcome_reward) contributes nulls, so adding a source touches only this list.
 with calls as (
 
     select * from {{ ref('int_llm_calls__from_otel') }}
-    union all
+    union all by name
     select * from {{ ref('int_llm_calls__self_hosted') }}
+    union all by name
+    select * from {{ ref('int_llm_calls__from_litellm') }}
+    union all by name
+    select * from {{ ref('int_llm_calls__from_trajectories') }}
 
 )
 
@@ -38,5 +45,13 @@ select
     price_source,
     (price_source = 'unpriced')     as is_unpriced,
     price_model_id,
-    source_table
+    source_table,
+    cast(coalesce(call_count, 1) as bigint)  as call_count,
+    cast(tool_calls as bigint)              as tool_calls,
+    cast(recorded_cost_usd as decimal(38, 10)) as recorded_cost_usd,
+    -- the source recorded its own cost and ours differs beyond the tolerance (fraction of it)
+    (recorded_cost_usd is not null and cost_usd is not null
+     and abs(cost_usd - recorded_cost_usd)
+         > {{ threshold('recorded_cost_tolerance') }} * abs(recorded_cost_usd)) as is_recorded_cost_mismatch,
+    cast(outcome_reward as double)          as outcome_reward
 from calls

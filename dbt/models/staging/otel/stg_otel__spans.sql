@@ -1,5 +1,9 @@
--- OTel spans with the GenAI semantic-convention attributes pulled out of the JSON attribute maps.
--- Input tokens follow the semconv: gen_ai.usage.input_tokens INCLUDES cached tokens.
+-- OTel spans with the GenAI fields pulled out of the JSON attribute maps. Which attribute feeds
+-- which field (current OTel GenAI names, deprecated ones, OpenInference) is data: the
+-- otel_genai_attributes seed, first attribute present wins. Input tokens INCLUDE cached tokens in
+-- every one of those conventions.
+-- depends_on: {{ ref('otel_genai_attributes') }}
+{%- set f = otel_genai_attribute_map() %}
 with source as (
 
     select * from {{ source('otel', 'otel_spans') }}
@@ -19,21 +23,20 @@ renamed as (
         status_code,
         service_name,
         scope_name,
-        {{ json_str('attributes', 'gen_ai.operation.name') }}   as operation_name,
-        {{ json_str('attributes', 'gen_ai.agent.name') }}       as agent_name,
-        {{ json_str('attributes', 'gen_ai.conversation.id') }}  as conversation_id,
-        coalesce({{ json_str('attributes', 'gen_ai.provider.name') }},
-                 {{ json_str('attributes', 'gen_ai.system') }}) as provider_name,
-        {{ json_str('attributes', 'gen_ai.request.model') }}    as request_model,
-        {{ json_str('attributes', 'gen_ai.response.model') }}   as response_model,
-        {{ json_bigint('attributes', 'gen_ai.usage.input_tokens') }}  as input_tokens,
-        {{ json_bigint('attributes', 'gen_ai.usage.output_tokens') }} as output_tokens,
-        {{ json_bigint('attributes', 'gen_ai.usage.cache_read.input_tokens') }}     as cached_input_tokens,
-        {{ json_bigint('attributes', 'gen_ai.usage.cache_creation.input_tokens') }} as cache_write_tokens,
-        {{ json_bigint('attributes', 'gen_ai.usage.reasoning.output_tokens') }}     as reasoning_tokens,
-        coalesce({{ json_str('attributes', 'gen_ai.openai.request.service_tier') }},
-                 {{ json_str('attributes', 'openai.request.service_tier') }})       as service_tier,
-        {{ json_str('attributes', 'gen_ai.tool.name') }}        as tool_name,
+        {{ otel_genai_field(f, 'operation_name') }}        as operation_name,
+        {{ otel_genai_field(f, 'agent_name') }}            as agent_name,
+        {{ otel_genai_field(f, 'agent_id') }}              as agent_id,
+        {{ otel_genai_field(f, 'conversation_id') }}       as conversation_id,
+        {{ otel_genai_field(f, 'provider_name') }}         as provider_name,
+        {{ otel_genai_field(f, 'request_model') }}         as request_model,
+        {{ otel_genai_field(f, 'response_model') }}        as response_model,
+        {{ otel_genai_field(f, 'input_tokens', type='bigint') }}       as input_tokens,
+        {{ otel_genai_field(f, 'output_tokens', type='bigint') }}      as output_tokens,
+        {{ otel_genai_field(f, 'cached_input_tokens', type='bigint') }} as cached_input_tokens,
+        {{ otel_genai_field(f, 'cache_write_tokens', type='bigint') }}  as cache_write_tokens,
+        {{ otel_genai_field(f, 'reasoning_tokens', type='bigint') }}    as reasoning_tokens,
+        {{ otel_genai_field(f, 'service_tier') }}          as service_tier,
+        {{ otel_genai_field(f, 'tool_name') }}             as tool_name,
         {{ json_str('attributes', 'error.type') }}              as error_type,
         -- application: app.name if set, else the OTel service.name of the emitting app
         coalesce({{ json_str('resource_attributes', 'app.name') }},

@@ -1,0 +1,147 @@
+"""Benchmark: OTLP JSON lines (collector file exporter) → raw zone `otel_spans`, spans per second.
+
+Target (issue "Every token is ingested…"): at least 200k spans/s through the aispend path — the
+`otel` connector (parse, id/enum normalisation, token-count checks, attributes → JSON), the Great
+Expectations suite and the atomic raw-zone write. Measured side by side with a floor that does
+no work beyond decoding: ``json.loads`` of every line and counting its spans, in the same run;
+the ratio says how much of the time is the connector's own work.
+
+Both sides run as child processes under the same measuring wrapper as bench_cur_focus.py (wall
+time, peak RSS). Input: N GenAI spans (agent span + 9 chat spans per trace, 10 attributes each,
+100 spans per line as the file exporter batches them).
+
+    python tests/benchmarks/bench_otel_ingest.py [--spans 200000] [--dir /tmp/aispend-bench-otel]
+
+Not a test: timings vary by machine. Results are printed and written to
+``<dir>/results-otel-ingest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+SPANS_PER_LINE = 100
+DAY = "2026-11-10"
+
+_MEASURE = r"""
+import json, resource, subprocess, sys, time
+t = time.monotonic()
+rc = subprocess.run(sys.argv[1:]).returncode
+wall = time.monotonic() - t
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"wall_s": round(wall, 3), "peak_rss_mib": round(rss, 1), "rc": rc}))
+"""
+
+_BASELINE = r"""
+import json, sys
+n = 0
+with open(sys.argv[1]) as fh:
+    for line in fh:
+        for rs in json.loads(line)["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                n += len(ss["spans"])
+print(n, file=sys.stderr)
+"""
+
+_AISPEND = r"""
+import json, sys, time
+from datetime import datetime, timezone
+sys.path.insert(0, sys.argv[3])
+from connectors import otel, rawzone
+from pipelines.quality.ge import validate
+from pipelines.ingest._factory import _with_partition
+start = datetime(2026, 11, 10, tzinfo=timezone.utc)
+end = datetime(2026, 11, 11, tzinfo=timezone.utc)
+c0 = time.monotonic()
+t = otel.read_spans(sys.argv[1], start, end)
+c1 = time.monotonic()
+schema = otel.SCHEMAS["otel_spans"]
+out = validate("otel_spans", _with_partition({"2026-11-10": t}), schema)
+assert out.success, out.summary()
+c2 = time.monotonic()
+rawzone.write_partitions(sys.argv[2], "otel_spans", "bench", "day", {"2026-11-10": t}, schema, "bench", None)
+c3 = time.monotonic()
+with open(sys.argv[5], "w") as fh:
+    json.dump({"connector_s": round(c1 - c0, 3), "ge_suite_s": round(c2 - c1, 3), "rawzone_write_s": round(c3 - c2, 3)}, fh)
+assert t.num_rows == int(sys.argv[4]), (t.num_rows, sys.argv[4])
+"""
+
+
+def _kv(key, value):
+    if isinstance(value, int):
+        return {"key": key, "value": {"intValue": str(value)}}
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def generate(path: Path, n: int) -> None:
+    """n spans: traces of one invoke_agent span + 9 chat spans, 100 spans per OTLP line."""
+    t0 = int(datetime(2026, 11, 10, 12, tzinfo=timezone.utc).timestamp()) * 10**9
+    with path.open("w") as fh:
+        for b in range(n // SPANS_PER_LINE):
+            spans = []
+            for i in range(SPANS_PER_LINE):
+                agent = i % 10 == 0
+                attrs = {"gen_ai.operation.name": "invoke_agent" if agent else "chat",
+                         "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+                         "gen_ai.response.model": "gpt-4o-2024-08-06", "gen_ai.usage.input_tokens": 1000 + i,
+                         "gen_ai.usage.output_tokens": 100 + i, "gen_ai.usage.cache_read.input_tokens": 200,
+                         "gen_ai.conversation.id": f"conv-{b}", "server.address": "api.openai.com",
+                         "gen_ai.response.id": f"chatcmpl-{b}-{i}"}
+                spans.append({
+                    "traceId": f"{b:016x}{i // 10:016x}", "spanId": f"{b * SPANS_PER_LINE + i:016x}",
+                    "parentSpanId": "" if agent else f"{b * SPANS_PER_LINE + (i // 10) * 10:016x}",
+                    "name": "chat gpt-4o", "kind": 1 if agent else 3, "flags": 256,
+                    "startTimeUnixNano": str(t0 + i * 1000), "endTimeUnixNano": str(t0 + i * 1000 + 10**9),
+                    "attributes": [_kv(k, v) for k, v in attrs.items()], "status": {}})
+            fh.write(json.dumps({"resourceSpans": [{
+                "resource": {"attributes": [_kv("service.name", "bench-agent")]},
+                "scopeSpans": [{"scope": {"name": "opentelemetry.instrumentation.openai_v2"}, "spans": spans}]}]}) + "\n")
+
+
+def measure(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True, check=True)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    if res["rc"] != 0:
+        raise SystemExit(f"benchmark step failed: {out.stderr[-2000:]}")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spans", type=int, default=int(os.environ.get("BENCH_SPANS", 200_000)))
+    ap.add_argument("--dir", default="/tmp/aispend-bench-otel")
+    a = ap.parse_args()
+    work = Path(a.dir)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    src = work / "traces.jsonl"
+    generate(src, a.spans)
+    n = (a.spans // SPANS_PER_LINE) * SPANS_PER_LINE
+    base = measure([sys.executable, "-c", _BASELINE, str(src)])
+    ours = measure([sys.executable, "-c", _AISPEND, str(src), str(work / "home"), str(REPO), str(n), str(work / "stages.json")])
+    result = {
+        "spans": n, "input_mib": round(src.stat().st_size / 2**20, 1),
+        "aispend": {**ours, "spans_per_s": round(n / ours["wall_s"]),
+                    "stages": json.loads((work / "stages.json").read_text())},
+        "baseline_json_loads": {**base, "spans_per_s": round(n / base["wall_s"])},
+        "ratio_wall_aispend_over_baseline": round(ours["wall_s"] / base["wall_s"], 2),
+        "target_spans_per_s": 200_000,
+    }
+    result["connector_spans_per_s"] = round(n / result["aispend"]["stages"]["connector_s"])
+    result["meets_target"] = result["aispend"]["spans_per_s"] >= 200_000
+    print(json.dumps(result, indent=2))
+    (work / "results-otel-ingest.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

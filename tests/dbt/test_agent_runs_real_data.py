@@ -1,0 +1,143 @@
+"""Real agent runs (shared data) and a LiteLLM export through connector → raw zone → dbt into
+fct_llm_calls, fct_cost_per_query and fct_agent_loops.
+
+SWE-agent records api_calls / tokens / instance_cost per run: the two GPT-4 runs priced at
+$10 / $30 per million input / output tokens must equal their recorded cost to the cent (they are
+exact), the gpt-4o run (priced $2.50 / $10) must not and is flagged. tau-bench: 200 runs
+(50 tasks × 4 trials), LLM calls per task median 11, range 2–30.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from connectors import agent_trajectories as at
+from connectors import litellm_logs as ll
+from connectors import rawzone
+from raw_fixture import write_raw_zone
+from test_dbt_build import DBT_DIR, _dbt_executable
+
+UTC = timezone.utc
+SWE = "agent-traces/swe-agent-gpt4"
+TAU = "agent-traces/tau-bench_gpt-4o-airline.json"
+
+
+def _price(provider, model, inp, cache_read, out):
+    return {"provider_id": provider, "model_id": model, "model_match": "{}", "price_start_at": None,
+            "price_end_at": None, "input_mtok": inp, "cache_read_mtok": cache_read, "cache_write_mtok": None,
+            "output_mtok": out, "input_audio_mtok": None, "output_audio_mtok": None, "tiered": False,
+            "genai_prices_version": "test"}
+
+
+LITELLM = [
+    {"request_id": "chatcmpl-1", "call_type": "acompletion", "spend": 0.0, "prompt_tokens": 0, "completion_tokens": 0,
+     "total_tokens": 0, "startTime": "2026-11-10 09:00:00", "endTime": "2026-11-10 09:00:30", "model": "gpt-4o",
+     "custom_llm_provider": "openai", "team_id": "support", "session_id": "sess-1", "status": "failure", "metadata": {}},
+    # 1200 input incl. 800 cached: 400 × 2.5 + 800 × 1.25 + 50 × 10 = $0.0025; LiteLLM said 0.00275
+    {"request_id": "chatcmpl-2", "call_type": "acompletion", "spend": 0.00275, "prompt_tokens": 1200,
+     "completion_tokens": 50, "total_tokens": 1250, "startTime": "2026-11-10 09:00:31", "endTime": "2026-11-10 09:00:33",
+     "model": "gpt-4o", "custom_llm_provider": "openai", "team_id": "support", "session_id": "sess-1",
+     "status": "success",
+     "metadata": {"usage_object": {"prompt_tokens": 1200, "completion_tokens": 50,
+                                   "prompt_tokens_details": {"cached_tokens": 800}}}},
+    # no session: the request is its own task
+    {"request_id": "chatcmpl-3", "call_type": "acompletion", "spend": 0.0002, "prompt_tokens": 40,
+     "completion_tokens": 10, "total_tokens": 50, "startTime": "2026-11-10 10:00:00", "endTime": "2026-11-10 10:00:01",
+     "model": "gpt-4o", "custom_llm_provider": "openai", "session_id": None, "status": "success", "metadata": {}},
+]
+
+
+def _dbt(args, env):
+    return subprocess.run([_dbt_executable(), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                           "--no-partial-parse"], cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def con(shared_data, tmp_path_factory):
+    home = tmp_path_factory.mktemp("agent_runs")
+    raw = rawzone.raw_root(home)
+    write_raw_zone(raw, {
+        "llm_prices": [_price("openai", "gpt-4-1106-preview", 10.0, None, 30.0),
+                       _price("openai", "gpt-4o", 2.5, 1.25, 10.0)],
+        "llm_price_matches": [{"provider_id": "openai", "model_id": "gpt-4o", "match_kind": "starts_with",
+                               "match_value": "gpt-4o"}],
+    })
+    swe = at.read_runs(str(shared_data / SWE), {"model": "gpt-4-1106-preview", "started_at": "2024-06-01"})
+    tau = at.read_runs(str(shared_data / TAU), {"model": "gpt-4o-2024-08-06", "agent": "tau-bench-airline",
+                                                "started_at": "2024-06-01"})
+    for name, t in (("swe-agent", swe), ("tau-bench", tau)):
+        rawzone.write_partitions(home, at.RAW_TABLE, name, "snapshot", {"latest": t}, at.SCHEMA, f"load-{name}", None)
+    spend = home / "spend.jsonl"
+    spend.write_text("\n".join(json.dumps(r) for r in LITELLM) + "\n")
+    logs = ll.read_logs(str(spend), datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
+    rawzone.write_partitions(home, ll.RAW_TABLE, "gateway", "day", {"2026-11-10": logs}, ll.SCHEMA, "load-gw", None)
+    env = {**os.environ, "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
+           "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    run = _dbt(["build", "--select", "+fct_agent_loops", "+fct_cost_per_query",
+                "--exclude-resource-type", "unit_test"], env)
+    if run.returncode != 0:
+        pytest.fail(f"dbt build failed:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}")
+    c = duckdb.connect(str(home / "build.duckdb"), read_only=True)
+    c.execute("set TimeZone = 'UTC'")
+    yield c
+    c.close()
+
+
+def test_swe_agent_calls_and_cost_reconcile_to_recorded(con):
+    rows = {r[0]: r[1:] for r in con.execute(
+        "select task_id, calls, input_tokens, output_tokens, cost_usd, recorded_cost_usd, is_recorded_cost_mismatch "
+        "from fct_cost_per_query where source_table = 'agent_llm_calls' and task_id not like '%/task-%'").fetchall()}
+    assert {k: v[0] for k, v in rows.items()} == {"pydicom__pydicom-1458": 12, "swe-agent__test-repo-i1": 5,
+                                                  "6e44b9__sweagenttestrepo-1c2844": 5}
+    # 122,612 × $10/M + 1,369 × $30/M = 1.26719; 52,861 × 10 + 326 × 30 per M = 0.53839
+    for task, cost in (("pydicom__pydicom-1458", "1.26719"), ("swe-agent__test-repo-i1", "0.53839")):
+        calls, _, _, computed, recorded, mismatch = rows[task]
+        assert round(computed, 2) == round(recorded, 2) == round(Decimal(cost), 2)
+        assert computed == Decimal(cost) and mismatch is False
+    # gpt-4o at list price: 7,141 × 2.5 + 243 × 10 per M = 0.0202825 ≠ recorded 0.01952 → flagged
+    _, _, _, computed, recorded, mismatch = rows["6e44b9__sweagenttestrepo-1c2844"]
+    assert computed == Decimal("0.0202825") and round(recorded, 5) == Decimal("0.01952") and mismatch is True
+    loops = con.execute("select count(*), sum(llm_calls), sum(tool_calls), count(input_amplification), "
+                        "count(resend_ratio), bool_or(is_runaway) from fct_agent_loops "
+                        "where agent = 'swe-agent'").fetchone()
+    # totals only: no per-call shape, so no amplification figures (null, not a fake 1.0)
+    assert loops == (3, 22, 22, 0, 0, False)
+
+
+def test_tau_bench_calls_per_task(con, shared_data):
+    calls = [r[0] for r in con.execute(
+        "select llm_calls from fct_agent_loops where agent = 'tau-bench-airline'").fetchall()]
+    assert len(calls) == 200
+    assert (min(calls), statistics.median(calls), max(calls)) == (2, 11, 30)
+    assert con.execute("select median(calls), min(calls), max(calls), count(*) from fct_cost_per_query "
+                       "where agent = 'tau-bench-airline'").fetchone() == (11, 2, 30, 200)
+    runs = json.loads((shared_data / TAU).read_text())
+    tools, reward = con.execute("select sum(tool_calls), sum(outcome_reward) from fct_agent_loops "
+                                "where agent = 'tau-bench-airline'").fetchone()
+    assert tools == sum(len(m.get("tool_calls") or []) for r in runs for m in r["traj"] if m["role"] == "assistant")
+    assert reward == sum(r["reward"] for r in runs)
+    # transcripts record no token usage: unpriced, never $0
+    assert con.execute("select count(*), count(cost_usd), bool_and(is_unpriced) from fct_llm_calls "
+                       "where agent = 'tau-bench-airline'").fetchone() == (2454, 0, True)
+
+
+def test_litellm_calls_sessions_and_recorded_spend(con):
+    rows = con.execute("select call_id, task_id, status, input_tokens, cached_input_tokens, cost_usd, "
+                       "recorded_cost_usd, is_recorded_cost_mismatch, team from fct_llm_calls "
+                       "where source_table = 'litellm_spend_logs' order by call_id").fetchall()
+    assert rows == [
+        ("chatcmpl-1", "sess-1", "error", 0, 0, Decimal("0E-10"), Decimal("0E-10"), False, "support"),
+        ("chatcmpl-2", "sess-1", "ok", 1200, 800, Decimal("0.0025000000"), Decimal("0.0027500000"), True, "support"),
+        ("chatcmpl-3", "chatcmpl-3", "ok", 40, 0, Decimal("0.0002000000"), Decimal("0.0002000000"), False, None),
+    ]
+    assert con.execute("select task_id, calls, cost_usd from fct_cost_per_query "
+                       "where source_table = 'litellm_spend_logs' order by 1").fetchall() == [
+        ("chatcmpl-3", 1, Decimal("0.0002000000")), ("sess-1", 2, Decimal("0.0025000000"))]

@@ -1,0 +1,122 @@
+"""OTLP traces in three attribute conventions through connector → raw zone → dbt: current OTel
+GenAI names, deprecated ones, OpenInference. Agent spans carrying rolled-up usage never add to
+their children's tokens; an agent span whose model calls were not traced is the call itself.
+
+gpt-4o at $2.50 input / $1.25 cache read / $10 output per 1M tokens (hand-computed below)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from connectors import otel, rawzone
+from raw_fixture import write_raw_zone
+from test_dbt_build import DBT_DIR, _dbt_executable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
+from test_otel_genai import line, span  # noqa: E402
+
+UTC = timezone.utc
+A, B, C, D = ("a" * 32, "b" * 32, "c" * 32, "d" * 32)
+GPT = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06"}
+TRACES = [
+    # A: current names; invoke_agent carries the roll-up of its two chat spans (3000 / 300)
+    span(A, "a000000000000001", "", "invoke_agent triage", {"gen_ai.operation.name": "invoke_agent",
+         "gen_ai.agent.name": "triage", "gen_ai.agent.id": "asst_1", "gen_ai.conversation.id": "conv-A",
+         "gen_ai.usage.input_tokens": 3000, "gen_ai.usage.output_tokens": 300}, kind=1),
+    # 600 × 2.5 + 400 × 1.25 + 100 × 10 = 3000 per 1M → $0.003
+    span(A, "a000000000000002", "a000000000000001", "chat gpt-4o", {**GPT, "gen_ai.operation.name": "chat",
+         "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.cache_read.input_tokens": 400,
+         "gen_ai.usage.output_tokens": 100}, t=1),
+    span(A, "a000000000000003", "a000000000000001", "execute_tool lookup", {"gen_ai.operation.name": "execute_tool",
+         "gen_ai.tool.name": "lookup"}, t=2, kind=1),
+    # 2000 × 2.5 + 200 × 10 = 7000 → $0.007 (reasoning tokens are part of output)
+    span(A, "a000000000000004", "a000000000000001", "chat gpt-4o", {**GPT, "gen_ai.operation.name": "chat",
+         "gen_ai.usage.input_tokens": 2000, "gen_ai.usage.output_tokens": 200,
+         "gen_ai.usage.reasoning.output_tokens": 50}, t=3),
+    # B: deprecated names: 100 × 2.5 + 10 × 10 = 350 → $0.00035
+    span(B, "b000000000000001", "", "chat gpt-4o", {"gen_ai.system": "openai", "gen_ai.operation.name": "chat",
+         "gen_ai.request.model": "gpt-4o", "gen_ai.usage.prompt_tokens": 100, "gen_ai.usage.completion_tokens": 10}),
+    # C: OpenInference AGENT with roll-up, one LLM child: 400 × 2.5 + 100 × 1.25 + 50 × 10 = 1625 → $0.001625
+    span(C, "c000000000000001", "", "agent", {"openinference.span.kind": "AGENT", "agent.name": "planner",
+         "llm.token_count.prompt": 500, "llm.token_count.completion": 50}, kind=1),
+    span(C, "c000000000000002", "c000000000000001", "ChatOpenAI", {"openinference.span.kind": "LLM",
+         "llm.provider": "openai", "llm.model_name": "gpt-4o", "llm.token_count.prompt": 500,
+         "llm.token_count.prompt_details.cache_read": 100, "llm.token_count.completion": 50, "session.id": "s-9"}, t=1),
+    span(C, "c000000000000003", "c000000000000001", "search", {"openinference.span.kind": "TOOL",
+         "tool.name": "search"}, t=2, kind=1),
+    # D: only the agent span is traced: it is the call. 800 × 2.5 + 80 × 10 = 2800 → $0.0028
+    span(D, "d000000000000001", "", "invoke_agent solo", {"gen_ai.operation.name": "invoke_agent",
+         "gen_ai.agent.name": "solo", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+         "gen_ai.usage.input_tokens": 800, "gen_ai.usage.output_tokens": 80}, kind=1),
+]
+
+
+def _price(model, inp, cache_read, out):
+    return {"provider_id": "openai", "model_id": model, "model_match": "{}", "price_start_at": None,
+            "price_end_at": None, "input_mtok": inp, "cache_read_mtok": cache_read, "cache_write_mtok": None,
+            "output_mtok": out, "input_audio_mtok": None, "output_audio_mtok": None, "tiered": False,
+            "genai_prices_version": "test"}
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    home = tmp_path_factory.mktemp("otel_genai")
+    raw = rawzone.raw_root(home)
+    write_raw_zone(raw, {"llm_prices": [_price("gpt-4o", 2.5, 1.25, 10.0)],
+                         "llm_price_matches": [{"provider_id": "openai", "model_id": "gpt-4o",
+                                                "match_kind": "starts_with", "match_value": "gpt-4o"}]})
+    f = home / "traces.jsonl"
+    f.write_text(line(TRACES[:5]) + "\n" + line(TRACES[5:], service="planner-app") + "\n")
+    spans = otel.read_spans(str(f), datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
+    rawzone.write_partitions(home, "otel_spans", "traces", "day", {"2026-11-10": spans},
+                             otel.SCHEMAS["otel_spans"], "load-otel", None)
+    env = {**os.environ, "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
+           "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    run = subprocess.run([_dbt_executable(), "build", "--select", "+fct_agent_loops", "+fct_cost_per_query",
+                          "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_DIR),
+                          "--profiles-dir", str(DBT_DIR), "--no-partial-parse"],
+                         cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        pytest.fail(f"dbt build failed:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}")
+    c = duckdb.connect(str(home / "build.duckdb"), read_only=True)
+    yield c
+    c.close()
+
+
+def test_calls_per_trace_never_double_count(con):
+    rows = con.execute("select trace_id, count(*), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens), "
+                       "sum(cost_usd) from fct_llm_calls group by 1 order by 1").fetchall()
+    assert rows == [
+        (A, 2, 3000, 400, 300, Decimal("0.0100000000")),
+        (B, 1, 100, 0, 10, Decimal("0.0003500000")),
+        (C, 1, 500, 100, 50, Decimal("0.0016250000")),
+        (D, 1, 800, 0, 80, Decimal("0.0028000000")),
+    ]
+    assert con.execute("select call_id, provider, model, reasoning_tokens from fct_llm_calls "
+                       "where trace_id = ? order by 1", [A]).fetchall() == [
+        ("a000000000000002", "openai", "gpt-4o-2024-08-06", 0), ("a000000000000004", "openai", "gpt-4o-2024-08-06", 50)]
+
+
+def test_tasks_and_agent_loops(con):
+    assert con.execute("select task_id, calls, cost_usd from fct_cost_per_query order by 1").fetchall() == [
+        (A, 2, Decimal("0.0100000000")), (B, 1, Decimal("0.0003500000")),
+        (C, 1, Decimal("0.0016250000")), (D, 1, Decimal("0.0028000000"))]
+    loops = con.execute("select task_id, agent, conversation_id, llm_calls, tool_calls from fct_agent_loops "
+                        "order by 1").fetchall()
+    assert loops == [(A, "triage", "conv-A", 2, 1), (C, "planner", "s-9", 1, 1), (D, "solo", None, 1, 0)]
+
+
+def test_mapping_is_data(con):
+    # every field the staging model reads comes from the seed, current names first
+    rows = con.execute("select field, attribute from otel_genai_attributes where priority = 1 order by field").fetchall()
+    assert ("input_tokens", "gen_ai.usage.input_tokens") in rows and ("provider_name", "gen_ai.provider.name") in rows
+    assert con.execute("select count(*) from otel_genai_attributes where convention = 'openinference'").fetchone()[0] >= 10
