@@ -32,7 +32,7 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "litellm_logs": (),
     "agent_trajectories": (),
     "gpu_telemetry": ("gpu_samples",),
-    "dcgm_metrics": (),
+    "dcgm_metrics": ("gpu_samples",),
     "self_hosted_requests": ("self_hosted_requests",),
 }
 
