@@ -1,10 +1,11 @@
 -- One row per LLM call where per-call data exists: OTel GenAI inference spans (API calls) and
 -- self-hosted model-server requests. API calls are priced at list price as of the call's start;
 -- self-hosted calls by their share of the GPU-hours serving them. No price → cost_usd null
--- and price_source 'unpriced' (never $0).
+-- and price_source 'unpriced' (never $0). cost_busy_only_usd: self-hosted calls' share of the
+-- GPU's busy cost only (idle time excluded); API calls have no idle share, so it equals cost_usd.
 with calls as (
 
-    select * from {{ ref('int_llm_calls__from_otel') }}
+    select *, cost_usd as cost_busy_only_usd from {{ ref('int_llm_calls__from_otel') }}
     union all
     select * from {{ ref('int_llm_calls__self_hosted') }}
 
@@ -35,6 +36,7 @@ select
     status,
     depth,
     cost_usd,
+    cost_busy_only_usd,
     price_source,
     (price_source = 'unpriced')     as is_unpriced,
     price_model_id,
