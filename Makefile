@@ -25,9 +25,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-## make bench: benchmarks, reported as ratios measured side by side in one run (BENCH_ROWS=5000000)
+## make bench: every tests/benchmarks/bench_*.py, reported as ratios measured side by side in one run
+## (BENCH_ROWS=5000000 for CUR → focus_costs, BENCH_GPUS=1000 for GPU samples → fct_gpu_hours)
 bench: install
-	$(BIN)/python tests/benchmarks/bench_cur_focus.py
+	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 ## make dev: Dagster UI on the same definitions, pointed at the demo organisation (run make demo first)
 dev: install

@@ -92,6 +92,7 @@ def _read_json(files: list[str], start: datetime, end: datetime) -> pa.Table:
     con = duckdb.connect()
     try:
         con.execute("set timezone = 'UTC'")
+        con.execute("set enable_progress_bar = false")  # a library: never draw on the caller's terminal
         sql = (f"select {select} from read_json(?, format='newline_delimited', columns={col_sql}, "
                f"filename=true, compression='auto') where record = 'gpu' and cast(ts as timestamptz) >= ? "
                f"and cast(ts as timestamptz) < ? order by ts, gpu_uuid")
