@@ -8,6 +8,10 @@ processes, each with its own wall time and peak RSS (``getrusage(RUSAGE_CHILDREN
   dbt      ``dbt build --select +fct_gpu_hours`` (seeds, staging, intervals, hours, mart, their tests);
   baseline bare DuckDB: the same aggregation (lag per GPU, counter deltas with reset/gap rules, busy
            fraction, hourly cost from the same seeds) from the same raw Parquet to a Parquet file.
+Ingest is one configured source per rack of RACK_HOSTS hosts (``<prefix>/rack-NN/<host>/...``, as a
+fleet is configured: one source per rack / S3 prefix), loaded one after another: the connector and
+the GE suite hold a source-day in memory, so peak RSS scales with the rack, not the fleet (one
+source of 1,000 GPUs-days = 8.64M rows needed > 6 GiB when tried).
 The collector files (125 hosts × 8 GPUs × 24 hourly gzip JSON-lines files, format v1) are written
 by DuckDB from a deterministic pattern: utilisation/SM activity bursts, power 70–700 W, an energy
 counter that integrates power, and one driver reload (counter reset) per host at 12:00.
@@ -34,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 DAY = "2026-11-10"
 GPUS_PER_HOST = 8
+RACK_HOSTS = 16  # 128 GPUs, 1.1M samples per source-day
 
 _MEASURE = r"""
 import json, resource, subprocess, sys, time
@@ -52,25 +57,31 @@ sys.path.insert(0, sys.argv[3])
 from connectors import gpu_telemetry, rawzone
 from pipelines.quality.ge import validate
 import pyarrow as pa
-root, home = sys.argv[1], sys.argv[2]
+from pathlib import Path
+root, home = Path(sys.argv[1]), sys.argv[2]
 start = datetime.fromisoformat(sys.argv[4] + "T00:00:00+00:00")
 end = datetime.fromisoformat(sys.argv[5] + "T00:00:00+00:00")
 schema = gpu_telemetry.SCHEMAS["gpu_samples"]
-t = time.monotonic()
-table = gpu_telemetry.read_samples(root, start, end)
-t_read = time.monotonic() - t
-parts = rawzone.split_by_day(table, "ts")
-t = time.monotonic()
-outcome = validate("gpu_samples", pa.concat_tables(
-    [p.append_column("_partition", pa.array([k] * p.num_rows, pa.string())) for k, p in parts.items()]), schema)
-t_ge = time.monotonic() - t
-if not outcome.success:
-    sys.exit(outcome.summary())
-t = time.monotonic()
 rawzone.ensure_schema_file(home, "gpu_samples", schema)
-rawzone.write_partitions(home, "gpu_samples", "bench", "day", parts, schema, "bench-load", None)
-t_write = time.monotonic() - t
-print(f"ingest rows={table.num_rows} read_s={t_read:.1f} ge_s={t_ge:.1f} write_s={t_write:.1f}")
+rows = 0
+t_read = t_ge = t_write = 0.0
+for rack in sorted(p for p in root.iterdir() if p.is_dir()):
+    t = time.monotonic()
+    table = gpu_telemetry.read_samples(str(rack), start, end)
+    t_read += time.monotonic() - t
+    parts = rawzone.split_by_day(table, "ts")
+    t = time.monotonic()
+    outcome = validate("gpu_samples", pa.concat_tables(
+        [p.append_column("_partition", pa.array([k] * p.num_rows, pa.string())) for k, p in parts.items()]), schema)
+    t_ge += time.monotonic() - t
+    if not outcome.success:
+        sys.exit(outcome.summary())
+    t = time.monotonic()
+    rawzone.write_partitions(home, "gpu_samples", rack.name, "day", parts, schema, "bench-load", None)
+    t_write += time.monotonic() - t
+    rows += table.num_rows
+    del table, parts
+print(f"ingest rows={rows} read_s={t_read:.1f} ge_s={t_ge:.1f} write_s={t_write:.1f}")
 """
 
 # the same aggregation as int_gpu_samples__intervals + int_gpu_hours, straight from raw Parquet
@@ -158,7 +169,8 @@ def make_collector_files(root: Path, gpus: int) -> int:
     for f in tmp.rglob("*.gz"):
         host = f.parent.parent.name.split("=", 1)[1]
         hour = f.parent.name.split("=", 1)[1]
-        dest = root / host / DAY / f"{host}-{hour}.jsonl.gz"
+        rack = f"rack-{int(host.split('-')[1]) // RACK_HOSTS:02d}"
+        dest = root / rack / host / DAY / f"{host}-{hour}.jsonl.gz"
         dest.parent.mkdir(parents=True, exist_ok=True)
         f.rename(dest)
         n += 1
