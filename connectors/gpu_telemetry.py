@@ -82,10 +82,14 @@ def s3_objects(uri: str, s3_client=None, suffixes: tuple[str, ...] = (".jsonl", 
 
 def _read_json(files: list[str], start: datetime, end: datetime) -> pa.Table:
     schema = SCHEMAS["gpu_samples"]
+    # integer counters are read as DOUBLE (exact below 2**53, ~285 years at 1 kW in mJ) and rounded,
+    # so a collector writing 1.5e12 or 123.0 does not fail the file
     columns = {"record": "VARCHAR", "sm_active": "DOUBLE", "tensor_active": "DOUBLE",
-               **{f.name: _DUCK_TYPES[f.type] for f in schema if f.name != "_source_uri"}}
+               **{f.name: "DOUBLE" if f.type == pa.int64() else _DUCK_TYPES[f.type]
+                  for f in schema if f.name != "_source_uri"}}
     col_sql = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
     exprs = {"ts": "cast(ts as timestamptz)", "_source_uri": "filename",
+             **{f.name: f"cast(round({f.name}) as bigint)" for f in schema if f.type == pa.int64()},
              "gpm_sm_activity_pct": "coalesce(gpm_sm_activity_pct, sm_active)",
              "gpm_tensor_activity_pct": "coalesce(gpm_tensor_activity_pct, tensor_active)"}
     select = ", ".join(f"{exprs.get(f.name, f.name)} as {f.name}" for f in schema)
