@@ -97,9 +97,11 @@ def _read_json(files: list[str], start: datetime, end: datetime) -> pa.Table:
     try:
         con.execute("set timezone = 'UTC'")
         con.execute("set enable_progress_bar = false")  # a library: never draw on the caller's terminal
+        # no ORDER BY: rows keep file order (files sorted, insertion order preserved); sorting a
+        # day of a fleet doubled read time and peak memory (1.1M rows: 5.5 → 2.8 s, 938 → 546 MiB)
         sql = (f"select {select} from read_json(?, format='newline_delimited', columns={col_sql}, "
                f"filename=true, compression='auto') where record = 'gpu' and cast(ts as timestamptz) >= ? "
-               f"and cast(ts as timestamptz) < ? order by ts, gpu_uuid")
+               f"and cast(ts as timestamptz) < ?")
         return con.sql(sql, params=[files, start, end]).to_arrow_table()
     finally:
         con.close()
