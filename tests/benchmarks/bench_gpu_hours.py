@@ -193,21 +193,25 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gpus", type=int, default=int(os.environ.get("BENCH_GPUS", 1000)))
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/tmp/aispend-bench"))
+    ap.add_argument("--reuse-files", action="store_true", help="keep collector files of a previous run of the same size")
     args = ap.parse_args()
     work = Path(args.dir) / "gpu-hours"
-    shutil.rmtree(work, ignore_errors=True)
     files, home = work / "collector", work / "home"
-    files.mkdir(parents=True)
+    hosts = -(-args.gpus // GPUS_PER_HOST)
+    reuse = args.reuse_files and files.is_dir() and len(list(files.rglob("*.jsonl.gz"))) == hosts * 24
+    for p in ([home, work / "build.duckdb", work / "baseline.parquet"] if reuse else [work]):
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    files.mkdir(parents=True, exist_ok=True)
     home.mkdir(parents=True)
 
     t = time.monotonic()
-    samples = make_collector_files(files, args.gpus)
+    samples = args.gpus * 8640 if reuse else make_collector_files(files, args.gpus)
     if samples < 0:
         sys.exit("collector files: unexpected file count")
     size = sum(f.stat().st_size for f in files.rglob("*.gz"))
     print(f"collector files: {args.gpus:,} GPUs × 8,640 samples = {samples:,} samples in "
           f"{len(list(files.rglob('*.gz')))} hourly files ({size / 2**20:.0f} MiB gzip), "
-          f"written in {time.monotonic() - t:.1f}s")
+          + ("reused" if reuse else f"written in {time.monotonic() - t:.1f}s"))
 
     ingest = _measure([sys.executable, "-c", _INGEST, str(files), str(home), str(REPO), DAY, "2026-11-11"])
     raw = home / "lake" / "raw"
