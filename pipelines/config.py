@@ -32,7 +32,7 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "litellm_logs": ("litellm_spend_logs",),
     "agent_trajectories": ("agent_llm_calls",),
     "gpu_telemetry": ("gpu_samples",),
-    "dcgm_metrics": (),
+    "dcgm_metrics": ("gpu_samples",),
     "self_hosted_requests": ("self_hosted_requests",),
 }
 

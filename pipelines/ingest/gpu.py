@@ -1,12 +1,25 @@
-"""On-prem GPU telemetry (collector files) → raw `gpu_samples`, per day."""
+"""On-prem GPU telemetry → raw `gpu_samples`, per day: aispend collector files (`gpu_telemetry`,
+local directory or s3:// prefix of many hosts; option `format: alibaba_gentd26` reads that public
+trace) and DCGM-exporter scrapes (`dcgm_metrics`) feed the same raw table."""
 
+from connectors import dcgm
 from connectors import gpu_telemetry as conn
+from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
+from pipelines.ingest.aws import s3_client
+
+
+def _fetch(src: SourceConfig, start, end):
+    client = s3_client(src)  # profile / role_arn / endpoint_url / region options, as for AWS exports
+    if src.type == "dcgm_metrics":
+        return dcgm.read_metrics(src.uri, start, end, s3_client=client)
+    return conn.read_samples(src.uri, start, end, s3_client=client, fmt=src.options.get("format"))
+
 
 SPECS = [RawSpec(
-    raw_table="gpu_samples", source_type="gpu_telemetry", cadence="daily", schema=conn.SCHEMAS["gpu_samples"],
-    ts_column=conn.PARTITION_TS_COLUMN["gpu_samples"],
-    daily_fetch=lambda src, s, e: conn.read_samples(src.uri, s, e),
-    description="NVML samples per GPU (by UUID) every ~10 s: utilisation, power, energy counter. "
-                "Turned into GPU-hours, energy and owned-GPU cost (incl. idle) in fct_gpu_hours.",
+    raw_table="gpu_samples", source_type="gpu_telemetry", extra_source_types=("dcgm_metrics",), cadence="daily",
+    schema=conn.SCHEMAS["gpu_samples"], ts_column=conn.PARTITION_TS_COLUMN["gpu_samples"], daily_fetch=_fetch,
+    description="GPU samples per GPU (by UUID) every ~10 s from the aispend collector (NVML) or DCGM "
+                "exporter scrapes: utilisation, SM/tensor activity, power, energy counter. Turned into "
+                "GPU-hours, energy and owned-GPU cost (incl. idle) in fct_gpu_hours.",
 )]

@@ -229,6 +229,14 @@ def test_self_hosted_calls_share_the_gpu_hour(wh):
     assert close(costs["req-1"], GPU_TOTAL / 3)
     assert close(costs["req-2"], GPU_TOTAL * 2 / 3)
     assert close(costs["req-1"] + costs["req-2"], GPU_TOTAL)
+    # busy-only: the hour is 50 % busy, so without the idle share each request costs half
+    busy = dict(wh.rows("select call_id, cost_busy_only_usd from fct_llm_calls where serving = 'self_hosted'"))
+    assert close(busy["req-1"], GPU_TOTAL / 6) and close(busy["req-2"], GPU_TOTAL / 3)
+    q = wh.rows("select serving, cost_usd, cost_busy_only_usd from fct_cost_per_query where task_id = 'task-9'")
+    assert q[0][0] == "self_hosted" and close(q[0][1], GPU_TOTAL * 2 / 3) and close(q[0][2], GPU_TOTAL / 3)
+    # API calls have no idle share: busy-only = fully loaded
+    assert wh.one("select count(*) from fct_llm_calls where serving = 'api' "
+                  "and cost_busy_only_usd is distinct from cost_usd") == 0
 
 
 def test_agent_loop_amplification_of_a_three_call_task(wh):

@@ -107,7 +107,10 @@ def test_idle_week_shows_as_idle_cost(pipeline):
         "select sum(cost_idle_usd), sum(cost_total_usd) from main.fct_gpu_hours "
         "where cast(hour_at as date) > ?", [ev["end"]])[0]
     assert float(idle) / float(total) > 0.9
-    assert float(busy_idle) / float(busy_total) < 0.7
+    # busy = SM activity (GPM; the demo's mean is ~18 % after the idle week), not NVML utilisation
+    # (~50 %, any kernel running counts as busy): most of even a normal week is idle SM time
+    assert float(busy_idle) / float(busy_total) < 0.86
+    assert pipeline.sql("select distinct busy_source from main.fct_gpu_hours")[0] == ("sm_active",)
     hours = pipeline.sql("select count(*), count(distinct gpu_uuid) from main.fct_gpu_hours "
                          "where cast(hour_at as date) between ? and ?", [ev["start"], ev["end"]])[0]
     assert hours == (7 * 24 * 8, 8)

@@ -1,6 +1,9 @@
 -- Owned GPUs in FOCUS 1.2 columns: amortised cost per day × host × GPU model (from int_gpu_hours).
 --   BilledCost = EffectiveCost = Σ cost_total_usd of the GPU-hours; ConsumedQuantity = GPU-hours
 --   ListUnitPrice = BilledCost / GPU-hours
+-- Idle time is included: cost_total_usd charges every observed GPU-hour in full (capex, facility
+-- and ops do not stop when the GPU idles); cost_idle_usd, the idle share of it, is reported in
+-- SkuPriceDetails so the idle part of an owned-GPU line is visible, never added twice.
 with gpu_hours as (
 
     select * from {{ ref('int_gpu_hours') }}

@@ -1,7 +1,14 @@
--- Sample-to-sample intervals per GPU with their energy.
--- energy_j = counter delta (NVML total-energy counter), EXCEPT when the counter went backwards
--- (driver reload / reset) or the gap exceeds 3 × the GPU's nominal (median) sampling interval:
--- then energy_j = mean(power at both ends) × interval_s.
+-- Sample-to-sample intervals per GPU with their energy and busy time.
+-- counted_s: the interval's seconds, bounded by the gap threshold (3 × the GPU's nominal = median
+--   sampling interval): a collector outage adds at most 3 nominal intervals to the hour it starts
+--   in; the rest of the gap is unobserved (no busy time, no energy), never one huge interval.
+-- energy_j: the NVML / DCGM total-energy counter delta, EXCEPT when the counter went backwards
+--   (driver reload / reset: handled, not an error), is missing, or the interval is a gap: then
+--   ∫ power dt ≈ mean(power at both ends) × counted_s ('power'). No counter and no power → null
+--   ('none'; int_gpu_hours models it from the GPU model's idle power and TDP).
+-- busy_s: SM activity (GPM / DCGM_FI_PROF_SM_ACTIVE: the fraction of SMs with a warp resident)
+--   where present, else NVML utilisation (any kernel running during the sample period: coarse,
+--   a single tiny kernel reads 100 %) × counted_s; busy_source says which.
 -- An interval belongs to the hour in which it starts (interval_start_at).
 with samples as (
 
@@ -40,6 +47,22 @@ with_nominal as (
         median(interval_s) over (partition by gpu_uuid) as nominal_interval_s
     from intervals
 
+),
+
+classified as (
+
+    select
+        *,
+        (interval_s > 3 * nominal_interval_s)                                   as is_gap,
+        least(interval_s, 3 * nominal_interval_s)                               as counted_s,
+        (coalesce(prev_power_w, power_w) + power_w) / 2.0                       as mean_power_w,
+        case
+            when gpm_sm_activity_pct is not null then 'sm_active'
+            when util_gpu_pct is not null then 'gpu_util'
+        end                                                                     as busy_source,
+        coalesce(gpm_sm_activity_pct, util_gpu_pct) / 100.0                     as busy_ratio
+    from with_nominal
+
 )
 
 select
@@ -51,21 +74,22 @@ select
     sampled_at                                           as interval_end_at,
     {{ dbt.date_trunc('hour', 'interval_start_at') }}    as hour_at,
     interval_s,
+    counted_s,
     nominal_interval_s,
     counter_delta_j,
     (counter_delta_j < 0)                                as is_counter_reset,
-    (interval_s > 3 * nominal_interval_s)                as is_gap,
+    is_gap,
     case
-        when counter_delta_j is null or counter_delta_j < 0 or interval_s > 3 * nominal_interval_s
-            then 'power'
-        else 'counter'
+        when counter_delta_j is not null and counter_delta_j >= 0 and not is_gap then 'counter'
+        when mean_power_w is not null then 'power'
+        else 'none'
     end                                                  as energy_method,
     case
-        when counter_delta_j is null or counter_delta_j < 0 or interval_s > 3 * nominal_interval_s
-            then coalesce((coalesce(prev_power_w, power_w) + power_w) / 2.0, 0) * interval_s
-        else counter_delta_j
+        when counter_delta_j is not null and counter_delta_j >= 0 and not is_gap then counter_delta_j
+        else mean_power_w * counted_s
     end                                                  as energy_j,
-    -- NVML utilisation is the fraction of the last sample period a kernel was running
-    coalesce(util_gpu_pct, 0) / 100.0 * interval_s       as busy_s,
+    busy_source,
+    -- greatest/least skip nulls in some engines: keep 'no reading' null explicitly
+    case when busy_ratio is not null then least(greatest(busy_ratio, 0), 1) * counted_s end as busy_s,
     power_w
-from with_nominal
+from classified

@@ -27,7 +27,10 @@ select
     cast(sum(cost_usd) as decimal(38, 10))             as priced_cost_usd,
     cast(sum(recorded_cost_usd) as decimal(38, 10))    as recorded_cost_usd,
     bool_or(is_recorded_cost_mismatch)                 as is_recorded_cost_mismatch,
-    min(source_table)                                  as source_table
+    min(source_table)                                  as source_table,
+    -- self-hosted calls without their share of the GPUs' idle time (= cost_usd for API calls)
+    cast(case when sum(case when is_unpriced then 1 else 0 end) = 0 then sum(cost_busy_only_usd) end
+         as decimal(38, 10))                           as cost_busy_only_usd
 from (
     select *, count(*) over (partition by task_id, model) as model_calls
     from calls

@@ -2,7 +2,8 @@
 -- self-hosted model-server requests, LiteLLM gateway requests and recorded agent runs (a run that
 -- records only totals is one row with call_count calls). API calls are priced at list price as of the call's start;
 -- self-hosted calls by their share of the GPU-hours serving them. No price → cost_usd null
--- and price_source 'unpriced' (never $0).
+-- and price_source 'unpriced' (never $0). cost_busy_only_usd: self-hosted calls' share of the
+-- GPU's busy cost only (idle time excluded); API calls have no idle share, so it equals cost_usd.
 -- Every per-call source is unioned BY NAME: a source without a column (call_count, tool_calls,
 -- recorded_cost_usd, outcome_reward) contributes nulls, so adding a source touches only this list.
 with calls as (
@@ -42,6 +43,7 @@ select
     status,
     depth,
     cost_usd,
+    case when serving = 'self_hosted' then cost_busy_only_usd else cost_usd end as cost_busy_only_usd,
     price_source,
     (price_source = 'unpriced')     as is_unpriced,
     price_model_id,
