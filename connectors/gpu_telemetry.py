@@ -26,6 +26,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+from typing import Iterator
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -131,26 +133,37 @@ def read_samples(uri: str, start: datetime, end: datetime, *, s3_client=None, fm
         return read_alibaba_gentd26(uri, start, end)
     if fmt not in (None, "collector"):
         raise SourceError(SOURCE, uri, f"unknown format {fmt!r} (collector | alibaba_gentd26)")
-    schema = SCHEMAS["gpu_samples"]
+    tables = list(iter_samples(uri, start, end, s3_client=s3_client))
+    return pa.concat_tables(tables) if tables else SCHEMAS["gpu_samples"].empty_table()
+
+
+# Hour files read together: one day of 8 GPUs' hour files is 24 files, ~70k rows; a fleet's day is
+# read in slices of this many files, so memory stays bounded whatever the number of hosts.
+FILES_PER_BATCH = 96
+
+
+def iter_samples(uri: str, start: datetime, end: datetime, *, s3_client=None) -> Iterator[pa.Table]:
+    """Collector samples in [start, end) as batches of FILES_PER_BATCH hour files (see read_samples)."""
     if not uri.startswith("s3://"):
         files = hourly_files(uri, start, end)
-        return _read_files(uri, files, start, end, {})
+        for i in range(0, len(files), FILES_PER_BATCH):
+            yield _read_files(uri, files[i:i + FILES_PER_BATCH], start, end, {})
+        return
     store, keys = s3_objects(uri, s3_client)
     keys = [k for k in keys if _in_window(k.rsplit("/", 1)[-1], start, end)]
-    if not keys:
-        return schema.empty_table()
-    with tempfile.TemporaryDirectory(prefix="aispend-gpu-") as tmp:
-        local: dict[str, str] = {}
-        for i, k in enumerate(keys):
-            path = os.path.join(tmp, f"{i:06d}-{k.rsplit('/', 1)[-1]}")
-            try:
-                data = store.read_bytes(k)
-            except SourceError as e:
-                raise SourceError(SOURCE, e.where, e.problem) from None
-            with open(path, "wb") as fh:
-                fh.write(data)
-            local[path] = k
-        return _read_files(uri, list(local), start, end, local)
+    for b in range(0, len(keys), FILES_PER_BATCH):
+        with tempfile.TemporaryDirectory(prefix="aispend-gpu-") as tmp:
+            local: dict[str, str] = {}
+            for i, k in enumerate(keys[b:b + FILES_PER_BATCH]):
+                path = os.path.join(tmp, f"{i:06d}-{k.rsplit('/', 1)[-1]}")
+                try:
+                    data = store.read_bytes(k)
+                except SourceError as e:
+                    raise SourceError(SOURCE, e.where, e.problem) from None
+                with open(path, "wb") as fh:
+                    fh.write(data)
+                local[path] = k
+            yield _read_files(uri, list(local), start, end, local)
 
 
 def _read_files(uri: str, files: list[str], start: datetime, end: datetime, rename: dict[str, str]) -> pa.Table:

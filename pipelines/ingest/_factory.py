@@ -31,8 +31,8 @@ CHECK_NAME = "raw_suite"
 VALIDATE_ROWS = 1_000_000
 SNAPSHOT_SOURCE = "catalogue"
 
-# fetch(source, start, end) -> table for [start, end)   (daily)
-DailyFetch = Callable[[SourceConfig, datetime, datetime], pa.Table]
+# fetch(source, start, end) -> rows for [start, end), one table or a stream of tables   (daily)
+DailyFetch = Callable[[SourceConfig, datetime, datetime], "pa.Table | Iterable[pa.Table]"]
 
 
 @dataclass(frozen=True)
@@ -156,14 +156,21 @@ def _source_pieces(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: l
         # so a bucket the provider corrected replaces its stale copy (whole partitions: no duplicates)
         keys = with_trailing_days(keys, _refetch_days(spec, src), cfg.start_date)
         start, end = day_window(keys)
-        table = spec.daily_fetch(src, start, end)
-        parts = rawzone.split_by_day(table, spec.ts_column)
-        unexpected = sorted(set(parts) - set(keys))
-        if unexpected:
-            raise _fail(spec, src, f"connector returned rows outside the window: {unexpected[:3]}")
+        fetched = spec.daily_fetch(src, start, end)
+        seen: set[str] = set()
+        # a connector may return one table or stream batches (a fleet's day of GPU samples)
+        for batch in ([fetched] if isinstance(fetched, pa.Table) else fetched):
+            parts = rawzone.split_by_day(batch, spec.ts_column)
+            unexpected = sorted(set(parts) - set(keys))
+            if unexpected:
+                raise _fail(spec, src, f"connector returned rows outside the window: {unexpected[:3]}")
+            seen.update(parts)
+            for k, t in parts.items():
+                yield _Piece(src.name, k, None, t)
         # Every requested day is written, empty or not, so a rerun replaces stale rows.
         for k in keys:
-            yield _Piece(src.name, k, None, parts.get(k, spec.schema.empty_table()))
+            if k not in seen:
+                yield _Piece(src.name, k, None, spec.schema.empty_table())
         return
     offered = spec.monthly_discover(src)
     for k in keys:

@@ -13,7 +13,10 @@ def _fetch(src: SourceConfig, start, end):
     client = s3_client(src)  # profile / role_arn / endpoint_url / region options, as for AWS exports
     if src.type == "dcgm_metrics":
         return dcgm.read_metrics(src.uri, start, end, s3_client=client)
-    return conn.read_samples(src.uri, start, end, s3_client=client, fmt=src.options.get("format"))
+    fmt = src.options.get("format")
+    if fmt in (None, "collector"):  # streamed per slice of hour files: a fleet's day in bounded memory
+        return conn.iter_samples(src.uri, start, end, s3_client=client)
+    return conn.read_samples(src.uri, start, end, s3_client=client, fmt=fmt)
 
 
 SPECS = [RawSpec(

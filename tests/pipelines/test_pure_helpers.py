@@ -44,3 +44,27 @@ def test_billing_job_runs_for_every_monthly_source_type():
 
     assert set(billing_source_types()) >= {"aws_cur", "gcp_billing", "focus_files", "aws_focus"}
     assert not {"openai", "otel_traces", "gpu_telemetry"} & set(billing_source_types())
+
+
+def test_daily_fetch_may_stream_batches_split_per_day(tmp_path):
+    """A connector returning a stream of tables: pieces per day, empty days still written."""
+    from datetime import datetime, timezone
+
+    import pyarrow as pa
+
+    from pipelines.config import AispendConfig, SourceConfig
+    from pipelines.ingest._factory import RawSpec, _Skips, _source_pieces
+
+    schema = pa.schema([("ts", pa.timestamp("us", tz="UTC")), ("v", pa.int64())])
+
+    def fetch(src, start, end):
+        d = lambda day: datetime(2026, 9, day, 12, tzinfo=timezone.utc)  # noqa: E731
+        yield pa.table({"ts": [d(1), d(2)], "v": [1, 2]}, schema=schema)
+        yield pa.table({"ts": [d(2)], "v": [3]}, schema=schema)
+
+    spec = RawSpec(raw_table="t", source_type="s", cadence="daily", schema=schema, description="",
+                   daily_fetch=fetch, ts_column="ts")
+    cfg = AispendConfig(home=tmp_path, sources=(SourceConfig("src", "s", "/x"),), start_date="2026-09-01")
+    pieces = list(_source_pieces(spec, cfg, cfg.sources[0], ["2026-09-01", "2026-09-02", "2026-09-03"], _Skips()))
+    assert [(p.key, p.table.num_rows) for p in pieces] == [("2026-09-01", 1), ("2026-09-02", 1), ("2026-09-02", 1),
+                                                          ("2026-09-03", 0)]
