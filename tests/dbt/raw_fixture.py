@@ -32,6 +32,11 @@ def _connector_cols(module: str) -> list[tuple[str, pa.DataType]]:
     return [(f.name, f.type) for f in schema if f.name != "_source_uri"]
 
 
+def _price_lines_cols() -> list[tuple[str, pa.DataType]]:
+    from connectors.llm_prices import SCHEMAS
+    return [(f.name, f.type) for f in SCHEMAS["llm_price_lines"] if f.name != "_source_uri"]
+
+
 def _schema(cols: list[tuple[str, pa.DataType]]) -> pa.Schema:
     return pa.schema([pa.field(n, t) for n, t in cols + LINEAGE])
 
@@ -126,6 +131,7 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
         ("output_mtok", F), ("input_audio_mtok", F), ("output_audio_mtok", F), ("tiered", B),
         ("genai_prices_version", S),
     ]),
+    "llm_price_lines": _schema(_price_lines_cols()),
     "llm_price_matches": _schema([
         ("provider_id", S), ("model_id", S), ("match_kind", S), ("match_value", S),
     ]),
@@ -165,6 +171,7 @@ PARTITIONING: dict[str, tuple[str, Callable[[dict], str]]] = {
     "agent_llm_calls": ("snapshot", lambda r: "latest"),
     "llm_prices": ("snapshot", lambda r: "2026-11-15"),
     "llm_price_matches": ("snapshot", lambda r: "2026-11-15"),
+    "llm_price_lines": ("snapshot", lambda r: "2026-11-15"),
     "focus_lines": ("billing_period", lambda r: (r["BillingPeriodStart"] or r["ChargePeriodStart"]).strftime("%Y-%m")),
     "gcp_catalog_skus": ("snapshot", lambda r: "latest"),
 }
