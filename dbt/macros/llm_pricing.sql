@@ -60,10 +60,10 @@ select
     -- the call's input_tokens must be > band_above and <= band_upto
     case when tier_start_tokens = 0 then -1 else tier_start_tokens end      as band_above_tokens,
     coalesce(next_tier_start_tokens, 9223372036854775807)                   as band_upto_tokens,
-    cast(max(case when price_key = 'input_mtok' then usd_per_unit end) as decimal(38, 12)) as input_usd_per_mtok,
-    cast(max(case when price_key = 'cache_read_mtok' then usd_per_unit end) as decimal(38, 12)) as cache_read_usd_per_mtok,
-    cast(max(case when price_key = 'cache_write_mtok' then usd_per_unit end) as decimal(38, 12)) as cache_write_usd_per_mtok,
-    cast(max(case when price_key = 'output_mtok' then usd_per_unit end) as decimal(38, 12)) as output_usd_per_mtok
+    cast(max(case when price_key = 'input_mtok' then usd_per_unit end) as decimal(18, 9)) as input_usd_per_mtok,
+    cast(max(case when price_key = 'cache_read_mtok' then usd_per_unit end) as decimal(18, 9)) as cache_read_usd_per_mtok,
+    cast(max(case when price_key = 'cache_write_mtok' then usd_per_unit end) as decimal(18, 9)) as cache_write_usd_per_mtok,
+    cast(max(case when price_key = 'output_mtok' then usd_per_unit end) as decimal(18, 9)) as output_usd_per_mtok
 from band_prices
 group by all
 )
@@ -108,17 +108,20 @@ with joined as (
         and calls.call_at < coalesce(cast(ov.valid_to as timestamptz), cast('9999-12-31 00:00:00+00' as timestamptz))
 ),
 rated as (
+    -- rates as DOUBLE: 64-bit float arithmetic keeps ~15 significant digits (far below a cent on
+    -- any call) and is several times faster than DECIMAL(38) products over millions of calls
     select
         *,
         {%- for k in keys %}
-        cast(coalesce(
-            override_{{ k }}_usd_per_mtok,
-            list_{{ k }}_usd_per_mtok * (1 - cast(coalesce(override_discount_pct, 0) as decimal(9, 6)))
+        coalesce(
+            cast(override_{{ k }}_usd_per_mtok as double),
+            cast(list_{{ k }}_usd_per_mtok as double) * (1 - coalesce(cast(override_discount_pct as double), 0))
             {%- if k in ('cache_read', 'cache_write') %},
             -- no separate cache price: cache tokens are plain input tokens
-            coalesce(override_input_usd_per_mtok, list_input_usd_per_mtok * (1 - cast(coalesce(override_discount_pct, 0) as decimal(9, 6))))
+            coalesce(cast(override_input_usd_per_mtok as double),
+                     cast(list_input_usd_per_mtok as double) * (1 - coalesce(cast(override_discount_pct as double), 0)))
             {%- endif %}
-        ) as decimal(38, 12)) as {{ k }}_usd_per_mtok,
+        ) as {{ k }}_usd_per_mtok,
         {%- endfor %}
         case when has_override then 'override' when has_list_price then 'list_price' else 'unpriced' end as price_source
     from joined
@@ -130,7 +133,7 @@ select
         + coalesce(cache_read_tokens, 0) * coalesce(cache_read_usd_per_mtok, 0)
         + coalesce(cache_write_tokens, 0) * coalesce(cache_write_usd_per_mtok, 0)
         + coalesce(output_tokens, 0) * coalesce(output_usd_per_mtok, 0)
-    ) / 1000000 as decimal(38, 12)) end as cost_usd
+    ) / 1000000.0 as decimal(18, 9)) end as cost_usd
 from rated
 )
 {%- endmacro %}
