@@ -129,7 +129,8 @@ rated as (
 select
     * exclude (has_list_price, has_override),
     case when price_source <> 'unpriced' then cast((
-          (input_tokens - coalesce(cache_read_tokens, 0) - coalesce(cache_write_tokens, 0)) * coalesce(input_usd_per_mtok, 0)
+          -- clamped: a source reporting more cached than total input must not earn a credit
+          greatest(input_tokens - coalesce(cache_read_tokens, 0) - coalesce(cache_write_tokens, 0), 0) * coalesce(input_usd_per_mtok, 0)
         + coalesce(cache_read_tokens, 0) * coalesce(cache_read_usd_per_mtok, 0)
         + coalesce(cache_write_tokens, 0) * coalesce(cache_write_usd_per_mtok, 0)
         + coalesce(output_tokens, 0) * coalesce(output_usd_per_mtok, 0)
