@@ -411,3 +411,16 @@ def test_llm_token_lines_follow_the_focus_draft_ai_examples(wh, shared_data):
     # hand-computed: 100k × $3, 1M × $0.30, 10k × $3.75, 20k × $15 per 1M
     assert {r[17]: r[15] for r in ours} == {"input": Decimal("0.3"), "cached_input": Decimal("0.3"),
                                             "cache_write": Decimal("0.0375"), "output": Decimal("0.3")}
+
+
+def test_token_semantics_normalised_across_providers(wh):
+    """One vocabulary: input_tokens = ALL input (cache reads and writes included), uncached = base-rate input.
+    OpenAI reports input INCLUDING cached; Anthropic EXCLUDING cache reads and writes; OTel including
+    (test_call_costs_as_of_call_time: 1000 input with 400 cached → 600 × $3 + 400 × $0.30)."""
+    openai = wh.rows("""select input_tokens, cached_input_tokens, uncached_input_tokens from int_llm_api_daily_usage
+                        where provider = 'openai' and usage_date = '2026-11-10' and model = 'gpt-4o-2024-08-06'""")
+    assert openai == [(1_000_000, 200_000, 800_000)]         # reported input 1M of which 200k cached
+    anthropic = wh.rows("""select input_tokens, cached_input_tokens, cache_write_5m_tokens, uncached_input_tokens
+                           from int_llm_api_daily_usage
+                           where provider = 'anthropic' and account_id = 'wrkspc_support'""")
+    assert anthropic == [(1_110_000, 1_000_000, 10_000, 100_000)]  # reported input 100k + 1M read + 10k write
