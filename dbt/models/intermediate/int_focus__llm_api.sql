@@ -2,7 +2,8 @@
 -- model × token type, computed from usage × list price as of that day (int_llm_api_daily_cost).
 --   PricingQuantity = tokens / 1e6, PricingUnit '1000000 Tokens' (FOCUS UnitFormat <quantity> <unit>), ListUnitPrice = list USD per 1M tokens
 --   ListCost = tokens × ListUnitPrice / 1e6; BilledCost = EffectiveCost = ListCost × batch factor
--- Unpriced lines (no list price for the model) are left out: they surface in
+-- A model priced only by an override (custom / self-hosted) has no list price: its ListCost is
+-- what it costs. Unpriced lines (no price at all) are left out: they surface in
 -- fct_llm_reconciliation, never as $0 spend.
 -- SkuId / SkuMeter / ChargeDescription / SkuPriceDetails (ModelDeveloper, ModelId, TokenDirection,
 -- TokenCacheAction) follow the FOCUS draft AI examples (ai_billing, ai_prompt_caching) through the
@@ -87,13 +88,13 @@ select
     'ContractedUnitPrice': 'cost_usd / nullif(tokens, 0) * 1000000',
     'EffectiveCost': 'cost_usd',
     'InvoiceIssuerName': 'provider_name',
-    'ListCost': 'list_cost_usd',
-    'ListUnitPrice': 'list_usd_per_mtok',
+    'ListCost': 'coalesce(list_cost_usd, cost_usd)',
+    'ListUnitPrice': 'coalesce(list_usd_per_mtok, cost_usd / nullif(tokens, 0) * 1000000)',
     'PricingCategory': "'Standard'",
     'PricingCurrency': "'USD'",
     'PricingCurrencyContractedUnitPrice': 'cost_usd / nullif(tokens, 0) * 1000000',
     'PricingCurrencyEffectiveCost': 'cost_usd',
-    'PricingCurrencyListUnitPrice': 'list_usd_per_mtok',
+    'PricingCurrencyListUnitPrice': 'coalesce(list_usd_per_mtok, cost_usd / nullif(tokens, 0) * 1000000)',
     'PricingQuantity': 'tokens / 1000000.0',
     'PricingUnit': "coalesce(pricing_unit, '1000000 Tokens')",
     'ProviderName': 'provider_name',
