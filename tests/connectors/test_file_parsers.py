@@ -221,3 +221,23 @@ def test_wrong_path_is_an_error_not_an_empty_day(tmp_path):
             read(str(tmp_path / "nope"), *DAY)
     with pytest.raises(SourceError, match=r"^gpu_telemetry: .*nope: telemetry directory not found"):
         gpu_telemetry.read_samples(str(tmp_path / "nope"), *DAY)
+
+
+def test_llm_price_lines_long_form_variants_tiers_periods():
+    from decimal import Decimal
+
+    lines = llm_prices.snapshot()["llm_price_lines"].to_pylist()
+    assert set(llm_prices.SCHEMAS["llm_price_lines"].names) == set(lines[0])
+    gemini = {(r["valid_from"].date().isoformat() if r["valid_from"] else None, r["variant"], r["tier_start_tokens"]):
+              r["usd_per_unit"] for r in lines
+              if (r["provider_id"], r["model_id"], r["price_key"]) == ("google", "gemini-2.5-pro", "input_mtok")}
+    # context tier above 200k input tokens, and the Batch variant genai-prices dates from 2026-10-14
+    assert gemini[("1970-01-01", "standard", 0)] == Decimal("1.25")
+    assert gemini[("1970-01-01", "standard", 200000)] == Decimal("2.5")
+    assert gemini[("2026-10-14", "processing=batch", 0)] == Decimal("0.625")
+    assert gemini[("2026-10-14", "processing=batch", 200000)] == Decimal("1.25")
+    keys = {(r["provider_id"], r["model_id"], r["valid_from"], r["variant"], r["tier_start_tokens"], r["price_key"])
+            for r in lines}
+    assert len(keys) == len(lines)                       # the grain is a key
+    assert {r["unit_size"] for r in lines if r["price_key"].endswith("_mtok")} == {1_000_000}
+    assert {"processing=batch", "service_tier=flex", "service_tier=priority"} <= {r["variant"] for r in lines}

@@ -32,6 +32,11 @@ def _connector_cols(module: str) -> list[tuple[str, pa.DataType]]:
     return [(f.name, f.type) for f in schema if f.name != "_source_uri"]
 
 
+def _price_lines_cols() -> list[tuple[str, pa.DataType]]:
+    from connectors.llm_prices import SCHEMAS
+    return [(f.name, f.type) for f in SCHEMAS["llm_price_lines"] if f.name != "_source_uri"]
+
+
 def _schema(cols: list[tuple[str, pa.DataType]]) -> pa.Schema:
     return pa.schema([pa.field(n, t) for n, t in cols + LINEAGE])
 
@@ -126,6 +131,7 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
         ("output_mtok", F), ("input_audio_mtok", F), ("output_audio_mtok", F), ("tiered", B),
         ("genai_prices_version", S),
     ]),
+    "llm_price_lines": _schema(_price_lines_cols()),
     "llm_price_matches": _schema([
         ("provider_id", S), ("model_id", S), ("match_kind", S), ("match_value", S),
     ]),
@@ -165,16 +171,32 @@ PARTITIONING: dict[str, tuple[str, Callable[[dict], str]]] = {
     "agent_llm_calls": ("snapshot", lambda r: "latest"),
     "llm_prices": ("snapshot", lambda r: "2026-11-15"),
     "llm_price_matches": ("snapshot", lambda r: "2026-11-15"),
+    "llm_price_lines": ("snapshot", lambda r: "2026-11-15"),
     "focus_lines": ("billing_period", lambda r: (r["BillingPeriodStart"] or r["ChargePeriodStart"]).strftime("%Y-%m")),
     "gcp_catalog_skus": ("snapshot", lambda r: "latest"),
 }
+
+
+def price_lines(prices: list[dict]) -> list[dict]:
+    """`llm_price_lines` rows (long form: standard variant, base tier) for `llm_prices` fixture rows."""
+    from decimal import Decimal
+
+    keys = ("input_mtok", "cache_read_mtok", "cache_write_mtok", "output_mtok", "input_audio_mtok", "output_audio_mtok")
+    return [{"provider_id": p["provider_id"], "model_id": p["model_id"], "valid_from": p["price_start_at"],
+             "valid_to": p["price_end_at"], "variant": "standard", "tier_start_tokens": 0, "price_key": k,
+             "usd_per_unit": Decimal(str(p[k])), "unit_size": 1_000_000, "has_time_of_day_price": False,
+             "genai_prices_version": p.get("genai_prices_version")}
+            for p in prices for k in keys if p.get(k) is not None]
 
 
 def write_raw_zone(root: Path, tables: dict[str, list[dict[str, Any]]], source_name: str = "fixture",
                    schemas: dict[str, pa.Schema] | None = None) -> None:
     """Write every raw table's `_schema/empty.parquet` plus partitions for the given rows.
 
-    `schemas` overrides RAW_SCHEMAS per table (e.g. a raw table with extra export columns)."""
+    `schemas` overrides RAW_SCHEMAS per table (e.g. a raw table with extra export columns).
+    Without explicit `llm_price_lines`, they are derived from the `llm_prices` rows (price_lines())."""
+    if "llm_prices" in tables and "llm_price_lines" not in tables:
+        tables = {**tables, "llm_price_lines": price_lines(tables["llm_prices"])}
     root = Path(root)
     ingested = datetime(2026, 11, 16, 6, 0, tzinfo=timezone.utc)
     for raw_table, schema in {**RAW_SCHEMAS, **(schemas or {})}.items():

@@ -367,3 +367,60 @@ def test_claude_code_estimated_cost_cents_to_usd_exactly(wh):
         ("claude-sonnet-4-5-20250929", "dev@example.com", "123.4500000000", "1.2345000000", 100_000, 10_000)]
     # cost_report amount, cents as decimal text → USD exactly ("93.75" → 0.9375)
     assert str(wh.one("select amount from stg_anthropic__costs")) == "0.9375000000"
+
+
+def test_llm_token_lines_follow_the_focus_draft_ai_examples(wh, shared_data):
+    """Our Anthropic sonnet lines (input, cache read, cache write, output) against the draft FOCUS
+    prompt-caching example, token type by token type: same column values where the example's
+    value is not specific to its fictional provider, the model name swapped in elsewhere."""
+    import csv
+    import json
+
+    path = shared_data / "focus" / "spec-examples-draft" / "ai_prompt_caching" / "ai_prompt_caching_a.csv"
+    with path.open() as f:
+        examples = {r["SkuMeter"]: r for r in csv.DictReader(f)}
+    ex_model = json.loads(next(iter(examples.values()))["SkuPriceDetails"])["ModelId"]
+    ours = wh.rows("""
+        select SkuMeter, ServiceCategory, ServiceSubcategory, ChargeCategory, ChargeFrequency, ConsumedUnit,
+               PricingUnit, PricingCategory, ChargeDescription, SkuId, SkuPriceId, SkuPriceDetails,
+               ConsumedQuantity, PricingQuantity, ListUnitPrice, ListCost, x_model, x_token_type, x_price_source
+        from focus_costs where x_model = 'claude-sonnet-4-5-20250929' and SubAccountId = 'wrkspc_support'
+        order by SkuMeter""")
+    assert [r[0] for r in ours] == ["Cache Read Input Tokens", "Cache Write Input Tokens", "Input Tokens",
+                                    "Output Tokens"]
+    assert set(examples) == {r[0] for r in ours}
+    for (meter, cat, sub, charge_cat, freq, cunit, punit, pcat, desc, sku, sku_price, details, cq, pq, lup,
+         lc, model, token_type, price_source) in ours:
+        ex = examples[meter]
+        assert (cat, sub, charge_cat, freq, cunit, punit, pcat) == (
+            ex["ServiceCategory"], ex["ServiceSubcategory"], ex["ChargeCategory"], ex["ChargeFrequency"],
+            ex["ConsumedUnit"], ex["PricingUnit"], ex["PricingCategory"])
+        assert (cat, sub, cunit, punit) == ("AI and Machine Learning", "Generative AI", "Tokens", "1000000 Tokens")
+        assert desc == ex["ChargeDescription"].replace("Solora Reasoning Pro", model)
+        d, exd = json.loads(details), json.loads(ex["SkuPriceDetails"])
+        assert sku == ex["SkuId"].replace(ex_model, d["ModelId"])
+        assert sku_price.startswith(ex["SkuPriceId"].replace(ex_model, d["ModelId"]) + "-")
+        # the token semantics keys, present exactly where the example has them
+        for key in ("TokenDirection", "TokenCacheAction"):
+            assert d.get(key) == exd.get(key), (meter, key)
+        assert d["ModelDeveloper"] == "Anthropic" and d["ModelId"] == "claude-sonnet-4-5"
+        # same arithmetic as the example: PricingQuantity = tokens / 1e6, ListCost = ListUnitPrice × PricingQuantity
+        assert Decimal(ex["PricingQuantity"]) == Decimal(ex["ConsumedQuantity"]) / 1000000
+        assert pq == cq / 1000000 and close(lc, lup * pq)
+        assert price_source == "list_price"
+    # hand-computed: 100k × $3, 1M × $0.30, 10k × $3.75, 20k × $15 per 1M
+    assert {r[17]: r[15] for r in ours} == {"input": Decimal("0.3"), "cached_input": Decimal("0.3"),
+                                            "cache_write": Decimal("0.0375"), "output": Decimal("0.3")}
+
+
+def test_token_semantics_normalised_across_providers(wh):
+    """One vocabulary: input_tokens = ALL input (cache reads and writes included), uncached = base-rate input.
+    OpenAI reports input INCLUDING cached; Anthropic EXCLUDING cache reads and writes; OTel including
+    (test_call_costs_as_of_call_time: 1000 input with 400 cached → 600 × $3 + 400 × $0.30)."""
+    openai = wh.rows("""select input_tokens, cached_input_tokens, uncached_input_tokens from int_llm_api_daily_usage
+                        where provider = 'openai' and usage_date = '2026-11-10' and model = 'gpt-4o-2024-08-06'""")
+    assert openai == [(1_000_000, 200_000, 800_000)]         # reported input 1M of which 200k cached
+    anthropic = wh.rows("""select input_tokens, cached_input_tokens, cache_write_5m_tokens, uncached_input_tokens
+                           from int_llm_api_daily_usage
+                           where provider = 'anthropic' and account_id = 'wrkspc_support'""")
+    assert anthropic == [(1_110_000, 1_000_000, 10_000, 100_000)]  # reported input 100k + 1M read + 10k write

@@ -2,8 +2,13 @@
 -- model × token type, computed from usage × list price as of that day (int_llm_api_daily_cost).
 --   PricingQuantity = tokens / 1e6, PricingUnit '1000000 Tokens' (FOCUS UnitFormat <quantity> <unit>), ListUnitPrice = list USD per 1M tokens
 --   ListCost = tokens × ListUnitPrice / 1e6; BilledCost = EffectiveCost = ListCost × batch factor
--- Unpriced lines (no list price for the model) are left out: they surface in
+-- A model priced only by an override (custom / self-hosted) has no list price: its ListCost is
+-- what it costs. Unpriced lines (no price at all) are left out: they surface in
 -- fct_llm_reconciliation, never as $0 spend.
+-- SkuId / SkuMeter / ChargeDescription / SkuPriceDetails (ModelDeveloper, ModelId, TokenDirection,
+-- TokenCacheAction) follow the FOCUS draft AI examples (ai_billing, ai_prompt_caching) through the
+-- llm_token_types seed. json_merge_patch drops a null TokenCacheAction, as the examples omit it on
+-- output lines.
 with token_costs as (
 
     select * from {{ ref('int_llm_api_daily_cost') }}
@@ -22,6 +27,7 @@ daily as (
         max(price_model_id)          as price_model_id,
         max(price_valid_from_at)     as price_valid_from_at,
         max(list_usd_per_mtok)       as list_usd_per_mtok,
+        max(price_source)            as price_source,
         sum(tokens)                  as tokens,
         sum(list_cost_usd)           as list_cost_usd,
         sum(cost_usd)                as cost_usd
@@ -42,8 +48,17 @@ enriched as (
         service_map.service_subcategory,
         service_map.service_name,
         attribution.team,
-        attribution.application
+        attribution.application,
+        token_types.sku_suffix,
+        token_types.sku_meter,
+        token_types.charge_description,
+        token_types.token_direction,
+        token_types.token_cache_action,
+        token_types.consumed_unit,
+        token_types.pricing_unit
     from daily
+    left join {{ ref('llm_token_types') }} as token_types
+        on token_types.token_type = daily.token_type
     left join {{ ref('service_category_map') }} as service_map
         on service_map.provider = daily.provider
         and service_map.service_code = 'api'
@@ -63,34 +78,34 @@ select
     'BillingPeriodEnd': 'month_start_at + interval 1 month',
     'BillingPeriodStart': 'month_start_at',
     'ChargeCategory': "'Usage'",
-    'ChargeDescription': "model || ' ' || case when token_type = 'web_search' then 'web search requests' else replace(token_type, '_', ' ') || ' tokens' end",
+    'ChargeDescription': "coalesce(charge_description, replace(token_type, '_', ' ') || ' tokens') || ' for ' || model",
     'ChargeFrequency': "'Usage-Based'",
     'ChargePeriodEnd': 'day_start_at + interval 1 day',
     'ChargePeriodStart': 'day_start_at',
     'ConsumedQuantity': 'tokens',
-    'ConsumedUnit': "case when token_type = 'web_search' then 'Requests' else 'Tokens' end",
+    'ConsumedUnit': "coalesce(consumed_unit, 'Tokens')",
     'ContractedCost': 'cost_usd',
     'ContractedUnitPrice': 'cost_usd / nullif(tokens, 0) * 1000000',
     'EffectiveCost': 'cost_usd',
     'InvoiceIssuerName': 'provider_name',
-    'ListCost': 'list_cost_usd',
-    'ListUnitPrice': 'list_usd_per_mtok',
+    'ListCost': 'coalesce(list_cost_usd, cost_usd)',
+    'ListUnitPrice': 'coalesce(list_usd_per_mtok, cost_usd / nullif(tokens, 0) * 1000000)',
     'PricingCategory': "'Standard'",
     'PricingCurrency': "'USD'",
     'PricingCurrencyContractedUnitPrice': 'cost_usd / nullif(tokens, 0) * 1000000',
     'PricingCurrencyEffectiveCost': 'cost_usd',
-    'PricingCurrencyListUnitPrice': 'list_usd_per_mtok',
+    'PricingCurrencyListUnitPrice': 'coalesce(list_usd_per_mtok, cost_usd / nullif(tokens, 0) * 1000000)',
     'PricingQuantity': 'tokens / 1000000.0',
-    'PricingUnit': "case when token_type = 'web_search' then '1000000 Requests' else '1000000 Tokens' end",
+    'PricingUnit': "coalesce(pricing_unit, '1000000 Tokens')",
     'ProviderName': 'provider_name',
     'PublisherName': 'provider_name',
     'ServiceCategory': "coalesce(service_category, 'AI and Machine Learning')",
     'ServiceName': 'coalesce(service_name, provider_name)',
     'ServiceSubcategory': "coalesce(service_subcategory, 'Generative AI')",
-    'SkuId': "coalesce(price_model_id, model) || ':' || token_type",
-    'SkuMeter': "case when token_type = 'web_search' then 'web search requests' else replace(token_type, '_', ' ') || ' tokens' end",
-    'SkuPriceDetails': "json_object('genai_prices_model', price_model_id, 'price_valid_from', price_valid_from_at)",
-    'SkuPriceId': "coalesce(price_model_id, model) || ':' || token_type || ':' || strftime(price_valid_from_at, '%Y-%m-%d')",
+    'SkuId': "coalesce(price_model_id, model) || '-' || coalesce(sku_suffix, token_type)",
+    'SkuMeter': "coalesce(sku_meter, token_type)",
+    'SkuPriceDetails': "json_merge_patch(json_object('ModelDeveloper', provider_name, 'ModelId', coalesce(price_model_id, model), 'x_PriceValidFrom', strftime(price_valid_from_at, '%Y-%m-%d')), json_object('TokenDirection', token_direction, 'TokenCacheAction', token_cache_action))",
+    'SkuPriceId': "coalesce(price_model_id, model) || '-' || coalesce(sku_suffix, token_type) || '-ondemand-' || strftime(price_valid_from_at, '%Y-%m-%d')",
     'SubAccountId': 'account_id',
     'SubAccountName': 'account_id',
     'SubAccountType': 'sub_account_type',
@@ -101,6 +116,6 @@ select
     'x_application': 'application',
     'x_model': 'model',
     'x_token_type': 'token_type',
-    'x_price_source': "'list_price'",
+    'x_price_source': 'price_source',
 }) }}
 from enriched

@@ -1,6 +1,6 @@
 -- One row per request LiteLLM logged (failed attempts and retries included: each was a call).
 -- Task key: the gateway session id, else the request itself (a single-request task).
--- Priced like the OTel calls: list price as of the call's start through the model resolution;
+-- Priced like the OTel calls (llm_priced_calls, as of the call's start, through the model resolution);
 -- LiteLLM's own `spend` is kept as recorded_cost_usd to be compared, not trusted.
 with calls as (
 
@@ -21,34 +21,26 @@ resolved as (
 
 ),
 
-priced as (
+-- LiteLLM reports usage in the OpenAI shape: prompt tokens include cache reads and writes,
+-- already the pricing macro's semantics
+price_input as (
 
     select
-        resolved.*,
-        prices.input_usd_per_mtok,
-        coalesce(prices.cache_read_usd_per_mtok, prices.input_usd_per_mtok)  as cache_read_usd_per_mtok,
-        coalesce(prices.cache_write_usd_per_mtok, prices.input_usd_per_mtok) as cache_write_usd_per_mtok,
-        prices.output_usd_per_mtok
+        resolved.* replace (
+            coalesce(input_tokens, 0)       as input_tokens,
+            coalesce(cache_write_tokens, 0) as cache_write_tokens,
+            coalesce(output_tokens, 0)      as output_tokens
+        ),
+        coalesce(cached_input_tokens, 0)    as cache_read_tokens,
+        started_at                          as call_at,
+        'standard'                          as variant
     from resolved
-    left join {{ ref('int_llm_prices') }} as prices
-        on prices.provider_id = resolved.price_provider_id
-        and prices.model_id = resolved.price_model_id
-        and resolved.started_at >= prices.valid_from_at
-        and resolved.started_at < prices.valid_to_at
 
 ),
 
-tokens as (
+priced as (
 
-    select
-        *,
-        coalesce(input_tokens, 0)        as input_tokens_all,
-        coalesce(cached_input_tokens, 0) as cached_tokens,
-        coalesce(cache_write_tokens, 0)  as cache_write_tokens_all,
-        greatest(coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0), 0)
-                                         as uncached_tokens,
-        coalesce(output_tokens, 0)       as output_tokens_all
-    from priced
+    select * from {{ llm_priced_calls('price_input', ref('int_llm_price_bands'), ref('llm_price_overrides')) }} as p
 
 )
 
@@ -62,10 +54,10 @@ select
     ended_at,
     provider_name                            as provider,
     model,
-    input_tokens_all                         as input_tokens,
-    cached_tokens                            as cached_input_tokens,
-    cache_write_tokens_all                   as cache_write_tokens,
-    output_tokens_all                        as output_tokens,
+    input_tokens,
+    cache_read_tokens                        as cached_input_tokens,
+    cache_write_tokens,
+    output_tokens,
     coalesce(reasoning_tokens, 0)            as reasoning_tokens,
     false                                    as is_batch,
     cast(null as varchar)                    as service_tier,
@@ -75,21 +67,12 @@ select
     cast(null as varchar)                    as agent,
     case when lower(status) in ('success', 'ok') then 'ok' else 'error' end as status,
     cast(null as integer)                    as depth,
-    cast(
-        (uncached_tokens * input_usd_per_mtok
-         + cached_tokens * cache_read_usd_per_mtok
-         + cache_write_tokens_all * cache_write_usd_per_mtok
-         + output_tokens_all * output_usd_per_mtok) / 1000000
-        as decimal(38, 10)
-    )                                        as cost_usd,
-    case
-        when input_usd_per_mtok is null or output_usd_per_mtok is null then 'unpriced'
-        else 'list_price'
-    end                                      as price_source,
+    cast(cost_usd as decimal(38, 10))        as cost_usd,
+    price_source,
     price_model_id,
     'litellm_spend_logs'                     as source_table,
     cast(1 as bigint)                        as call_count,
     cast(null as bigint)                     as tool_calls,
     recorded_cost_usd,
     cast(null as double)                     as outcome_reward
-from tokens
+from priced

@@ -1,8 +1,8 @@
 -- One row per LLM call seen in traces. INFERENCE spans (chat / text_completion / generate_content,
 -- OpenInference LLM) are calls: an invoke_agent span wraps its child chat spans and must not be
 -- counted again (unless none of them reports usage), and execute_tool spans are tool calls.
--- Priced as of the call's start: cost = (uncached input × input + cache reads × cache_read +
--- cache writes × cache_write + output × output) / 1e6, list USD per million tokens.
+-- Priced as of the call's start by the llm_priced_calls macro (genai-prices catalogue with its
+-- service-tier variants and context tiers, overrides from seed llm_price_overrides).
 with spans as (
 
     select * from {{ ref('int_otel_spans__tree') }}
@@ -68,36 +68,26 @@ resolved as (
 
 ),
 
-priced as (
+-- OTel input_tokens include cache reads and writes (gen_ai.usage.input_tokens): already the
+-- pricing macro's semantics
+price_input as (
 
     select
-        resolved.*,
-        prices.input_usd_per_mtok,
-        coalesce(prices.cache_read_usd_per_mtok, prices.input_usd_per_mtok)  as cache_read_usd_per_mtok,
-        coalesce(prices.cache_write_usd_per_mtok, prices.input_usd_per_mtok) as cache_write_usd_per_mtok,
-        prices.output_usd_per_mtok
+        resolved.* replace (
+            coalesce(input_tokens, 0)       as input_tokens,
+            coalesce(cache_write_tokens, 0) as cache_write_tokens,
+            coalesce(output_tokens, 0)      as output_tokens
+        ),
+        coalesce(cached_input_tokens, 0)    as cache_read_tokens,
+        started_at                          as call_at,
+        case when service_tier is null then 'standard' else 'service_tier=' || lower(service_tier) end as variant
     from resolved
-    left join {{ ref('int_llm_prices') }} as prices
-        on prices.provider_id = resolved.price_provider_id
-        and prices.model_id = resolved.price_model_id
-        and resolved.started_at >= prices.valid_from_at
-        and resolved.started_at < prices.valid_to_at
 
 ),
 
-tokens as (
+priced as (
 
-    select
-        *,
-        coalesce(input_tokens, 0)        as input_tokens_all,
-        coalesce(cached_input_tokens, 0) as cached_tokens,
-        coalesce(cache_write_tokens, 0)  as cache_write_tokens_all,
-        greatest(
-            coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0),
-            0
-        )                                as uncached_tokens,
-        coalesce(output_tokens, 0)       as output_tokens_all
-    from priced
+    select * from {{ llm_priced_calls('price_input', ref('int_llm_price_bands'), ref('llm_price_overrides')) }} as p
 
 )
 
@@ -111,10 +101,10 @@ select
     ended_at,
     provider_name                            as provider,
     model,
-    input_tokens_all                         as input_tokens,
-    cached_tokens                            as cached_input_tokens,
-    cache_write_tokens_all                   as cache_write_tokens,
-    output_tokens_all                        as output_tokens,
+    input_tokens,
+    cache_read_tokens                        as cached_input_tokens,
+    cache_write_tokens,
+    output_tokens,
     coalesce(reasoning_tokens, 0)            as reasoning_tokens,
     false                                    as is_batch,
     service_tier,
@@ -124,17 +114,8 @@ select
     agent,
     case when status_code = 2 then 'error' else 'ok' end as status,
     depth,
-    cast(
-        (uncached_tokens * input_usd_per_mtok
-         + cached_tokens * cache_read_usd_per_mtok
-         + cache_write_tokens_all * cache_write_usd_per_mtok
-         + output_tokens_all * output_usd_per_mtok) / 1000000
-        as decimal(38, 10)
-    )                                        as cost_usd,
-    case
-        when input_usd_per_mtok is null or output_usd_per_mtok is null then 'unpriced'
-        else 'list_price'
-    end                                      as price_source,
+    cast(cost_usd as decimal(38, 10))        as cost_usd,
+    price_source,
     price_model_id,
     'otel_spans'                             as source_table
-from tokens
+from priced

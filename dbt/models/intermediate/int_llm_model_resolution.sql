@@ -42,6 +42,10 @@ match_rules as (
     -- a model id always matches itself
     select distinct provider_id, model_id, 'equals', lower(model_id)
     from {{ ref('int_llm_prices') }}
+    union
+    -- custom / self-hosted models priced only by an override (seed llm_price_overrides)
+    select distinct provider_id, model_id, 'equals', lower(model_id)
+    from {{ ref('llm_price_overrides') }}
 
 ),
 
