@@ -27,8 +27,11 @@ from pipelines.quality.ge import validate
 from pipelines.resources import AispendResource
 
 CHECK_NAME = "raw_suite"
-# Rows validated (and held in memory) at a time; a daily range of small partitions is one group.
+# Rows validated (and held in memory) at a time: a group closes at VALIDATE_ROWS rows or
+# VALIDATE_BYTES of Arrow data, whichever comes first (CUR rows are fat: ~2 KB each with their JSON
+# maps); a daily range of small partitions is one group.
 VALIDATE_ROWS = 1_000_000
+VALIDATE_BYTES = 256 << 20
 SNAPSHOT_SOURCE = "catalogue"
 
 # fetch(source, start, end) -> rows for [start, end), one table or a stream of tables   (daily)
@@ -199,14 +202,15 @@ def _source_pieces(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: l
 
 
 def _groups(pieces: Iterator[_Piece]) -> Iterator[list[_Piece]]:
-    """Pieces gathered into groups of about VALIDATE_ROWS rows (one GE pass each)."""
-    group, rows = [], 0
+    """Pieces gathered into groups of at most about VALIDATE_ROWS rows / VALIDATE_BYTES (one GE pass each)."""
+    group, rows, size = [], 0, 0
     for p in pieces:
         group.append(p)
         rows += p.table.num_rows
-        if rows >= VALIDATE_ROWS:
+        size += p.table.nbytes
+        if rows >= VALIDATE_ROWS or size >= VALIDATE_BYTES:
             yield group
-            group, rows = [], 0
+            group, rows, size = [], 0, 0
     if group:
         yield group
 
