@@ -169,11 +169,16 @@ def _python_table(files: list[str], lo: int, hi: int) -> pa.Table:
 _ANY = {"stringValue": "JSON", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "JSON",
         "bytesValue": "JSON", "arrayValue": "JSON", "kvlistValue": "JSON"}
 _KVS = [{"key": "VARCHAR", "value": _ANY}]
-_LINE = json.dumps({"resourceSpans": [{"resource": {"attributes": _KVS}, "scopeSpans": [{"scope": {"name": "VARCHAR"}, "spans": [{
+# Top-level attribute values are read as their compact JSON text (yyjson re-serialises them):
+# the usual one-field forms are decoded with prefix tests and slices, anything else by
+# json_transform into _ANY — cheaper than a 7-field struct per attribute.
+_TOP_KVS = [{"key": "VARCHAR", "value": "VARCHAR"}]
+_LINE = json.dumps({"resourceSpans": [{"resource": {"attributes": _TOP_KVS}, "scopeSpans": [{"scope": {"name": "VARCHAR"}, "spans": [{
     "traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
-    "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": _KVS, "status": {"code": "VARCHAR"}}]}]}]})
+    "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": _TOP_KVS, "status": {"code": "VARCHAR"}}]}]}]})
 _ARRAY = json.dumps({"values": [_ANY]})
 _KVLIST = json.dumps({"values": _KVS})
+_ANY_JSON = json.dumps(_ANY)
 
 
 # A control character never appears unescaped in JSON text: it marks a value the fast path does
@@ -204,25 +209,42 @@ def _sql_value(v: str, depth: int) -> str:
         "ELSE 'null' END")
 
 
-def _sql_token_bad(a: str) -> str:
-    """SQL: attribute `a` is a token count (the names of _TOKEN_ATTR) whose value is not a whole 0..MAX."""
-    v = f"{a}.value"
-    is_token = (f"(starts_with({a}.key, 'gen_ai.usage.') OR starts_with({a}.key, 'llm.token_count.')) "
-                f"AND regexp_full_match({a}.key, '{_TOKEN_ATTR.pattern}')")
-    d = f"TRY_CAST({v}.doubleValue AS DOUBLE)"
-    ok = (f"{v}.stringValue IS NULL AND CASE WHEN {v}.intValue IS NOT NULL THEN "
-          f"coalesce(TRY_CAST({v}.intValue AS BIGINT) BETWEEN 0 AND {MAX_TOKENS_PER_SPAN}, false) "
-          f"WHEN {v}.doubleValue IS NOT NULL THEN coalesce({d} BETWEEN 0 AND {MAX_TOKENS_PER_SPAN} AND {d} = floor({d}), false) "
-          f"ELSE false END")
+def _sql_text_value(t: str) -> str:
+    """SQL: `_sql_value` for an AnyValue given as its compact JSON text `t`."""
+    num = "'-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'"
+    i, d = f"trim({t}[13:-2], '\"')", f"trim({t}[16:-2], '\"')"
+    return (
+        f"CASE WHEN {t} IS NULL THEN 'null' "
+        # no '","' in the text: the string is the object's only field (inside a serialised string
+        # every quote is escaped)
+        f"WHEN starts_with({t}, '{{\"stringValue\":\"') THEN "
+        f"if(ends_with({t}, '\"}}') AND NOT contains({t}, '\",\"'), {t}[16:-2], NULL) "
+        f"WHEN starts_with({t}, '{{\"intValue\":') THEN if(TRY_CAST({i} AS BIGINT)::VARCHAR = {i}, {i}, NULL) "
+        f"WHEN starts_with({t}, '{{\"doubleValue\":') THEN if(regexp_full_match({d}, {num}) "
+        f"AND isfinite(TRY_CAST({d} AS DOUBLE)), TRY_CAST({d} AS DOUBLE)::VARCHAR, NULL) "
+        f"WHEN {t} = '{{\"boolValue\":true}}' THEN 'true' WHEN {t} = '{{\"boolValue\":false}}' THEN 'false' "
+        f"ELSE {_sql_value(f'json_transform({t}, {chr(39)}{_ANY_JSON}{chr(39)})', 0)} END")
+
+
+def _sql_token_bad(key: str, t: str) -> str:
+    """SQL: attribute `key` is a token count (the names of _TOKEN_ATTR) whose value (JSON text `t`)
+    is not a whole number 0..MAX_TOKENS_PER_SPAN."""
+    is_token = (f"(starts_with({key}, 'gen_ai.usage.') OR starts_with({key}, 'llm.token_count.')) "
+                f"AND regexp_full_match({key}, '{_TOKEN_ATTR.pattern}')")
+    d = f"TRY_CAST(trim({t}[16:-2], '\"') AS DOUBLE)"
+    ok = (f"CASE WHEN starts_with({t}, '{{\"intValue\":') THEN "
+          f"coalesce(TRY_CAST(trim({t}[13:-2], '\"') AS BIGINT) BETWEEN 0 AND {MAX_TOKENS_PER_SPAN}, false) "
+          f"WHEN starts_with({t}, '{{\"doubleValue\":') THEN "
+          f"coalesce({d} BETWEEN 0 AND {MAX_TOKENS_PER_SPAN} AND {d} = floor({d}), false) ELSE false END")
     return f"({is_token} AND NOT ({ok}))"
 
 
 def _sql_object(kvs: str, depth: int, tokens: bool = False) -> str:
     """SQL: a [{key, value}] list → the JSON object text with keys sorted, holding the marker
     where a key is missing or a value is not vouched for (or, with `tokens`, is a bad token count)."""
-    value = _sql_value("a.value", depth)
+    value = _sql_value("a.value", depth) if depth else _sql_text_value("a.value")
     if tokens:
-        value = f"if({_sql_token_bad('a')}, NULL, {value})"
+        value = f"if({_sql_token_bad('a.key', 'a.value')}, NULL, {value})"
     entry = f"coalesce(to_json(a.key)::VARCHAR || ':' || {value}, {_NOT_VOUCHED})"
     return (f"'{{' || array_to_string(list_transform(list_sort(list_transform(coalesce({kvs}, []), "
             f"lambda a: {{'k': a.key, 's': {entry}}})), lambda e: e.s), ',') || '}}'")
@@ -251,7 +273,6 @@ def _sql_nanos_bad(v: str, parsed: str) -> str:
     return f"({parsed} IS NULL OR {parsed} < 0 OR {parsed}::VARCHAR <> {v})"
 
 
-_SVC = "svc[-1].value"
 _SQL = f"""
 with l as (
     select filename, json_transform(json, '{_LINE}') as x from read_ndjson_objects($files, filename = true)
@@ -260,14 +281,14 @@ with l as (
 ), r2 as (
     select filename, {_sql_object('rs.resource.attributes', 0)} as res_json,
            {_sql_dup_keys('rs.resource.attributes')} as res_dup,
-           list_filter(rs.resource.attributes, lambda a: a.key = 'service.name') as svc,
+           {_sql_text_value("list_filter(rs.resource.attributes, lambda a: a.key = 'service.name')[-1].value")} as svc,
            unnest(if(rs is null, [null], rs.scopeSpans)) as ss from r
 ), s as (
-    select filename, res_json, {_SVC}.stringValue ->> '$' as service_name, ss.scope.name as scope_name,
+    select filename, res_json, if(starts_with(svc, '"'), svc::JSON ->> '$', NULL) as service_name,
+           ss.scope.name as scope_name,
            -- a resource the Python path would decide differently on; service.name only as a string
            contains(res_json, {_NOT_VOUCHED}) or coalesce(res_dup, false)
-             or ({_SVC}.stringValue is null and coalesce({_SVC}.intValue, {_SVC}.doubleValue, {_SVC}.boolValue::VARCHAR,
-                 {_SVC}.arrayValue::VARCHAR, {_SVC}.kvlistValue::VARCHAR, {_SVC}.bytesValue::VARCHAR) is not null) as res_bad,
+             or (svc <> 'null' and not starts_with(svc, '"')) as res_bad,
            unnest(if(ss is null, [null], ss.spans)) as sp from r2
 ), t as (
     select *, TRY_CAST(sp.startTimeUnixNano AS BIGINT) as t0 from s
