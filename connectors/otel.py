@@ -209,8 +209,13 @@ def _sql_value(v: str, depth: int) -> str:
         "ELSE 'null' END")
 
 
-def _sql_text_value(t: str) -> str:
-    """SQL: `_sql_value` for an AnyValue given as its compact JSON text `t`."""
+_DEFERRED = "chr(2)"
+
+
+def _sql_text_value(t: str, deferred: bool = False) -> str:
+    """SQL: `_sql_value` for an AnyValue given as its compact JSON text `t`. With `deferred`, rare
+    forms (arrays, kvlists, bytes, several fields) give the _DEFERRED marker instead: the caller
+    rebuilds those lists with the full decoder (it costs even when no element takes its branch)."""
     num = "'-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'"
     i, d = f"trim({t}[13:-2], '\"')", f"trim({t}[16:-2], '\"')"
     return (
@@ -223,14 +228,16 @@ def _sql_text_value(t: str) -> str:
         f"WHEN starts_with({t}, '{{\"doubleValue\":') THEN if(regexp_full_match({d}, {num}) "
         f"AND isfinite(TRY_CAST({d} AS DOUBLE)), TRY_CAST({d} AS DOUBLE)::VARCHAR, NULL) "
         f"WHEN {t} = '{{\"boolValue\":true}}' THEN 'true' WHEN {t} = '{{\"boolValue\":false}}' THEN 'false' "
-        f"ELSE {_sql_value(f'json_transform({t}, {chr(39)}{_ANY_JSON}{chr(39)})', 0)} END")
+        + (f"ELSE {_DEFERRED} END" if deferred else
+           f"ELSE {_sql_value(f'json_transform({t}, {chr(39)}{_ANY_JSON}{chr(39)})', 0)} END"))
 
 
 def _sql_token_bad(key: str, t: str) -> str:
     """SQL: attribute `key` is a token count (the names of _TOKEN_ATTR) whose value (JSON text `t`)
     is not a whole number 0..MAX_TOKENS_PER_SPAN."""
-    is_token = (f"(starts_with({key}, 'gen_ai.usage.') OR starts_with({key}, 'llm.token_count.')) "
-                f"AND regexp_full_match({key}, '{_TOKEN_ATTR.pattern}')")
+    # CASE, not AND: the regex runs only on names with a token prefix
+    is_token = (f"CASE WHEN starts_with({key}, 'gen_ai.usage.') OR starts_with({key}, 'llm.token_count.') "
+                f"THEN regexp_full_match({key}, '{_TOKEN_ATTR.pattern}') ELSE false END")
     d = f"TRY_CAST(trim({t}[16:-2], '\"') AS DOUBLE)"
     ok = (f"CASE WHEN starts_with({t}, '{{\"intValue\":') THEN "
           f"coalesce(TRY_CAST(trim({t}[13:-2], '\"') AS BIGINT) BETWEEN 0 AND {MAX_TOKENS_PER_SPAN}, false) "
@@ -239,10 +246,10 @@ def _sql_token_bad(key: str, t: str) -> str:
     return f"({is_token} AND NOT ({ok}))"
 
 
-def _sql_object(kvs: str, depth: int, tokens: bool = False) -> str:
+def _sql_object(kvs: str, depth: int, tokens: bool = False, deferred: bool = False) -> str:
     """SQL: a [{key, value}] list → the JSON object text with keys sorted, holding the marker
     where a key is missing or a value is not vouched for (or, with `tokens`, is a bad token count)."""
-    value = _sql_value("a.value", depth) if depth else _sql_text_value("a.value")
+    value = _sql_value("a.value", depth) if depth else _sql_text_value("a.value", deferred)
     if tokens:
         value = f"if({_sql_token_bad('a.key', 'a.value')}, NULL, {value})"
     entry = f"coalesce(to_json(a.key)::VARCHAR || ':' || {value}, {_NOT_VOUCHED})"
@@ -295,8 +302,12 @@ with l as (
 ), u as (  -- only spans in the window, and any row the Python path raises on whatever its time
     select *, sp is null or {_sql_nanos_bad('sp.startTimeUnixNano', 't0')} or res_bad as bad0 from t
     where (t0 >= $lo and t0 < $hi) or bad0
+), v0 as (
+    select *, TRY_CAST(sp.endTimeUnixNano AS BIGINT) as t1,
+           {_sql_object('sp.attributes', 0, tokens=True, deferred=True)} as attributes0 from u
 ), v as (
-    select *, TRY_CAST(sp.endTimeUnixNano AS BIGINT) as t1, {_sql_object('sp.attributes', 0, tokens=True)} as attributes from u
+    select * exclude (attributes0), if(contains(attributes0, {_DEFERRED}),
+           {_sql_object('sp.attributes', 0, tokens=True)}, attributes0) as attributes from v0
 )
 select {_sql_id('sp.traceId', 32)} as trace_id, {_sql_id('sp.spanId', 16)} as span_id,
        {_sql_id('sp.parentSpanId', 16)} as parent_span_id, sp.name as name,
