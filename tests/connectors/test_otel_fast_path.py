@@ -203,3 +203,9 @@ def test_stream_of_batches(tmp_path, monkeypatch):
     whole = otel.read_spans(str(tmp_path), *DAY)
     assert whole.equals(otel.read_spans(str(tmp_path), *DAY, fast=False))
     assert whole.to_pylist() == [r for t in tables for r in t.to_pylist()]
+
+
+def test_crlf_and_missing_final_newline(tmp_path):
+    f = tmp_path / "crlf.jsonl"
+    f.write_bytes((every_kind_line(1) + "\r\n\r\n" + every_kind_line(2)).encode())
+    assert _assert_fast_equals_python([str(f)]) == 8
