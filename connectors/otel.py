@@ -259,7 +259,7 @@ def _sql_object(kvs: str, depth: int, tokens: bool = False, deferred: bool = Fal
 
 def _sql_dup_keys(kvs: str) -> str:
     # Python's dict keeps the last of duplicate keys: such lists go to the Python path
-    return f"len(list_distinct(list_transform({kvs}, lambda a: a.key))) < len({kvs})"
+    return f"list_unique(list_transform({kvs}, lambda a: a.key)) < len({kvs})"
 
 
 def _sql_id(v: str, n: int) -> str:
