@@ -248,7 +248,8 @@ def test_agent_loop_amplification_of_a_three_call_task(wh):
     assert wh.one("select conversation_id from fct_agent_loops") == "conv-1"
     assert (task, agent, calls, tools, inp, first) == ("a" * 32, "support-triage", 3, 1, 850, 100)
     assert amp == pytest.approx(8.5)                     # (100 + 250 + 500) / 100
-    assert resend == pytest.approx(450 / 850)            # min(250, 150) + min(500, 300)
+    assert resend == pytest.approx(850 / 500)            # Σ input / final call's input
+    assert wh.one("select resent_share from fct_agent_loops") == pytest.approx(450 / 850)  # min(250, 150) + min(500, 300)
     assert cost == Decimal("0.004125")
     assert cost_amp == pytest.approx(5.5)                # 0.004125 / 0.00075
     assert (fanout, depth) == (4, 1)

@@ -1,15 +1,23 @@
--- One row per query / task (all LLM calls sharing a task_id). The task key is chosen per source
--- in the int_llm_calls__from_* models: trace root (OTel) → gateway session id → the single request;
--- a recorded agent run is its own task.
--- cost_usd = Σ call cost, null when any call is unpriced (priced_cost_usd keeps the partial sum).
+-- One row per query (user-level task): the calls sharing a query key. The key is configurable
+-- (var query_key_precedence, applied in int_cost_per_query__calls; default trace root →
+-- gen_ai.conversation.id → gateway session → recorded agent run → the single request), and the
+-- winning kind is shown in query_key_source.
+-- cost_usd           = Σ call cost_usd (API: priced tokens; self-hosted: share of GPU-hours, fully
+--                      loaded), null when any call is unpriced (priced_cost_usd keeps the partial sum)
+-- cost_busy_only_usd = Σ call cost_busy_only_usd (self-hosted without the GPUs' idle share)
+-- is_success         = every call with an outcome succeeded (reward ≥ task_success_min_reward, or
+--                      OTel root status OK); null when the query carries no outcome
 with calls as (
 
-    select * from {{ ref('fct_llm_calls') }}
+    select * from {{ ref('int_cost_per_query__calls') }}
 
 )
 
 select
-    task_id,
+    query_id                                           as task_id,
+    -- several kinds can meet under one key only when the precedence groups them (e.g. a
+    -- conversation of traces); the first in precedence order then names it
+    min(query_key_source)                              as query_key_source,
     min(application)                                   as application,
     min(team)                                          as team,
     min(agent)                                         as agent,
@@ -28,11 +36,15 @@ select
     cast(sum(recorded_cost_usd) as decimal(38, 10))    as recorded_cost_usd,
     bool_or(is_recorded_cost_mismatch)                 as is_recorded_cost_mismatch,
     min(source_table)                                  as source_table,
-    -- self-hosted calls without their share of the GPUs' idle time (= cost_usd for API calls)
     cast(case when sum(case when is_unpriced then 1 else 0 end) = 0 then sum(cost_busy_only_usd) end
-         as decimal(38, 10))                           as cost_busy_only_usd
+         as decimal(38, 10))                           as cost_busy_only_usd,
+    cast(avg(outcome_reward) as double)                as outcome_reward,
+    min(outcome_source)                                as outcome_source,
+    bool_and(is_success)                               as is_success
 from (
-    select *, count(*) over (partition by task_id, model) as model_calls
+    select
+        *,
+        count(*) over (partition by query_id, model) as model_calls
     from calls
 )
-group by task_id
+group by query_id
