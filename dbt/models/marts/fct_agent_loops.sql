@@ -16,8 +16,12 @@
 --   max_fanout / max_depth     = most direct child spans under one span / deepest span (root = 0)
 --   runaway flags              = thresholds seed: runaway_calls, runaway_cost_usd,
 --                                runaway_input_amplification, runaway_cost_amplification
--- A row standing for several calls (a run recording only totals) has no per-call shape: the
--- first/final figures and the ratios built on them are null (never a fake 1.0).
+-- Recorded runs without per-call tokens (SWE-agent keeps run totals, tau-bench no usage) take the
+-- ratios from their history instead (int_agent_loops__prompt_shape, amplification_basis
+-- 'prompt_chars'): input_amplification = Σ prompt chars / first prompt's chars, resend_ratio =
+-- Σ prompt chars / final prompt's chars, when the history holds a prompt for every call. Else a
+-- row standing for several calls has no per-call shape: the first/final figures and the ratios
+-- built on them are null (never a fake 1.0).
 with calls as (
 
     select * from {{ ref('fct_llm_calls') }}
@@ -30,7 +34,6 @@ ordered as (
     select
         *,
         row_number() over w                          as call_seq,
-        row_number() over (partition by task_id order by started_at desc, call_id desc) as call_seq_desc,
         lag(input_tokens)  over w                    as prev_input_tokens,
         lag(output_tokens) over w                    as prev_output_tokens,
         lag(model)         over w                    as prev_model,
@@ -56,10 +59,12 @@ call_totals as (
         cast(sum(input_tokens) as bigint)                                 as input_tokens,
         cast(sum(output_tokens) as bigint)                                as output_tokens,
         max(call_count)                                                   as max_call_count,
-        max(case when call_seq = 1 then input_tokens end)                 as first_input,
-        max(case when call_seq_desc = 1 then input_tokens end)            as final_input,
-        max(case when call_seq = 1 then cost_usd end)                     as first_cost,
-        max(case when call_seq_desc = 1 then cost_usd end)                as final_cost,
+        -- call_seq is unique per task: arg_min / arg_max pick the first / final call without a
+        -- second (descending) sort
+        arg_min(input_tokens, call_seq)                                   as first_input,
+        arg_max(input_tokens, call_seq)                                   as final_input,
+        arg_min(cost_usd, call_seq)                                       as first_cost,
+        arg_max(cost_usd, call_seq)                                       as final_cost,
         sum(least(input_tokens, coalesce(prev_input_tokens + prev_output_tokens, 0))) as resent,
         cast(sum(case when status = 'error' then 1 else 0 end) as bigint) as failed_calls,
         cast(sum(case when status = 'ok' and prev_status = 'ok' and model = prev_model
@@ -76,7 +81,7 @@ shaped as (
 
     select
         * exclude (first_input, final_input, first_cost, final_cost, resent),
-        -- per-call figures only when every row is one call
+        -- per-call figures only when every row is one call with known tokens
         case when max_call_count = 1 then first_input end                 as first_call_input_tokens,
         case when max_call_count = 1 then final_input end                 as final_call_input_tokens,
         case when max_call_count = 1 then first_cost end                  as first_call_cost_usd,
@@ -106,12 +111,28 @@ metrics as (
         coalesce(spans.tool_calls, shaped.logged_tool_calls, 0)          as tool_calls,
         coalesce(spans.max_fanout, 0)                                     as max_fanout,
         coalesce(spans.max_depth, 0)                                      as max_depth,
-        shaped.input_tokens * 1.0 / nullif(shaped.first_call_input_tokens, 0) as input_amplification,
-        shaped.input_tokens * 1.0 / nullif(shaped.final_call_input_tokens, 0) as resend_ratio,
+        case
+            when shaped.first_call_input_tokens is not null then 'tokens'
+            when prompt_shape.prompt_calls = shaped.llm_calls then 'prompt_chars'
+        end                                                               as amplification_basis,
+        case
+            when shaped.first_call_input_tokens is not null
+                then shaped.input_tokens * 1.0 / nullif(shaped.first_call_input_tokens, 0)
+            when prompt_shape.prompt_calls = shaped.llm_calls
+                then prompt_shape.total_prompt_chars * 1.0 / nullif(prompt_shape.first_prompt_chars, 0)
+        end                                                               as input_amplification,
+        case
+            when shaped.final_call_input_tokens is not null
+                then shaped.input_tokens * 1.0 / nullif(shaped.final_call_input_tokens, 0)
+            when prompt_shape.prompt_calls = shaped.llm_calls
+                then prompt_shape.total_prompt_chars * 1.0 / nullif(prompt_shape.final_prompt_chars, 0)
+        end                                                               as resend_ratio,
         shaped.cost_usd / nullif(shaped.first_call_cost_usd, 0)           as cost_amplification
     from shaped
     left join spans
         on spans.task_id = shaped.task_id
+    left join {{ ref('int_agent_loops__prompt_shape') }} as prompt_shape
+        on prompt_shape.task_id = shaped.task_id
 
 )
 
@@ -128,6 +149,7 @@ select
     output_tokens,
     cast(first_call_input_tokens as bigint)                                 as first_call_input_tokens,
     cast(final_call_input_tokens as bigint)                                 as final_call_input_tokens,
+    amplification_basis,
     cast(input_amplification as double)                                     as input_amplification,
     cast(resent_input_tokens as bigint)                                     as resent_input_tokens,
     cast(resend_ratio as double)                                            as resend_ratio,
