@@ -8,7 +8,9 @@ under 2 GiB.
 The marts' inputs are generated directly, not through connectors and staging (their benchmarks
 are elsewhere): DuckDB writes ``fct_llm_calls`` and ``int_otel_spans__tree`` as Parquet in the
 marts' input shape (deterministic, from hashes of the call number), and the build database gets
-two views over those files under the models' names. Then ``dbt seed --select thresholds`` (not
+views over those files under the models' names (plus ``stg_agent_trajectories__calls``: the
+recorded runs' calls with a prompt size each). ``--reuse`` keeps the Parquet files of an earlier
+run with the same N. Then ``dbt seed --select thresholds`` (not
 measured) and the measured ``dbt build --select <the marts> --exclude-resource-type unit_test``,
 a child process whose wall time and peak RSS (``getrusage(RUSAGE_CHILDREN)``) are reported.
 
@@ -43,7 +45,7 @@ from _measure import measure, table  # noqa: E402
 CALLS_PER_TASK = 10
 DAYS = 90
 MARTS = ["int_cost_per_query__calls", "fct_cost_per_query", "agg_cost_per_query_daily",
-         "fct_agent_loops", "agg_agent_loops_daily"]
+         "int_agent_loops__prompt_shape", "fct_agent_loops", "agg_agent_loops_daily"]
 
 # kind of a task by task % 10: 0-5 OTel, 6-7 LiteLLM, 8 self-hosted, 9 recorded run
 _CALLS_SQL = """
@@ -122,27 +124,37 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=int(os.environ.get("BENCH_CALLS", 10_000_000)))
     ap.add_argument("--dir", default="/tmp/aispend-bench")
+    ap.add_argument("--reuse", action="store_true", help="keep the input Parquet files of a run with the same N")
     args = ap.parse_args()
     import duckdb
 
     work = Path(args.dir) / "query-marts"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
     tasks = args.calls // CALLS_PER_TASK
-    t = time.monotonic()
-    con = duckdb.connect()
-    con.execute("set memory_limit = '1500MB'")
     calls, spans = work / "fct_llm_calls.parquet", work / "int_otel_spans__tree.parquet"
-    con.execute(_CALLS_SQL.format(k=CALLS_PER_TASK, secs=DAYS * 86400, out=calls), [args.calls, tasks])
-    con.execute(_SPANS_SQL.format(calls=calls, out=spans))
-    con.close()
+    stamp = work / "calls.txt"
+    reuse = args.reuse and stamp.exists() and stamp.read_text() == str(args.calls)
+    if not reuse:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        t = time.monotonic()
+        con = duckdb.connect()
+        con.execute("set memory_limit = '1500MB'")
+        con.execute(_CALLS_SQL.format(k=CALLS_PER_TASK, secs=DAYS * 86400, out=calls), [args.calls, tasks])
+        con.execute(_SPANS_SQL.format(calls=calls, out=spans))
+        con.close()
+        stamp.write_text(str(args.calls))
+        print(f"{args.calls:,} calls in {tasks:,} tasks over {DAYS} days written in {time.monotonic() - t:.1f}s")
     db = work / "build.duckdb"
+    for f in (db, work / "build.duckdb.wal"):
+        f.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     # the marts' inputs, under the names dbt resolves ref() to (not selected, so not rebuilt)
     con.execute(f"create view main.fct_llm_calls as select * from read_parquet('{calls}')")
     con.execute(f"create view main.int_otel_spans__tree as select * from read_parquet('{spans}')")
+    con.execute(f"""create view main.stg_agent_trajectories__calls as
+        select task_id as run_id, cast(substr(call_id, 6) as integer) as call_seq, [input_tokens * 4] as prompt_chars
+        from read_parquet('{calls}') where source_table = 'agent_llm_calls'""")
     con.close()
-    print(f"{args.calls:,} calls in {tasks:,} tasks over {DAYS} days written in {time.monotonic() - t:.1f}s")
 
     env = {**os.environ, "AISPEND_DBT_DB_PATH": str(db), "DBT_TARGET_PATH": str(work / "target"),
            "DBT_LOG_PATH": str(work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -158,9 +170,12 @@ def main() -> None:
     counts = {m: con.execute(f"select count(*) from main.{m}").fetchone()[0] for m in MARTS}
     con.close()
     out = {"calls": args.calls, "tasks": tasks, "days": DAYS, "dbt_build_wall_s": build["wall_s"],
-           "dbt_build_peak_rss_mib": build["peak_rss_mib"], "rows": counts}
+           "dbt_build_peak_rss_mib": build["peak_rss_mib"], "dbt_build_cpu_s": build["cpu_s"],
+           "load_avg_1m_after": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(), "rows": counts}
     print(table([("dbt build (query + loop marts)", build)]))
     print(f"rows: {counts}")
+    print(f"CPU {build['cpu_s']:.1f}s on {os.cpu_count()} CPUs (≈ {build['cpu_s'] / os.cpu_count():.1f}s wall if "
+          f"they were idle); 1-min load average after: {os.getloadavg()[0]:.1f}")
     print(f"< 60 s: {'yes' if build['wall_s'] < 60 else 'NO'}; "
           f"RSS < 2 GiB: {'yes' if build['peak_rss_mib'] < 2048 else 'NO'}")
     (Path(args.dir) / "results-query-marts.json").write_text(json.dumps(out, indent=2))
