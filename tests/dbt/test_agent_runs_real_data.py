@@ -170,6 +170,10 @@ def test_tau_bench_calls_per_task(con, shared_data):
     assert got[:4] == pytest.approx((statistics.median(amps), max(amps), statistics.median(resends), max(resends)))
     assert got[4] == 200
     assert round(got[2], 2) == 8.49 and round(got[1], 1) == 81.2
+    daily = con.execute("select tasks, llm_calls, p50_llm_calls, max_llm_calls, max_input_amplification "
+                        "from agg_agent_loops_daily where agent = 'tau-bench-airline'").fetchall()
+    assert len(daily) == 1 and daily[0][:4] == (200, 2454, 11.0, 30)
+    assert daily[0][4] == pytest.approx(max(amps))
     # transcripts record no token usage: unpriced, never $0
     assert con.execute("select count(*), count(cost_usd), bool_and(is_unpriced) from fct_llm_calls "
                        "where agent = 'tau-bench-airline'").fetchone() == (2454, 0, True)

@@ -259,6 +259,9 @@ def test_cost_per_query(wh):
     rows = dict(wh.rows("select task_id, calls from fct_cost_per_query"))
     assert rows["a" * 32] == 3 and rows["req-1"] == 1 and rows["task-9"] == 1
     assert wh.one("select cost_usd from fct_cost_per_query where task_id = ?", ["a" * 32]) == Decimal("0.004125")
+    # default key precedence: the OTel trace, the self-hosted x-task-id header, else the request
+    sources = dict(wh.rows("select task_id, query_key_source from fct_cost_per_query"))
+    assert (sources["a" * 32], sources["task-9"], sources["req-1"]) == ("trace_root", "gateway_session", "request")
     agg = wh.rows("select queries, priced_queries, unpriced_queries from agg_cost_per_query_daily "
                   "where application = 'doc-search'")
     assert agg == [(1, 0, 1)]
