@@ -60,11 +60,12 @@ call_totals as (
         cast(sum(output_tokens) as bigint)                                as output_tokens,
         max(call_count)                                                   as max_call_count,
         -- call_seq is unique per task: arg_min / arg_max pick the first / final call without a
-        -- second (descending) sort
-        arg_min(input_tokens, call_seq)                                   as first_input,
-        arg_max(input_tokens, call_seq)                                   as final_input,
-        arg_min(cost_usd, call_seq)                                       as first_cost,
-        arg_max(cost_usd, call_seq)                                       as final_cost,
+        -- second (descending) sort; the _null variants keep that call's value when it is null
+        -- (plain arg_min would skip to the next call)
+        arg_min_null(input_tokens, call_seq)                              as first_input,
+        arg_max_null(input_tokens, call_seq)                              as final_input,
+        arg_min_null(cost_usd, call_seq)                                  as first_cost,
+        arg_max_null(cost_usd, call_seq)                                  as final_cost,
         sum(least(input_tokens, coalesce(prev_input_tokens + prev_output_tokens, 0))) as resent,
         cast(sum(case when status = 'error' then 1 else 0 end) as bigint) as failed_calls,
         cast(sum(case when status = 'ok' and prev_status = 'ok' and model = prev_model
