@@ -11,6 +11,13 @@ run carrying ``call_count`` calls (SWE-agent ``info.model_stats`` only has run t
   tau-bench's ``historical_trajectories``): each ``assistant`` message is one LLM call; its
   ``tool_calls`` are counted; ``reward`` is the run's outcome. No token usage is recorded.
 
+``prompt_chars`` keeps the shape of the context the agent re-sent: for each LLM call the row
+stands for, in call order, the characters of every message before that call's response (content
+text plus tool-call arguments) — SWE-agent's ``history``, a transcript's ``traj``. A SWE-agent
+history that ends on an observation while ``trajectory`` has one step more was cut before the last
+response: that call's prompt is the whole history. Token counts per call are not recorded, so
+amplification ratios are computed on these characters downstream.
+
 Quirks: trajectories carry no timestamps, so every call of a run is dated by the source option
 ``started_at`` (ISO date/time, UTC) or else by the file's modification time; the model comes from
 the file or the source option ``model`` (required when the file does not name one). The provider
@@ -38,7 +45,7 @@ SCHEMA = pa.schema([
     ("agent", pa.string()), ("model", pa.string()), ("model_from", pa.string()), ("provider", pa.string()),
     ("started_at", TS), ("input_tokens", pa.int64()), ("output_tokens", pa.int64()),
     ("tool_calls", pa.int64()), ("recorded_cost_usd", pa.float64()), ("reward", pa.float64()),
-    ("exit_status", pa.string()), ("_source_uri", pa.string()),
+    ("exit_status", pa.string()), ("prompt_chars", pa.list_(pa.int64())), ("_source_uri", pa.string()),
 ])
 SCHEMAS = {RAW_TABLE: SCHEMA}
 
@@ -88,6 +95,38 @@ def _count(value, path: str, field: str) -> int | None:
     return int(value)
 
 
+def _message_chars(msg: dict) -> int:
+    """Characters a chat message adds to the prompt: its text plus its tool-call arguments."""
+    content = msg.get("content")
+    if isinstance(content, list):  # content parts: count the text ones
+        n = sum(len(p.get("text") or "") for p in content if isinstance(p, dict))
+    else:
+        n = len(content or "")
+    for call in msg.get("tool_calls") or []:
+        fn = (call or {}).get("function") or {}
+        n += len(fn.get("name") or "") + len(fn.get("arguments") or "")
+    return n
+
+
+def _prompt_chars(messages: list, responses: int | None = None) -> list[int]:
+    """Prompt size (characters) of each assistant response in `messages`: all messages before it.
+
+    `responses` (SWE-agent: the trajectory's step count) adds a final call whose response the
+    history does not hold: its prompt is the whole history.
+    """
+    sizes, total = [], 0
+    for msg in messages:
+        if not isinstance(msg, dict):
+            continue
+        if msg.get("role") == "assistant":
+            sizes.append(total)
+        total += _message_chars(msg)
+    if responses is not None and len(sizes) < responses and messages and \
+            isinstance(messages[-1], dict) and messages[-1].get("role") != "assistant":
+        sizes.append(total)
+    return sizes
+
+
 def _swe_agent(doc: dict, path: str, options: dict) -> list[dict]:
     stats = (doc.get("info") or {}).get("model_stats")
     if not isinstance(stats, dict):
@@ -112,6 +151,7 @@ def _swe_agent(doc: dict, path: str, options: dict) -> list[dict]:
         "tool_calls": len(doc.get("trajectory") or []),
         "recorded_cost_usd": None if cost is None else float(cost), "reward": None,
         "exit_status": (doc.get("info") or {}).get("exit_status"),
+        "prompt_chars": _prompt_chars(doc.get("history") or [], len(doc.get("trajectory") or [])) or None,
     }]
 
 
@@ -125,6 +165,7 @@ def _openai_chat(runs: list, path: str, options: dict) -> list[dict]:
         task, trial = run.get("task_id", i), int(run.get("trial") or 0)
         run_id = f"{stem}/task-{task}/trial-{trial}"
         seq = 0
+        prompts = _prompt_chars(run["traj"])
         for msg in run["traj"]:
             if not isinstance(msg, dict) or msg.get("role") != "assistant":
                 continue
@@ -135,6 +176,7 @@ def _openai_chat(runs: list, path: str, options: dict) -> list[dict]:
                 "model": model, "model_from": model_from, "input_tokens": None, "output_tokens": None,
                 "tool_calls": len(msg.get("tool_calls") or []), "recorded_cost_usd": None,
                 "reward": None if run.get("reward") is None else float(run["reward"]), "exit_status": None,
+                "prompt_chars": [prompts[seq - 1]],
             })
     return rows
 

@@ -13,8 +13,11 @@ import json, resource, subprocess, sys, time
 t = time.monotonic()
 rc = subprocess.run(sys.argv[1:]).returncode
 wall = time.monotonic() - t
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"wall_s": round(wall, 2), "peak_rss_mib": round(rss, 1), "rc": rc}))
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+rss = ru.ru_maxrss / 1024
+# CPU seconds (user + sys) of the command's tree: on a shared, loaded machine wall time says little
+print(json.dumps({"wall_s": round(wall, 2), "peak_rss_mib": round(rss, 1), "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
+                  "rc": rc}))
 """
 
 

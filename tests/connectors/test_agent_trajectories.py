@@ -27,6 +27,25 @@ def test_swe_agent_runs_are_one_aggregate_row_each(shared_data):
     assert got["6e44b9__sweagenttestrepo-1c2844"][4:6] == ("gpt-4o", "file")
     assert t.schema == at.SCHEMA
     assert str(rows["pydicom__pydicom-1458"]["started_at"]) == "2024-06-01 00:00:00+00:00"
+    # one prompt size per call from the history: characters of every message before each response
+    assert rows["swe-agent__test-repo-i1"]["prompt_chars"] == [39570, 40226, 40763, 41520, 41926]
+    assert len(rows["pydicom__pydicom-1458"]["prompt_chars"]) == 12
+    # history cut before the 5th (submit) response: its prompt is the whole history (tool-call
+    # arguments counted)
+    assert rows["6e44b9__sweagenttestrepo-1c2844"]["prompt_chars"] == [5156, 5678, 6236, 7069, 7466]
+
+
+def test_prompt_chars_count_text_and_tool_arguments(tmp_path):
+    f = tmp_path / "runs.json"
+    f.write_text(json.dumps([{"task_id": 1, "reward": 1.0, "traj": [
+        {"role": "system", "content": "abcd"},                                  # 4
+        {"role": "user", "content": [{"type": "text", "text": "hello"}]},       # 5
+        {"role": "assistant", "content": None,
+         "tool_calls": [{"function": {"name": "find", "arguments": "{\"q\":1}"}}]},  # 4 + 7
+        {"role": "tool", "content": "xy"},                                      # 2
+        {"role": "assistant", "content": "done"}]}]))
+    t = at.read_runs(str(f), {"model": "gpt-4o"})
+    assert t.column("prompt_chars").to_pylist() == [[9], [22]]
 
 
 def test_tau_bench_one_row_per_assistant_turn(shared_data):

@@ -81,8 +81,8 @@ def con(shared_data, tmp_path_factory):
     env = {**os.environ, "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
            "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    run = _dbt(["build", "--select", "+fct_agent_loops", "+fct_cost_per_query",
-                "--exclude-resource-type", "unit_test"], env)
+    run = _dbt(["build", "--select", "+fct_agent_loops", "+fct_cost_per_query", "agg_cost_per_query_daily",
+                "agg_agent_loops_daily", "--exclude-resource-type", "unit_test"], env)
     if run.returncode != 0:
         pytest.fail(f"dbt build failed:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}")
     c = duckdb.connect(str(home / "build.duckdb"), read_only=True)
@@ -105,11 +105,40 @@ def test_swe_agent_calls_and_cost_reconcile_to_recorded(con):
     # gpt-4o at list price: 7,141 × 2.5 + 243 × 10 per M = 0.0202825 ≠ recorded 0.01952 → flagged
     _, _, _, computed, recorded, mismatch = rows["6e44b9__sweagenttestrepo-1c2844"]
     assert computed == Decimal("0.0202825") and round(recorded, 5) == Decimal("0.01952") and mismatch is True
-    loops = con.execute("select count(*), sum(llm_calls), sum(tool_calls), count(input_amplification), "
-                        "count(resend_ratio), bool_or(is_runaway) from fct_agent_loops "
+    loops = con.execute("select count(*), sum(llm_calls), sum(tool_calls), count(first_call_input_tokens), "
+                        "bool_and(amplification_basis = 'prompt_chars'), bool_or(is_runaway) from fct_agent_loops "
                         "where agent = 'swe-agent'").fetchone()
-    # totals only: no per-call shape, so no amplification figures (null, not a fake 1.0)
-    assert loops == (3, 22, 22, 0, 0, False)
+    # totals only: no per-call tokens (null, not a fake figure); the ratios come from the histories
+    assert loops == (3, 22, 22, 0, True, False)
+
+
+def test_swe_agent_amplification_from_histories(con, shared_data):
+    rows = {r[0]: r[1:] for r in con.execute(
+        "select task_id, llm_calls, input_amplification, resend_ratio from fct_agent_loops "
+        "where agent = 'swe-agent'").fetchall()}
+    # hand-check, swe-agent__test-repo-i1: its history is system, 2 × user, then 5 assistant turns
+    # with one observation between each; the prompt of call k = the characters of every message
+    # before the k-th assistant message: 39,570, 40,226, 40,763, 41,520, 41,926 (Σ 204,005)
+    doc = json.loads((shared_data / SWE / "swe-agent__test-repo-i1.traj").read_text())
+    sizes, total = [], 0
+    for m in doc["history"]:
+        if m["role"] == "assistant":
+            sizes.append(total)
+        total += len(m["content"])
+    assert sizes == [39570, 40226, 40763, 41520, 41926]
+    calls, amp, resend = rows["swe-agent__test-repo-i1"]
+    assert calls == 5
+    assert amp == pytest.approx(204005 / 39570)      # 5.156: Σ input ÷ first call's input
+    assert resend == pytest.approx(204005 / 41926)   # 4.866: Σ input ÷ final call's input
+    # pydicom: 12 prompts from 28,856 to 56,319 chars, Σ 497,765
+    calls, amp, resend = rows["pydicom__pydicom-1458"]
+    assert calls == 12
+    assert amp == pytest.approx(497765 / 28856) and resend == pytest.approx(497765 / 56319)
+    # the gpt-4o run's history stops before its 5th (submit) response: that call's prompt is the
+    # whole history (7,466 chars); prompts 5,156 … 7,466, Σ 31,605
+    calls, amp, resend = rows["6e44b9__sweagenttestrepo-1c2844"]
+    assert calls == 5
+    assert amp == pytest.approx(31605 / 5156) and resend == pytest.approx(31605 / 7466)
 
 
 def test_tau_bench_calls_per_task(con, shared_data):
@@ -124,6 +153,27 @@ def test_tau_bench_calls_per_task(con, shared_data):
                                 "where agent = 'tau-bench-airline'").fetchone()
     assert tools == sum(len(m.get("tool_calls") or []) for r in runs for m in r["traj"] if m["role"] == "assistant")
     assert reward == sum(r["reward"] for r in runs)
+    # amplification from the transcripts' prompt characters (content + tool-call arguments)
+    amps, resends = [], []
+    for r in runs:
+        sizes, total = [], 0
+        for m in r["traj"]:
+            if m["role"] == "assistant":
+                sizes.append(total)
+            total += len(m.get("content") or "") + sum(len(c["function"]["name"]) + len(c["function"]["arguments"])
+                                                       for c in m.get("tool_calls") or [])
+        amps.append(sum(sizes) / sizes[0])
+        resends.append(sum(sizes) / sizes[-1])
+    got = con.execute("select median(input_amplification), max(input_amplification), median(resend_ratio), "
+                      "max(resend_ratio), count(*) filter (where amplification_basis = 'prompt_chars') "
+                      "from fct_agent_loops where agent = 'tau-bench-airline'").fetchone()
+    assert got[:4] == pytest.approx((statistics.median(amps), max(amps), statistics.median(resends), max(resends)))
+    assert got[4] == 200
+    assert round(got[2], 2) == 8.49 and round(got[1], 1) == 81.2
+    daily = con.execute("select tasks, llm_calls, p50_llm_calls, max_llm_calls, max_input_amplification "
+                        "from agg_agent_loops_daily where agent = 'tau-bench-airline'").fetchall()
+    assert len(daily) == 1 and daily[0][:4] == (200, 2454, 11.0, 30)
+    assert daily[0][4] == pytest.approx(max(amps))
     # transcripts record no token usage: unpriced, never $0
     assert con.execute("select count(*), count(cost_usd), bool_and(is_unpriced) from fct_llm_calls "
                        "where agent = 'tau-bench-airline'").fetchone() == (2454, 0, True)
@@ -141,3 +191,27 @@ def test_litellm_calls_sessions_and_recorded_spend(con):
     assert con.execute("select task_id, calls, cost_usd from fct_cost_per_query "
                        "where source_table = 'litellm_spend_logs' order by 1").fetchall() == [
         ("chatcmpl-3", 1, Decimal("0.0002000000")), ("sess-1", 2, Decimal("0.0025000000"))]
+
+
+def test_tau_bench_success_rate_and_cost_per_resolved_task(con, shared_data):
+    """reward 1 = resolved: 84 of 200 runs. The transcripts carry no token usage, so every run is
+    unpriced and the cost per resolved task is unknown (null), never $0."""
+    runs = json.loads((shared_data / TAU).read_text())
+    resolved = sum(1 for r in runs if r["reward"] == 1)
+    assert resolved == 84
+    q = con.execute("select count(*), count(is_success), count(*) filter (where is_success), "
+                    "min(outcome_source), min(query_key_source), count(cost_usd) "
+                    "from fct_cost_per_query where agent = 'tau-bench-airline'").fetchone()
+    assert q == (200, 200, 84, "reward", "recorded_run", 0)
+    agg = con.execute("select sum(queries), sum(queries_with_outcome), sum(successful_queries), "
+                      "sum(priced_queries), max(cost_per_successful_task_usd) from agg_cost_per_query_daily "
+                      "where model = 'gpt-4o-2024-08-06'").fetchone()
+    assert agg == (200, 200, 84, 0, None)
+    assert con.execute("select success_rate from agg_cost_per_query_daily "
+                       "where model = 'gpt-4o-2024-08-06'").fetchone()[0] == pytest.approx(0.42)
+
+
+def test_litellm_query_keys(con):
+    assert con.execute("select task_id, query_key_source from fct_cost_per_query "
+                       "where source_table = 'litellm_spend_logs' order by 1").fetchall() == [
+        ("chatcmpl-3", "request"), ("sess-1", "gateway_session")]

@@ -248,7 +248,8 @@ def test_agent_loop_amplification_of_a_three_call_task(wh):
     assert wh.one("select conversation_id from fct_agent_loops") == "conv-1"
     assert (task, agent, calls, tools, inp, first) == ("a" * 32, "support-triage", 3, 1, 850, 100)
     assert amp == pytest.approx(8.5)                     # (100 + 250 + 500) / 100
-    assert resend == pytest.approx(450 / 850)            # min(250, 150) + min(500, 300)
+    assert resend == pytest.approx(850 / 500)            # Σ input / final call's input
+    assert wh.one("select resent_share from fct_agent_loops") == pytest.approx(450 / 850)  # min(250, 150) + min(500, 300)
     assert cost == Decimal("0.004125")
     assert cost_amp == pytest.approx(5.5)                # 0.004125 / 0.00075
     assert (fanout, depth) == (4, 1)
@@ -258,6 +259,9 @@ def test_cost_per_query(wh):
     rows = dict(wh.rows("select task_id, calls from fct_cost_per_query"))
     assert rows["a" * 32] == 3 and rows["req-1"] == 1 and rows["task-9"] == 1
     assert wh.one("select cost_usd from fct_cost_per_query where task_id = ?", ["a" * 32]) == Decimal("0.004125")
+    # default key precedence: the OTel trace, the self-hosted x-task-id header, else the request
+    sources = dict(wh.rows("select task_id, query_key_source from fct_cost_per_query"))
+    assert (sources["a" * 32], sources["task-9"], sources["req-1"]) == ("trace_root", "gateway_session", "request")
     agg = wh.rows("select queries, priced_queries, unpriced_queries from agg_cost_per_query_daily "
                   "where application = 'doc-search'")
     assert agg == [(1, 0, 1)]

@@ -1,12 +1,27 @@
--- One row per agent task (a task with an agent name: OTel traces, recorded agent runs).
---   llm_calls           = Σ call_count (a run recording only totals is one row of N calls)
---   input_amplification = Σ input_tokens / first call's input_tokens
---   resend_ratio        = Σ resent / Σ input_tokens, where call i (ordered by start) re-sends
---                         min(input_i, input_{i-1} + output_{i-1}) tokens of prior context
---   cost_amplification  = task cost / first call's cost
---   retries             = calls that failed (status error) and so were re-issued
---   max_fanout          = most direct child spans under one span of the task
---   max_depth           = deepest span level (root = 0)
+-- One row per agent task (a task whose calls carry an agent name: OTel traces, recorded agent runs).
+-- Calls are ordered by start (then call id); "first" / "final" are the first / last of that order.
+--   llm_calls                  = Σ call_count (a run recording only totals is one row of N calls)
+--   input_amplification        = Σ input_tokens / first call's input_tokens
+--   resend_ratio               = Σ input_tokens / final call's input_tokens (how many times the final
+--                                context was paid for; 1 = a single pass)
+--   resent_input_tokens        = Σ over calls i > 1 of min(input_i, input_{i−1} + output_{i−1})
+--   resent_share               = resent_input_tokens / Σ input_tokens
+--   cost_amplification         = task cost / first call's cost
+--   context_growth_per_step    = (final input − first input) / (llm_calls − 1)
+--   single_pass_baseline_cost  = the final call's cost: one call sending the final context and
+--                                producing the final answer; loop_cost_ratio = cost / baseline
+--   retries                    = failed calls (status error, each was re-issued; LiteLLM logs every
+--                                attempt) + calls repeating the previous successful call exactly
+--                                (same model, same input and output token counts)
+--   max_fanout / max_depth     = most direct child spans under one span / deepest span (root = 0)
+--   runaway flags              = thresholds seed: runaway_calls, runaway_cost_usd,
+--                                runaway_input_amplification, runaway_cost_amplification
+-- Recorded runs without per-call tokens (SWE-agent keeps run totals, tau-bench no usage) take the
+-- ratios from their history instead (int_agent_loops__prompt_shape, amplification_basis
+-- 'prompt_chars'): input_amplification = Σ prompt chars / first prompt's chars, resend_ratio =
+-- Σ prompt chars / final prompt's chars, when the history holds a prompt for every call. Else a
+-- row standing for several calls has no per-call shape: the first/final figures and the ratios
+-- built on them are null (never a fake 1.0).
 with calls as (
 
     select * from {{ ref('fct_llm_calls') }}
@@ -18,10 +33,13 @@ ordered as (
 
     select
         *,
-        row_number() over (partition by task_id order by started_at, call_id) as call_seq,
-        lag(input_tokens)  over (partition by task_id order by started_at, call_id) as prev_input_tokens,
-        lag(output_tokens) over (partition by task_id order by started_at, call_id) as prev_output_tokens
+        row_number() over w                          as call_seq,
+        lag(input_tokens)  over w                    as prev_input_tokens,
+        lag(output_tokens) over w                    as prev_output_tokens,
+        lag(model)         over w                    as prev_model,
+        lag(status)        over w                    as prev_status
     from calls
+    window w as (partition by task_id order by started_at, call_id)
 
 ),
 
@@ -40,18 +58,38 @@ call_totals as (
         bool_or(is_recorded_cost_mismatch)                                as is_recorded_cost_mismatch,
         cast(sum(input_tokens) as bigint)                                 as input_tokens,
         cast(sum(output_tokens) as bigint)                                as output_tokens,
-        -- per-call shape is unknown when a row stands for several calls (a run recording only
-        -- totals): first-call figures, amplification and re-sent context are then null
-        max(case when call_seq = 1 and call_count = 1 then input_tokens end) as first_call_input_tokens,
-        max(case when call_seq = 1 and call_count = 1 then cost_usd end)  as first_call_cost_usd,
-        case when max(call_count) = 1 then
-            cast(sum(least(input_tokens, coalesce(prev_input_tokens + prev_output_tokens, 0))) as bigint)
-        end                                                               as resent_input_tokens,
-        cast(sum(case when status = 'error' then 1 else 0 end) as bigint) as retries,
+        max(call_count)                                                   as max_call_count,
+        -- call_seq is unique per task: arg_min / arg_max pick the first / final call without a
+        -- second (descending) sort; the _null variants keep that call's value when it is null
+        -- (plain arg_min would skip to the next call)
+        arg_min_null(input_tokens, call_seq)                              as first_input,
+        arg_max_null(input_tokens, call_seq)                              as final_input,
+        arg_min_null(cost_usd, call_seq)                                  as first_cost,
+        arg_max_null(cost_usd, call_seq)                                  as final_cost,
+        sum(least(input_tokens, coalesce(prev_input_tokens + prev_output_tokens, 0))) as resent,
+        cast(sum(case when status = 'error' then 1 else 0 end) as bigint) as failed_calls,
+        cast(sum(case when status = 'ok' and prev_status = 'ok' and model = prev_model
+                       and input_tokens = prev_input_tokens and output_tokens = prev_output_tokens
+                      then 1 else 0 end) as bigint)                       as repeated_calls,
         sum(case when price_source = 'unpriced' then 1 else 0 end)        as unpriced_calls,
         sum(cost_usd)                                                     as priced_cost_usd
     from ordered
     group by task_id
+
+),
+
+shaped as (
+
+    select
+        * exclude (first_input, final_input, first_cost, final_cost, resent),
+        -- per-call figures only when every row is one call with known tokens
+        case when max_call_count = 1 then first_input end                 as first_call_input_tokens,
+        case when max_call_count = 1 then final_input end                 as final_call_input_tokens,
+        case when max_call_count = 1 then first_cost end                  as first_call_cost_usd,
+        case when max_call_count = 1 then final_cost end                  as final_call_cost_usd,
+        case when max_call_count = 1 then resent end                      as resent_input_tokens,
+        case when unpriced_calls = 0 then priced_cost_usd end             as cost_usd
+    from call_totals
 
 ),
 
@@ -65,36 +103,79 @@ spans as (
     from {{ ref('int_otel_spans__tree') }}
     group by task_id
 
+),
+
+metrics as (
+
+    select
+        shaped.*,
+        coalesce(spans.tool_calls, shaped.logged_tool_calls, 0)          as tool_calls,
+        coalesce(spans.max_fanout, 0)                                     as max_fanout,
+        coalesce(spans.max_depth, 0)                                      as max_depth,
+        case
+            when shaped.first_call_input_tokens is not null then 'tokens'
+            when prompt_shape.prompt_calls = shaped.llm_calls then 'prompt_chars'
+        end                                                               as amplification_basis,
+        case
+            when shaped.first_call_input_tokens is not null
+                then shaped.input_tokens * 1.0 / nullif(shaped.first_call_input_tokens, 0)
+            when prompt_shape.prompt_calls = shaped.llm_calls
+                then prompt_shape.total_prompt_chars * 1.0 / nullif(prompt_shape.first_prompt_chars, 0)
+        end                                                               as input_amplification,
+        case
+            when shaped.final_call_input_tokens is not null
+                then shaped.input_tokens * 1.0 / nullif(shaped.final_call_input_tokens, 0)
+            when prompt_shape.prompt_calls = shaped.llm_calls
+                then prompt_shape.total_prompt_chars * 1.0 / nullif(prompt_shape.final_prompt_chars, 0)
+        end                                                               as resend_ratio,
+        shaped.cost_usd / nullif(shaped.first_call_cost_usd, 0)           as cost_amplification
+    from shaped
+    left join spans
+        on spans.task_id = shaped.task_id
+    left join {{ ref('int_agent_loops__prompt_shape') }} as prompt_shape
+        on prompt_shape.task_id = shaped.task_id
+
 )
 
 select
-    call_totals.task_id,
-    call_totals.agent,
-    call_totals.conversation_id,
-    call_totals.application,
-    call_totals.team,
-    call_totals.started_at,
-    call_totals.llm_calls,
-    -- tool calls: execute_tool spans (OTel) or the tool calls the agent log records
-    coalesce(spans.tool_calls, call_totals.logged_tool_calls, 0)            as tool_calls,
-    call_totals.input_tokens,
-    call_totals.output_tokens,
-    call_totals.first_call_input_tokens,
-    call_totals.input_tokens * 1.0 / nullif(call_totals.first_call_input_tokens, 0) as input_amplification,
-    call_totals.resent_input_tokens,
-    call_totals.resent_input_tokens * 1.0 / nullif(call_totals.input_tokens, 0)     as resend_ratio,
-    cast(case when call_totals.unpriced_calls = 0 then call_totals.priced_cost_usd end as decimal(38, 10)) as cost_usd,
-    cast(call_totals.first_call_cost_usd as decimal(38, 10))               as first_call_cost_usd,
-    case when call_totals.unpriced_calls = 0
-         then call_totals.priced_cost_usd / nullif(call_totals.first_call_cost_usd, 0) end as cost_amplification,
-    call_totals.retries,
-    coalesce(spans.max_fanout, 0)                                           as max_fanout,
-    cast(coalesce(spans.max_depth, 0) as integer)                           as max_depth,
-    (call_totals.llm_calls >= {{ threshold('runaway_calls') }}
-     or coalesce(call_totals.input_tokens * 1.0 / nullif(call_totals.first_call_input_tokens, 0)
-        >= {{ threshold('runaway_input_amplification') }}, false))         as is_runaway,
-    call_totals.outcome_reward,
-    call_totals.is_recorded_cost_mismatch
-from call_totals
-left join spans
-    on spans.task_id = call_totals.task_id
+    task_id,
+    agent,
+    conversation_id,
+    application,
+    team,
+    started_at,
+    llm_calls,
+    tool_calls,
+    input_tokens,
+    output_tokens,
+    cast(first_call_input_tokens as bigint)                                 as first_call_input_tokens,
+    cast(final_call_input_tokens as bigint)                                 as final_call_input_tokens,
+    amplification_basis,
+    cast(input_amplification as double)                                     as input_amplification,
+    cast(resent_input_tokens as bigint)                                     as resent_input_tokens,
+    cast(resend_ratio as double)                                            as resend_ratio,
+    cast(resent_input_tokens * 1.0 / nullif(input_tokens, 0) as double)    as resent_share,
+    cast((final_call_input_tokens - first_call_input_tokens) * 1.0 / nullif(llm_calls - 1, 0) as double)
+                                                                            as context_growth_per_step,
+    cast(cost_usd as decimal(38, 10))                                       as cost_usd,
+    cast(first_call_cost_usd as decimal(38, 10))                            as first_call_cost_usd,
+    cast(cost_amplification as double)                                      as cost_amplification,
+    cast(final_call_cost_usd as decimal(38, 10))                            as single_pass_baseline_cost_usd,
+    cast(cost_usd / nullif(final_call_cost_usd, 0) as double)              as loop_cost_ratio,
+    failed_calls + repeated_calls                                           as retries,
+    failed_calls,
+    repeated_calls,
+    max_fanout,
+    cast(max_depth as integer)                                              as max_depth,
+    (llm_calls >= {{ threshold('runaway_calls') }})                        as is_runaway_calls,
+    coalesce(cost_usd >= {{ threshold('runaway_cost_usd') }}, false)       as is_runaway_cost,
+    (coalesce(input_amplification >= {{ threshold('runaway_input_amplification') }}, false)
+     or coalesce(cost_amplification >= {{ threshold('runaway_cost_amplification') }}, false))
+                                                                            as is_runaway_amplification,
+    (llm_calls >= {{ threshold('runaway_calls') }}
+     or coalesce(cost_usd >= {{ threshold('runaway_cost_usd') }}, false)
+     or coalesce(input_amplification >= {{ threshold('runaway_input_amplification') }}, false)
+     or coalesce(cost_amplification >= {{ threshold('runaway_cost_amplification') }}, false)) as is_runaway,
+    outcome_reward,
+    is_recorded_cost_mismatch
+from metrics

@@ -27,6 +27,8 @@ renamed as (
         cast(recorded_cost_usd as decimal(38, 10)) as recorded_cost_usd,
         reward,
         exit_status,
+        -- characters of each call's prompt, in call order (see the connector)
+        prompt_chars,
 {{ lineage_columns() }}
 
     from source
