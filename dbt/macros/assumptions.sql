@@ -22,12 +22,12 @@
 (select * replace (
 {%- for col, by_key in overrides.items() %}
     {%- if col not in columns %}{{ exceptions.raise_compiler_error("whatif: " ~ seed_name ~ " has no overridable column " ~ col) }}{% endif %}
-    case
+    {%- set default = ('cast(' ~ (by_key['*'] | float) ~ ' as double)') if '*' in by_key else ('cast(' ~ col ~ ' as double)') %}
+    {%- set keyed = [] %}
     {%- for key, value in by_key.items() if key != '*' %}
-        when {{ key_col }} = '{{ key | replace("'", "''") }}' then cast({{ value | float }} as double)
+        {%- do keyed.append("when " ~ key_col ~ " = '" ~ (key | replace("'", "''")) ~ "' then cast(" ~ (value | float) ~ " as double)") %}
     {%- endfor %}
-        else {% if '*' in by_key %}cast({{ by_key['*'] | float }} as double){% else %}cast({{ col }} as double){% endif %}
-    end as {{ col }}{{ ',' if not loop.last }}
+    {% if keyed %}case {{ keyed | join(' ') }} else {{ default }} end{% else %}{{ default }}{% endif %} as {{ col }}{{ ',' if not loop.last }}
 {%- endfor %}
 ) from {{ ref(seed_name) }})
 {%- endif -%}
