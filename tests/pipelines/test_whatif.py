@@ -130,12 +130,12 @@ def test_whatif_rebuilds_a_copy_with_the_overrides(home, capsys):
     g0, opex0, capex0, pb0, cloud0 = _q(published, P5_SQL)[0]
     g1, opex1, capex1, pb1, cloud1 = _q(whatif_db, P5_SQL)[0]
     assert (g0, g1, capex0, capex1) == (1, 1, 42500, 40500)
-    assert cloud1 == cloud0 == Decimal("196.64") / 2 * Decimal("30.4375")
+    assert cloud1 == cloud0 == Decimal("196.64") * Decimal("30.4375")    # one day of billing, × 30.4375
     ops = Decimal(150) / Decimal(730)
     assert abs(opex0 - (Decimal("0.0417") + Decimal("0.023352") + ops) * 730) < Decimal("1e-6")
     assert abs(opex1 - (Decimal("0.06") + Decimal("0.0336") + ops) * 730) < Decimal("1e-6")   # 218.328
-    assert pb0 == round(42500 / (float(cloud0) - float(opex0)), 4) == 15.205
-    assert pb1 == round(40500 / (float(cloud1) - float(opex1)), 4) == 14.5983
+    assert pb0 == round(42500 / (float(cloud0) - float(opex0)), 4) == 7.3431
+    assert pb1 == round(40500 / (float(cloud1) - float(opex1)), 4) == 7.0228
     assert _q(whatif_db, "select key, value from whatif_overrides order by key") == [
         ("electricity_usd_per_kwh", 0.12), ("gpu_price_usd.H100", 28000.0)]
 

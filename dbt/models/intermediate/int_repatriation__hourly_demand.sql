@@ -1,5 +1,5 @@
 -- Hourly GPU demand per repatriation workload over the trailing window (repatriation_min_days,
--- ending at the last day of demand data). Two kinds of workload:
+-- ending at the last day of that kind of workload's data). Two kinds of workload:
 --   api                : provider × model × application of API traffic. Daily tokens and cost from
 --                        the API usage data (complete; account_attribution gives the application),
 --                        hour-of-day shape from traced calls (fct_llm_calls); a workload seen only
@@ -134,21 +134,25 @@ instance_hourly as (
 
 bounds as (
 
+    -- each kind of workload ends its window at the last day of its own data: a billing export
+    -- that runs later than the usage APIs (or the reverse) must not add empty days to the other
     select
+        workload_type,
         end_day + interval 1 day                                                              as window_end_at,
         end_day + interval 1 day - to_days(cast({{ threshold('repatriation_min_days') }} as integer)) as window_start_at
     from (
-        select cast(greatest(
-            coalesce((select max(day) from api_daily), date '1970-01-01'),
-            coalesce((select max(cast(hour_at as date)) from instance_hourly), date '1970-01-01')
-        ) as timestamptz) as end_day
+        select 'api' as workload_type, cast(max(day) as timestamptz) as end_day from api_daily
+        union all
+        select 'cloud_gpu_instance', cast(max(cast(hour_at as date)) as timestamptz) from instance_hourly
     )
+    where end_day is not null
 
 ),
 
 hours as (
 
-    select unnest(generate_series(window_start_at, window_end_at - interval 1 hour, interval 1 hour)) as hour_at
+    select workload_type,
+           unnest(generate_series(window_start_at, window_end_at - interval 1 hour, interval 1 hour)) as hour_at
     from bounds
 
 ),
@@ -296,7 +300,8 @@ api_hourly as (
         coalesce(api_daily.cost_usd, 0) / 24.0                                  as cost_usd,
         coalesce(api_daily.batch_cost_usd, 0) / 24.0                            as batch_cost_usd
     from api_workloads
-    cross join hours
+    inner join hours
+        on hours.workload_type = 'api'
     left join api_daily
         on api_daily.provider = api_workloads.provider
         and api_daily.model = api_workloads.model
@@ -395,7 +400,8 @@ select
     coalesce(h.cost_usd, 0),
     0
 from instance_workloads as w
-cross join hours
+inner join hours
+    on hours.workload_type = 'cloud_gpu_instance'
 left join instance_by_hour as h
     on h.provider = w.provider
     and h.instance_family = w.instance_family

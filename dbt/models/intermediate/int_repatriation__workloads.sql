@@ -17,7 +17,9 @@ with hourly as (
 
 bounds as (
 
-    select max(hour_at) + interval 1 hour as window_end_at from hourly
+    select workload_type, max(hour_at) + interval 1 hour as window_end_at
+    from hourly
+    group by workload_type
 
 ),
 
@@ -91,4 +93,5 @@ select
     cast(stats.window_batch_cost_usd as decimal(38, 10))               as window_batch_cost_usd,
     cast(stats.window_batch_cost_usd / nullif(stats.window_cost_usd, 0) as double) as batch_cost_share
 from stats
-cross join bounds
+inner join bounds
+    on bounds.workload_type = stats.workload_type
