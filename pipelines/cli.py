@@ -1,4 +1,4 @@
-"""`aispend` command line: demo, run, alert, focus-check, collect-gpu, dev. Thin: everything runs through the Dagster graph."""
+"""`aispend` command line: demo, run, alert, whatif, focus-check, collect-gpu, dev. Thin: everything runs through the Dagster graph."""
 
 from __future__ import annotations
 
@@ -165,6 +165,23 @@ def cmd_alert(args) -> int:
     return 0
 
 
+def cmd_whatif(args) -> int:
+    from pipelines.whatif import WhatIfError, compare, run_whatif
+
+    cfg = load_config(args.config) if args.config else None
+    home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
+    try:
+        path = run_whatif(home, args.set)
+    except WhatIfError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(f"what-if warehouse: {path}  (published warehouse unchanged)")
+    print(f"{'workload':<60} {'verdict':>25} {'payback months':>18} {'on-prem $/month':>26}")
+    for wid, v0, v1, p0, p1, c0, c1 in compare(home, path):
+        print(f"{wid[:60]:<60} {f'{v0} -> {v1}':>25} {f'{p0} -> {p1}':>18} {f'{c0} -> {c1}':>26}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # single-run backfills are a beta Dagster parameter; the warning is noise for CLI users
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
@@ -185,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--config")
     a.add_argument("--home")
     a.set_defaults(fn=cmd_alert)
+    w = sub.add_parser("whatif", help="re-run GPU cost and repatriation with changed assumptions into $AISPEND_HOME/whatif/")
+    w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", required=True,
+                   help="e.g. electricity_usd_per_kwh=0.12, gpu_price_usd.H100=28000, target_utilisation=0.7 (repeatable)")
+    w.add_argument("--config")
+    w.add_argument("--home")
+    w.set_defaults(fn=cmd_whatif)
     from pipelines.focus_check import add_parser as add_focus_check
     add_focus_check(sub)
     g = sub.add_parser("collect-gpu", add_help=False,

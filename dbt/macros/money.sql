@@ -58,6 +58,12 @@ end
 {%- endmacro %}
 
 {#- Read one numeric assumption from the thresholds seed (scalar subquery). -#}
+{#- A what-if override (var whatif.thresholds, see macros/assumptions.sql) wins. -#}
 {% macro threshold(name) -%}
+{%- set overrides = _whatif().get('thresholds', {}) -%}
+{%- if name in overrides -%}
+cast({{ overrides[name] | float }} as double)
+{%- else -%}
 (select cast(value as double) from {{ ref('thresholds') }} where name = '{{ name }}')
+{%- endif -%}
 {%- endmacro %}

@@ -291,6 +291,24 @@ def test_repatriation_needs_history(wh):
     assert verdicts == {"insufficient data"}
 
 
+def test_repatriation_rented_gpu_instances_are_workloads(wh):
+    # the fixture's p5.48xlarge line: 2 instance-hours × 8 H100 spread over the 24 h of 2026-11-10,
+    # $196.64; instance workloads end their window with the last billing day, so 24 hours at 16/24
+    rows = wh.rows("""select workload_id, instance_family, account_id, gpu_model, window_gpu_hours_needed,
+                             window_days, monthly_cloud_cost_usd, p10_gpu_hours_per_hour, p90_gpu_hours_per_hour,
+                             gpus_needed, verdict
+                      from fct_repatriation_candidates where workload_type = 'cloud_gpu_instance'""")
+    assert len(rows) == 1
+    wid, family, account, gpu, gpu_h, days, monthly, p10, p90, gpus, verdict = rows[0]
+    assert (wid, family, account, gpu, gpus, verdict) == (
+        "cloud_gpu_instance|aws|p5|222222222222", "p5", "222222222222", "H100", 1, "insufficient data")
+    assert abs(gpu_h - 16) < 1e-9 and days == 1.0 and abs(p10 - 16 / 24) < 1e-12 and abs(p90 - 16 / 24) < 1e-12
+    assert monthly == Decimal("196.64") * Decimal("30.4375")   # 5985.23
+    # API workloads keep their own window: the usage data runs to 2026-11-11, 2 days
+    assert wh.rows("select distinct window_days from fct_repatriation_candidates where workload_type = 'api'") == [(2.0,)]
+    assert wh.one("select count(*) from fct_repatriation_candidates where workload_type = 'api'") == 7
+
+
 def test_daily_spend_matches_focus(wh):
     assert wh.one("select sum(billed_cost) from fct_daily_spend") == wh.one("select sum(BilledCost) from focus_costs")
 

@@ -219,7 +219,12 @@ def test_cli_alert_prints_the_digest(pipeline, capsys):
 
 def test_steady_high_volume_workload_is_the_repatriation_candidate(pipeline):
     rows = pipeline.sql("select provider, model, application, verdict, gpus_needed, payback_months, tco_ratio "
-                        "from main.fct_repatriation_candidates where verdict = 'candidate'")
+                        "from main.fct_repatriation_candidates where verdict = 'candidate' and workload_type = 'api'")
     assert [(r[0], r[1], r[2]) for r in rows] == [("openai", "gpt-4o-2024-08-06", "doc-search")]
     _, _, _, _, gpus, payback, tco = rows[0]
     assert gpus == 1 and 0 < float(payback) < 18 and float(tco) >= 0.65
+    # the 2× p5.48xlarge run 24/7 on demand ($98.32/h each): 16 H100s held every hour, replaced one for one
+    rented = pipeline.sql("select workload_id, verdict, gpus_needed, demand_cov from main.fct_repatriation_candidates "
+                          "where workload_type = 'cloud_gpu_instance'")
+    assert [(r[0], r[1], r[2]) for r in rented] == [("cloud_gpu_instance|aws|p5|222233334444", "candidate", 16)]
+    assert float(rented[0][3]) < 0.01

@@ -11,6 +11,7 @@
 -- energy: measured intervals (counter / power); intervals with neither (e.g. a trace with only
 -- utilisation) are modelled as idle_power_w + (tdp_w − idle_power_w) × busy, counted in energy_modelled_s.
 -- Fixed costs (capex, colo, ops) are charged for every hour that has samples.
+-- gpu_models and sites go through assumption_seed(): `aispend whatif` overrides apply here.
 with intervals as (
 
     select * from {{ ref('int_gpu_samples__intervals') }}
@@ -80,11 +81,11 @@ enriched as (
         on gpu_model_match.gpu_uuid = hourly.gpu_uuid
         and gpu_model_match.hour_at = hourly.hour_at
         and gpu_model_match.match_rank = 1
-    left join {{ ref('gpu_models') }} as gpu_models
+    left join {{ assumption_seed('gpu_models') }} as gpu_models
         on gpu_models.gpu_model = gpu_model_match.gpu_model
     left join {{ ref('host_sites') }} as host_sites
         on host_sites.host = hourly.host
-    left join {{ ref('sites') }} as sites
+    left join {{ assumption_seed('sites') }} as sites
         on sites.site = coalesce(host_sites.site, 'default')
 
 ),

@@ -1,10 +1,30 @@
--- One row per API workload (provider × model × application): should it move to owned GPUs?
---   score   = 100 × (0.7 × min(tco_ratio / repatriation_tco_trigger, 1)
---                    + 0.3 × (1 − min(demand_cov / repatriation_max_cov, 1)))
---   verdict = 'insufficient data' when history_days < repatriation_min_days;
---             'candidate' when tco_ratio ≥ trigger and demand_cov ≤ max_cov;
---             'watch'     when tco_ratio ≥ trigger × repatriation_watch_fraction;
---             'keep'      otherwise.
+-- One row per workload (api: provider × model × application; cloud_gpu_instance: instance family
+-- × account): should it move to owned GPUs? Demand statistics come from int_repatriation__workloads.
+--   sizing_utilisation        = target_utilisation (api); 1 for rented instances, whose GPU-hours
+--                               already are GPUs held (replaced one for one)
+--   gpus_needed               = max(1, ceil(p95 hourly GPU-hours needed / sizing_utilisation))
+--   capex_per_gpu_usd         = purchase_price_usd + server_overhead_usd_per_gpu   (gpu_models)
+--   capex_per_gpu_month_usd   = capex_per_gpu_usd / (useful_life_years × 12)
+--   opex_per_gpu_month_usd    = 'fct_gpu_hours': mean (cost_energy + cost_facility + cost_ops) per
+--                               measured GPU-hour of that GPU model × hours_per_month;
+--                               'assumptions' (no owned GPU of that model measured):
+--                               (idle_w + (tdp_w − idle_w) × target_utilisation) / 1000 × hours_per_month
+--                               × usd_per_kwh × pue + colo_usd_per_kw_month × tdp_w / 1000 + ops_usd_per_gpu_month
+--                               (site 'default')
+--   monthly_onprem_cost_usd   = gpus × (capex_per_gpu_month + opex_per_gpu_month)
+--   onprem_capex_usd          = gpus × capex_per_gpu_usd
+--   onprem_acquisition_tco_usd= onprem_capex_usd + 12 × gpus × opex_per_gpu_month   (first year)
+--   monthly_savings_usd       = monthly_cloud_cost_usd − monthly_onprem_cost_usd
+--   payback_months            = onprem_capex_usd / (monthly_cloud − gpus × opex_per_gpu_month); null if ≤ 0
+--   tco_ratio                 = 12 × monthly_cloud_cost_usd / onprem_acquisition_tco_usd
+--   sensitivity (s = repatriation_sensitivity, 0.2): payback with gpus re-sized at throughput × (1 ± s)
+--                               (p95 / (1 ± s)), and with monthly cloud cost × (1 ± s)
+--   score                     = round(score_tco_points + score_steadiness_points, 1)
+--     score_tco_points        = 70 × min(tco_ratio / repatriation_tco_trigger, 1)
+--     score_steadiness_points = 30 × (1 − min(demand_cov / repatriation_max_cov, 1))
+--   verdict                   = 'insufficient data' if history_days < repatriation_min_days or no GPU
+--                               model could be sized; 'candidate' if tco_ratio ≥ trigger and
+--                               demand_cov ≤ max_cov; 'watch' if tco_ratio ≥ trigger × watch_fraction; else 'keep'
 with workloads as (
 
     select * from {{ ref('int_repatriation__workloads') }}
@@ -17,66 +37,198 @@ rules as (
         {{ threshold('repatriation_tco_trigger') }}    as tco_trigger,
         {{ threshold('repatriation_watch_fraction') }} as watch_fraction,
         {{ threshold('repatriation_max_cov') }}        as max_cov,
-        {{ threshold('repatriation_min_days') }}       as min_days
+        {{ threshold('repatriation_min_days') }}       as min_days,
+        {{ threshold('target_utilisation') }}          as target_utilisation,
+        {{ threshold('hours_per_month') }}             as hours_per_month,
+        {{ threshold('repatriation_sensitivity') }}    as sensitivity
+
+),
+
+measured_opex as (
+
+    select
+        gpu_model,
+        avg(cost_energy_usd + cost_facility_usd + cost_ops_usd) as opex_per_gpu_hour_usd
+    from {{ ref('fct_gpu_hours') }}
+    where gpu_model is not null
+    group by gpu_model
+
+),
+
+list_prices as (
+
+    select gpu_model, min(hourly_price_per_gpu_usd) as list_price_per_gpu_hour_usd
+    from {{ ref('dim_cloud_gpu_list_prices') }}
+    where usage_type = 'OnDemand'
+      and gpu_model is not null
+    group by gpu_model
+
+),
+
+unit_costs as (
+
+    select
+        workloads.*,
+        rules.*,
+        case when workloads.workload_type = 'api' then rules.target_utilisation else 1.0 end as sizing_utilisation,
+        gpu_models.purchase_price_usd + gpu_models.server_overhead_usd_per_gpu as capex_per_gpu_usd,
+        (gpu_models.purchase_price_usd + gpu_models.server_overhead_usd_per_gpu)
+            / (gpu_models.useful_life_years * 12)                           as capex_per_gpu_month_usd,
+        case when measured_opex.opex_per_gpu_hour_usd is not null
+             then cast(measured_opex.opex_per_gpu_hour_usd as double) * rules.hours_per_month
+             else (gpu_models.idle_power_w + (gpu_models.tdp_w - gpu_models.idle_power_w) * rules.target_utilisation)
+                  / 1000.0 * rules.hours_per_month * sites.usd_per_kwh * sites.pue
+                  + sites.colo_usd_per_kw_month * gpu_models.tdp_w / 1000.0
+                  + sites.ops_usd_per_gpu_month
+        end                                                                 as opex_per_gpu_month_usd,
+        case when measured_opex.opex_per_gpu_hour_usd is not null then 'fct_gpu_hours'
+             when gpu_models.gpu_model is not null then 'assumptions' end   as onprem_cost_source,
+        cast(list_prices.list_price_per_gpu_hour_usd as double)             as cloud_gpu_list_price_per_hour_usd,
+        cast(workloads.window_cost_usd as double) / nullif(workloads.window_days, 0) * 30.4375 as monthly_cloud_usd
+    from workloads
+    cross join rules
+    left join {{ assumption_seed('gpu_models') }} as gpu_models
+        on gpu_models.gpu_model = workloads.gpu_model
+    left join {{ assumption_seed('sites') }} as sites
+        on sites.site = 'default'
+    left join measured_opex
+        on measured_opex.gpu_model = workloads.gpu_model
+    left join list_prices
+        on list_prices.gpu_model = workloads.gpu_model
+
+),
+
+sized as (
+
+    select
+        *,
+        case when capex_per_gpu_usd is not null then greatest(1, ceil(p95_gpu_hours_per_hour / sizing_utilisation)) end as gpus,
+        case when capex_per_gpu_usd is not null then greatest(1, ceil(p95_gpu_hours_per_hour / (1 + sensitivity) / sizing_utilisation)) end as gpus_throughput_plus,
+        case when capex_per_gpu_usd is not null then greatest(1, ceil(p95_gpu_hours_per_hour / (1 - sensitivity) / sizing_utilisation)) end as gpus_throughput_minus
+    from unit_costs
+
+),
+
+economics as (
+
+    select
+        *,
+        gpus * (capex_per_gpu_month_usd + opex_per_gpu_month_usd)          as monthly_onprem_usd,
+        gpus * capex_per_gpu_usd                                           as capex_usd,
+        gpus * capex_per_gpu_usd + 12 * gpus * opex_per_gpu_month_usd      as acquisition_tco_usd,
+        {{ repatriation_payback('gpus', 'monthly_cloud_usd') }}                          as payback,
+        {{ repatriation_payback('gpus_throughput_plus', 'monthly_cloud_usd') }}          as payback_tp,
+        {{ repatriation_payback('gpus_throughput_minus', 'monthly_cloud_usd') }}         as payback_tm,
+        {{ repatriation_payback('gpus', 'monthly_cloud_usd * (1 + sensitivity)') }}      as payback_pp,
+        {{ repatriation_payback('gpus', 'monthly_cloud_usd * (1 - sensitivity)') }}      as payback_pm
+    from sized
 
 ),
 
 scored as (
 
     select
-        workloads.*,
-        rules.tco_trigger,
-        rules.max_cov,
-        rules.min_days,
-        round(100 * (
-            0.7 * least(coalesce(workloads.tco_ratio, 0) / rules.tco_trigger, 1)
-            + 0.3 * (1 - least(coalesce(workloads.demand_cov, rules.max_cov) / rules.max_cov, 1))
-        ), 1) as score,
+        *,
+        12 * monthly_cloud_usd / nullif(acquisition_tco_usd, 0)            as tco,
+        70 * least(coalesce(12 * monthly_cloud_usd / nullif(acquisition_tco_usd, 0), 0) / tco_trigger, 1) as tco_points,
+        30 * (1 - least(coalesce(demand_cov, max_cov) / max_cov, 1))       as steadiness_points
+    from economics
+
+),
+
+verdicts as (
+
+    select
+        *,
+        round(tco_points + steadiness_points, 1) as score,
         case
-            when workloads.history_days < rules.min_days then 'insufficient data'
-            when workloads.tco_ratio >= rules.tco_trigger
-                 and workloads.demand_cov <= rules.max_cov then 'candidate'
-            when workloads.tco_ratio >= rules.tco_trigger * rules.watch_fraction then 'watch'
+            when history_days < min_days or gpus is null then 'insufficient data'
+            when tco >= tco_trigger and demand_cov <= max_cov then 'candidate'
+            when tco >= tco_trigger * watch_fraction then 'watch'
             else 'keep'
         end as verdict
-    from workloads
-    cross join rules
+    from scored
 
 )
 
 select
+    workload_id,
+    workload_type,
     provider,
     model,
     application,
+    account_id,
+    instance_family,
     history_days,
     window_days,
     demand_source,
     window_input_tokens,
     window_output_tokens,
     p95_tokens_per_hour,
+    window_gpu_hours_needed,
+    mean_gpu_hours_per_hour,
+    p10_gpu_hours_per_hour,
+    p90_gpu_hours_per_hour,
+    p95_gpu_hours_per_hour,
     demand_cov,
     gpu_model,
     size_class,
-    gpus_needed,
-    monthly_cloud_cost_usd,
-    monthly_onprem_cost_usd,
-    onprem_capex_usd,
-    onprem_first_year_tco_usd,
-    payback_months,
-    tco_ratio,
+    prefill_tokens_per_s,
+    decode_tokens_per_s,
+    throughput_source,
+    sizing_utilisation,
+    cast(gpus as integer)                                           as gpus_needed,
+    batch_cost_share,
+    cast(monthly_cloud_usd as decimal(38, 10))                      as monthly_cloud_cost_usd,
+    cast(cloud_gpu_list_price_per_hour_usd as decimal(38, 10))      as cloud_gpu_list_price_per_hour_usd,
+    cast(gpus * cloud_gpu_list_price_per_hour_usd * hours_per_month as decimal(38, 10)) as monthly_cloud_gpu_rent_usd,
+    onprem_cost_source,
+    cast(capex_per_gpu_usd as decimal(38, 10))                      as capex_per_gpu_usd,
+    cast(opex_per_gpu_month_usd as decimal(38, 10))                 as opex_per_gpu_month_usd,
+    cast(monthly_onprem_usd as decimal(38, 10))                     as monthly_onprem_cost_usd,
+    cast(capex_usd as decimal(38, 10))                              as onprem_capex_usd,
+    cast(acquisition_tco_usd as decimal(38, 10))                    as onprem_acquisition_tco_usd,
+    cast(monthly_cloud_usd - monthly_onprem_usd as decimal(38, 10)) as monthly_savings_usd,
+    -- ratios and months rounded: the inputs are estimates, more digits would be noise
+    round(payback, 4)                                               as payback_months,
+    round(payback_tp, 4)                                            as payback_months_throughput_plus20,
+    round(payback_tm, 4)                                            as payback_months_throughput_minus20,
+    round(payback_pp, 4)                                            as payback_months_price_plus20,
+    round(payback_pm, 4)                                            as payback_months_price_minus20,
+    round(tco, 6)                                                   as tco_ratio,
+    tco_trigger                                                     as tco_trigger,
+    round(tco_points, 4)                                            as score_tco_points,
+    round(steadiness_points, 4)                                     as score_steadiness_points,
     score,
     verdict,
     concat_ws('; ',
         case when history_days < min_days
              then 'only ' || cast(history_days as varchar) || ' days of history (< ' || cast(cast(min_days as integer) as varchar) || ')' end,
-        'tco_ratio ' || coalesce(cast(round(tco_ratio, 2) as varchar), 'n/a')
-            || case when tco_ratio >= tco_trigger then ' ≥ ' else ' < ' end
-            || cast(tco_trigger as varchar),
+        case when gpus is null then 'no GPU model to size it on (serving_throughput / gpu_models seeds)' end,
+        'tco_ratio ' || coalesce(cast(round(tco, 2) as varchar), 'n/a')
+            || case when tco >= tco_trigger then ' ≥ ' else ' < ' end || 'trigger ' || cast(tco_trigger as varchar)
+            || ' (annual cloud $' || cast(cast(round(12 * monthly_cloud_usd) as bigint) as varchar)
+            || ' vs first-year on-prem $' || coalesce(cast(cast(round(acquisition_tco_usd) as bigint) as varchar), 'n/a') || ')',
         'hourly demand cov ' || coalesce(cast(round(demand_cov, 2) as varchar), 'n/a')
-            || case when demand_cov <= max_cov then ' (steady enough)' else ' (too bursty)' end,
-        cast(gpus_needed as varchar) || '× ' || coalesce(gpu_model, '?') || ' at p95 demand',
-        case when payback_months is not null
-             then 'payback ' || cast(round(payback_months, 1) as varchar) || ' months'
-             else 'no payback (on-prem opex ≥ cloud cost)' end
+            || case when demand_cov <= max_cov then ' (steady enough' else ' (too bursty' end
+            || ', p10/p90 ' || coalesce(cast(round(p10_gpu_hours_per_hour, 2) as varchar), 'n/a') || '/'
+            || coalesce(cast(round(p90_gpu_hours_per_hour, 2) as varchar), 'n/a') || ' GPU-h per hour)',
+        coalesce(cast(cast(gpus as integer) as varchar), '?') || '× ' || coalesce(gpu_model, '?') || ' at p95 demand '
+            || coalesce(cast(round(p95_gpu_hours_per_hour, 2) as varchar), 'n/a') || ' GPU-h/h'
+            || case when workload_type = 'api' then ' ÷ ' || cast(sizing_utilisation as varchar) || ' utilisation, '
+                    || throughput_source || ' throughput' else ' (rented GPUs replaced one for one)' end,
+        case when onprem_cost_source is not null then 'on-prem opex from ' || onprem_cost_source end,
+        case when batch_cost_share > 0 then cast(cast(round(100 * batch_cost_share) as integer) as varchar) || ' % of cost is batch traffic, compared at batch prices' end,
+        case when monthly_cloud_usd - monthly_onprem_usd >= 0
+             then 'on-prem saves $' || cast(cast(round(monthly_cloud_usd - monthly_onprem_usd) as bigint) as varchar) || ' a month'
+             when monthly_cloud_usd - monthly_onprem_usd < 0
+             then 'on-prem costs $' || cast(cast(round(monthly_onprem_usd - monthly_cloud_usd) as bigint) as varchar) || ' a month more' end,
+        case when payback is not null
+             then 'payback ' || cast(round(payback, 1) as varchar) || ' months ('
+                  || cast(round(least(payback_tp, payback_pp), 1) as varchar) || '–'
+                  || case when payback_tm is null or payback_pm is null then 'never'
+                          else cast(round(greatest(payback_tm, payback_pm), 1) as varchar) end || ' at ±'
+                  || cast(cast(100 * sensitivity as integer) as varchar) || ' % throughput / price)'
+             when gpus is not null then 'no payback (on-prem opex ≥ cloud cost)' end
     ) as reasons
-from scored
+from verdicts
