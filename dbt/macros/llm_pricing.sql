@@ -237,3 +237,38 @@ union all
 {%- endif %}
 {%- endfor %}
 {%- endmacro %}
+
+{#- Pairs of override rows (seed llm_price_overrides) for the same provider × model × variant
+    whose [valid_from, valid_to) ranges overlap (open valid_to = forever): which price wins would
+    be undefined and the pricing join would count such calls twice. One row per pair with a
+    `problem` text naming both rows. A range ending on the day the next starts does NOT overlap. -#}
+{% macro llm_price_override_overlaps(overrides) -%}
+(
+with rows as (
+    select
+        provider_id, model_id, variant, valid_from, valid_to,
+        row_number() over (partition by provider_id, model_id, variant order by valid_from, valid_to) as n
+    from {{ overrides }}
+)
+select
+    a.provider_id,
+    a.model_id,
+    a.variant,
+    a.valid_from as first_valid_from,
+    a.valid_to   as first_valid_to,
+    b.valid_from as second_valid_from,
+    b.valid_to   as second_valid_to,
+    a.provider_id || '/' || a.model_id || '/' || a.variant
+        || ': [' || cast(a.valid_from as varchar) || ', ' || coalesce(cast(a.valid_to as varchar), 'open') || ')'
+        || ' overlaps [' || cast(b.valid_from as varchar) || ', ' || coalesce(cast(b.valid_to as varchar), 'open') || ')'
+        as problem
+from rows as a
+inner join rows as b
+    on b.provider_id = a.provider_id
+    and b.model_id = a.model_id
+    and b.variant = a.variant
+    and b.n > a.n
+    and b.valid_from < coalesce(a.valid_to, cast('9999-12-31' as date))
+    and a.valid_from < coalesce(b.valid_to, cast('9999-12-31' as date))
+)
+{%- endmacro %}
