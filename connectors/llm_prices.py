@@ -98,6 +98,13 @@ def _variant_label(when: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(when.items()))
 
 
+def _exists_at(constraint, start: datetime) -> bool:
+    # only a start date bounds a variant's existence; a time-of-day window is a price that exists
+    if constraint is None or not hasattr(constraint, "start_date"):
+        return True
+    return constraint.active(start)
+
+
 def _unit_size(price_key: str) -> int:
     # genai-prices keys name their unit: *_mtok per million, *_kcount / *_kpages per thousand
     if price_key.endswith(("_mtok", "_mchars")):
@@ -130,6 +137,13 @@ def _model_lines(provider, model, ver: str, uri: str) -> list[dict]:
     for i, start in enumerate(bounds):
         end = bounds[i + 1] if i + 1 < len(bounds) else None
         for label, ctx in contexts.items():
+            # a variant that does not exist yet (its start date is later) gets no rows for the period:
+            # get_prices would return the standard price under the variant's label, and a consumer
+            # could not tell "the catalogue's Batch price" from "no Batch price known" (where a
+            # provider's own Batch discount must apply instead)
+            if ctx is not None and not any(_variant_label(pv.when) == label and _exists_at(pv.constraint, start)
+                                           for pv in model.price_variants or ()):
+                continue
             # the package's own resolution (last active conditional price, then variants first-to-last)
             mp = model.get_prices(start, ctx)
             for key, value in mp.__dict__.items():

@@ -236,6 +236,9 @@ def test_llm_price_lines_long_form_variants_tiers_periods():
     assert gemini[("1970-01-01", "standard", 200000)] == Decimal("2.5")
     assert gemini[("2026-10-14", "processing=batch", 0)] == Decimal("0.625")
     assert gemini[("2026-10-14", "processing=batch", 200000)] == Decimal("1.25")
+    # before its start date the Batch variant does not exist: no rows (pricing falls back to standard
+    # and says so), rather than standard prices under the Batch label
+    assert not any(k[1] == "processing=batch" and k[0] < "2026-10-14" for k in gemini)
     keys = {(r["provider_id"], r["model_id"], r["valid_from"], r["variant"], r["tier_start_tokens"], r["price_key"])
             for r in lines}
     assert len(keys) == len(lines)                       # the grain is a key

@@ -276,6 +276,11 @@ def test_reconciliation(wh):
     assert rows[("2026-11-11", "openai", "proj_search")] == ("billed_more", True)   # 3.00 vs 2.80
     assert rows[("2026-11-10", "openai", "proj_research")] == ("unpriced", True)
     assert rows[("2026-11-10", "anthropic", "wrkspc_research")] == ("not_billed", True)
+    # one pricing path: the reconciliation's computed side, the daily cost lines and the FOCUS token
+    # lines are the same money (the unpriced model is null on all three)
+    computed = wh.one("select sum(computed_cost_usd) from fct_llm_reconciliation")
+    assert computed == wh.one("select sum(cost_usd) from int_llm_api_daily_cost") == OPENAI + ANTHROPIC
+    assert computed == wh.one("select sum(BilledCost) from focus_costs where x_source_type = 'llm_api'")
 
 
 def test_anthropic_batch_and_web_search(wh):

@@ -2,7 +2,8 @@
 GenAI names, deprecated ones, OpenInference. Agent spans carrying rolled-up usage never add to
 their children's tokens; an agent span whose model calls were not traced is the call itself.
 
-gpt-4o at $2.50 input / $1.25 cache read / $10 output per 1M tokens (hand-computed below)."""
+gpt-4o at $2.50 input / $1.25 cache read / $10 output per 1M tokens (hand-computed below).
+A LiteLLM gateway export logs one of the traced calls again (same provider response id): it counts once."""
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from connectors import litellm_logs as ll
 from connectors import otel, rawzone
 from raw_fixture import write_raw_zone
 from test_dbt_build import DBT_DIR, _dbt_executable
@@ -33,7 +35,7 @@ TRACES = [
          "gen_ai.usage.input_tokens": 3000, "gen_ai.usage.output_tokens": 300}, kind=1),
     # 600 × 2.5 + 400 × 1.25 + 100 × 10 = 3000 per 1M → $0.003
     span(A, "a000000000000002", "a000000000000001", "chat gpt-4o", {**GPT, "gen_ai.operation.name": "chat",
-         "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.cache_read.input_tokens": 400,
+         "gen_ai.response.id": "chatcmpl-A2", "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.cache_read.input_tokens": 400,
          "gen_ai.usage.output_tokens": 100}, t=1),
     span(A, "a000000000000003", "a000000000000001", "execute_tool lookup", {"gen_ai.operation.name": "execute_tool",
          "gen_ai.tool.name": "lookup"}, t=2, kind=1),
@@ -58,6 +60,19 @@ TRACES = [
          "gen_ai.usage.input_tokens": 800, "gen_ai.usage.output_tokens": 80}, kind=1),
 ]
 
+# the gateway's view: chatcmpl-A2 is span a…02 again (same response id); chatcmpl-Z was never traced
+GATEWAY = [
+    {"request_id": "chatcmpl-A2", "call_type": "acompletion", "spend": 0.0031, "prompt_tokens": 1000,
+     "completion_tokens": 100, "total_tokens": 1100, "startTime": "2026-11-10 09:00:01", "endTime": "2026-11-10 09:00:02",
+     "model": "gpt-4o", "custom_llm_provider": "openai", "team_id": "support", "session_id": "gw-sess",
+     "status": "success", "metadata": {"usage_object": {"prompt_tokens": 1000, "completion_tokens": 100,
+                                                       "prompt_tokens_details": {"cached_tokens": 400}}}},
+    # 40 × 2.5 + 10 × 10 = 200 per 1M → $0.0002
+    {"request_id": "chatcmpl-Z", "call_type": "acompletion", "spend": 0.0002, "prompt_tokens": 40,
+     "completion_tokens": 10, "total_tokens": 50, "startTime": "2026-11-10 10:00:00", "endTime": "2026-11-10 10:00:01",
+     "model": "gpt-4o", "custom_llm_provider": "openai", "session_id": None, "status": "success", "metadata": {}},
+]
+
 
 def _price(model, inp, cache_read, out):
     return {"provider_id": "openai", "model_id": model, "model_match": "{}", "price_start_at": None,
@@ -78,6 +93,10 @@ def con(tmp_path_factory):
     spans = otel.read_spans(str(f), datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
     rawzone.write_partitions(home, "otel_spans", "traces", "day", {"2026-11-10": spans},
                              otel.SCHEMAS["otel_spans"], "load-otel", None)
+    gw = home / "spend.jsonl"
+    gw.write_text("\n".join(json.dumps(r) for r in GATEWAY) + "\n")
+    logs = ll.read_logs(str(gw), datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
+    rawzone.write_partitions(home, ll.RAW_TABLE, "gateway", "day", {"2026-11-10": logs}, ll.SCHEMA, "load-gw", None)
     env = {**os.environ, "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
            "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -100,6 +119,7 @@ def test_calls_per_trace_never_double_count(con):
         (B, 1, 100, 0, 10, Decimal("0.0003500000")),
         (C, 1, 500, 100, 50, Decimal("0.0016250000")),
         (D, 1, 800, 0, 80, Decimal("0.0028000000")),
+        (None, 1, 40, 0, 10, Decimal("0.0002000000")),   # the untraced gateway call only
     ]
     assert con.execute("select call_id, provider, model, reasoning_tokens from fct_llm_calls "
                        "where trace_id = ? order by 1", [A]).fetchall() == [
@@ -109,7 +129,8 @@ def test_calls_per_trace_never_double_count(con):
 def test_tasks_and_agent_loops(con):
     assert con.execute("select task_id, calls, cost_usd from fct_cost_per_query order by 1").fetchall() == [
         (A, 2, Decimal("0.0100000000")), (B, 1, Decimal("0.0003500000")),
-        (C, 1, Decimal("0.0016250000")), (D, 1, Decimal("0.0028000000"))]
+        (C, 1, Decimal("0.0016250000")), ("chatcmpl-Z", 1, Decimal("0.0002000000")),
+        (D, 1, Decimal("0.0028000000"))]
     loops = con.execute("select task_id, agent, conversation_id, llm_calls, tool_calls from fct_agent_loops "
                         "order by 1").fetchall()
     assert loops == [(A, "triage", "conv-A", 2, 1), (C, "planner", "s-9", 1, 1), (D, "solo", None, 1, 0)]
@@ -120,3 +141,15 @@ def test_mapping_is_data(con):
     rows = con.execute("select field, attribute from otel_genai_attributes where priority = 1 order by field").fetchall()
     assert ("input_tokens", "gen_ai.usage.input_tokens") in rows and ("provider_name", "gen_ai.provider.name") in rows
     assert con.execute("select count(*) from otel_genai_attributes where convention = 'openinference'").fetchone()[0] >= 10
+
+
+def test_call_in_trace_and_gateway_counts_once(con):
+    # the span row is kept (it sits in task A's tree); the gateway's team and spend fill its gaps
+    assert con.execute("select call_id, source_table, task_id, team, cost_usd, recorded_cost_usd, "
+                       "is_recorded_cost_mismatch, also_seen_in from fct_llm_calls "
+                       "where call_id in ('a000000000000002', 'chatcmpl-A2', 'chatcmpl-Z') order by 1").fetchall() == [
+        ("a000000000000002", "otel_spans", A, "support", Decimal("0.0030000000"), Decimal("0.0031000000"), True,
+         "litellm_spend_logs"),
+        ("chatcmpl-Z", "litellm_spend_logs", "chatcmpl-Z", None, Decimal("0.0002000000"), Decimal("0.0002000000"),
+         False, None)]
+    assert con.execute("select count(*), sum(call_count) from fct_llm_calls").fetchone() == (6, 6)

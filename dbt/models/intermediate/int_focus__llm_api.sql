@@ -1,7 +1,10 @@
 -- LLM API token spend in FOCUS 1.2 columns: one line per day × provider × project/workspace ×
--- model × token type, computed from usage × list price as of that day (int_llm_api_daily_cost).
+-- model × token type, computed from usage × price as of that day (int_llm_api_daily_cost: the same
+-- rates as the per-call sources — catalogue variants, context tiers, overrides).
 --   PricingQuantity = tokens / 1e6, PricingUnit '1000000 Tokens' (FOCUS UnitFormat <quantity> <unit>), ListUnitPrice = list USD per 1M tokens
---   ListCost = tokens × ListUnitPrice / 1e6; BilledCost = EffectiveCost = ListCost × batch factor
+--   ListCost = tokens × ListUnitPrice / 1e6 (the catalogue price of the variant used: a Batch
+--   bucket's list price is the catalogue's Batch price when it has one); BilledCost = EffectiveCost
+--   = what int_llm_api_daily_cost charged (overrides, standard × batch factor without a variant)
 -- A model priced only by an override (custom / self-hosted) has no list price: its ListCost is
 -- what it costs. Unpriced lines (no price at all) are left out: they surface in
 -- fct_llm_reconciliation, never as $0 spend.
@@ -26,7 +29,12 @@ daily as (
         token_type,
         max(price_model_id)          as price_model_id,
         max(price_valid_from_at)     as price_valid_from_at,
-        max(list_usd_per_mtok)       as list_usd_per_mtok,
+        -- one list price when every bucket of the line had the same; otherwise (Batch and
+        -- standard buckets, two context tiers) the tokens-weighted price, so ListCost =
+        -- ListUnitPrice × PricingQuantity still holds
+        case when min(list_usd_per_mtok) = max(list_usd_per_mtok) then max(list_usd_per_mtok)
+             else cast(sum(list_cost_usd) * 1000000 / nullif(sum(tokens), 0) as decimal(38, 10))
+        end                          as list_usd_per_mtok,
         max(price_source)            as price_source,
         sum(tokens)                  as tokens,
         sum(list_cost_usd)           as list_cost_usd,

@@ -1,17 +1,27 @@
--- API usage × list price as of the usage day, one row per day × provider × account × model ×
--- batch × tier × token type. cost = quantity × usd_per_mtok / 1e6 (× the provider's batch
--- factor for Batch usage). Anthropic server web searches are priced per request
--- (anthropic_web_search_usd_per_request, expressed per million requests). A model without a price keeps cost null and price_source 'unpriced' (never $0).
--- Overrides (seed llm_price_overrides) win: price_source 'override'.
+-- API usage × price as of the usage bucket's start, one row per day × provider × account × model ×
+-- batch × tier × context window × token type. Priced by the SAME rates as every per-call source
+-- (macro llm_call_rates over int_llm_price_bands and seed llm_price_overrides), so a bucket and the
+-- calls it sums cannot disagree on a price:
+--   - variant: Batch usage → 'processing=batch', service tier flex / priority / … →
+--     'service_tier=<tier>'; the catalogue's variant price when it has one, else the standard price —
+--     × the provider's Batch factor (seed thresholds) for Batch only, price_source
+--     'list_price_fallback_factor'.
+--   - context tier: Anthropic reports the requests' context window ('0-200k', '200k-1M'), which
+--     picks the band; OpenAI buckets carry no per-request size and take the base band.
+--   - overrides win (price_source 'override'); an unknown model keeps cost null, 'unpriced'.
+-- Token types without a catalogue key: 1-hour cache writes = the paid input rate × the
+-- anthropic_cache_write_1h_factor; Anthropic server web searches per request
+-- (anthropic_web_search_usd_per_request, as $ per million requests), neither discounted by Batch.
+-- list_* is the catalogue price of the variant used (before overrides and fallback factors).
 {%- set token_types = [
-    ('input',          'uncached_input_tokens', 'prices.input_usd_per_mtok',                                   'input'),
-    ('cached_input',   'cached_input_tokens',   'coalesce(prices.cache_read_usd_per_mtok, prices.input_usd_per_mtok)', 'cache_read'),
-    ('cache_write',    'cache_write_5m_tokens', 'coalesce(prices.cache_write_usd_per_mtok, prices.input_usd_per_mtok)', 'cache_write'),
-    ('cache_write_1h', 'cache_write_1h_tokens', 'prices.input_usd_per_mtok * ' ~ threshold('anthropic_cache_write_1h_factor'), none),
-    ('output',         'output_tokens',         'prices.output_usd_per_mtok',                                  'output'),
-    ('input_audio',    'input_audio_tokens',    'coalesce(prices.input_audio_usd_per_mtok, prices.input_usd_per_mtok)', none),
-    ('output_audio',   'output_audio_tokens',   'coalesce(prices.output_audio_usd_per_mtok, prices.output_usd_per_mtok)', none),
-    ('web_search',     'web_search_requests',   '1000000 * ' ~ threshold('anthropic_web_search_usd_per_request'), none),
+    ('input',          'uncached_input_tokens', 'input'),
+    ('cached_input',   'cached_input_tokens',   'cache_read'),
+    ('cache_write',    'cache_write_5m_tokens', 'cache_write'),
+    ('cache_write_1h', 'cache_write_1h_tokens', 'cache_write_1h'),
+    ('output',         'output_tokens',         'output'),
+    ('input_audio',    'input_audio_tokens',    'input_audio'),
+    ('output_audio',   'output_audio_tokens',   'output_audio'),
+    ('web_search',     'web_search_requests',   'web_search'),
 ] %}
 with usage as (
 
@@ -21,65 +31,62 @@ with usage as (
 
 resolved as (
 
-    select
-        usage.*,
-        resolution.price_provider_id,
-        resolution.price_model_id
-    from usage
-    left join {{ ref('int_llm_model_resolution') }} as resolution
-        on resolution.source_provider = usage.provider
-        and resolution.model_name = usage.model
+    select * from {{ llm_resolved_models('usage', 'src.provider', 'src.model') }} as r
 
 ),
 
-priced as (
+price_input as (
 
     select
         resolved.*,
-        prices.valid_from_at as price_valid_from_at,
-        prices.genai_prices_version,
-        prices.input_usd_per_mtok,
-        prices.cache_read_usd_per_mtok,
-        prices.cache_write_usd_per_mtok,
-        prices.output_usd_per_mtok,
-        prices.input_audio_usd_per_mtok,
-        prices.output_audio_usd_per_mtok
+        bucket_start_at                                          as call_at,
+        case
+            when is_batch then 'processing=batch'
+            when service_tier in ('default', 'standard', 'auto', 'batch') then 'standard'
+            else 'service_tier=' || lower(service_tier)
+        end                                                      as variant,
+        -- a request size inside the reported context window: its lower bound + 1 ('200k-1M' → 200001)
+        coalesce(
+            try_cast(regexp_extract(lower(context_window), '^([0-9]+)', 1) as bigint)
+            * case
+                when regexp_matches(lower(context_window), '^[0-9]+k') then 1000
+                when regexp_matches(lower(context_window), '^[0-9]+m') then 1000000
+                else 1
+              end,
+            0
+        ) + 1                                                    as band_input_tokens
     from resolved
-    left join {{ ref('int_llm_prices') }} as prices
-        on prices.provider_id = resolved.price_provider_id
-        and prices.model_id = resolved.price_model_id
-        -- price as of the usage bucket's start
-        and resolved.bucket_start_at >= prices.valid_from_at
-        and resolved.bucket_start_at < prices.valid_to_at
 
 ),
 
--- your prices (seed llm_price_overrides) win over the list price: an absolute $/1M tokens for the
--- token type, else the list price × (1 − discount_pct); variant 'standard' covers every variant
-overridden as (
+rated as (
+
+    select *
+    from {{ llm_call_rates(
+        'price_input', ref('int_llm_price_bands'), ref('llm_price_overrides'),
+        band_tokens='band_input_tokens',
+        fallback_factor="case when variant = 'processing=batch' and provider = 'openai' then "
+                        ~ threshold('openai_batch_price_factor')
+                        ~ " when variant = 'processing=batch' and provider = 'anthropic' then "
+                        ~ threshold('anthropic_batch_price_factor') ~ " end",
+        keys=['input', 'cache_read', 'cache_write', 'output', 'input_audio', 'output_audio']) }} as rates
+
+),
+
+priced_keys as (
 
     select
-        priced.*,
-        overrides.discount_pct                      as override_discount_pct,
-        overrides.input_usd_per_mtok                as override_input_usd_per_mtok,
-        overrides.cache_read_usd_per_mtok           as override_cache_read_usd_per_mtok,
-        overrides.cache_write_usd_per_mtok          as override_cache_write_usd_per_mtok,
-        overrides.output_usd_per_mtok               as override_output_usd_per_mtok,
-        (overrides.model_id is not null)            as has_override
-    from priced
-    left join {{ ref('llm_price_overrides') }} as overrides
-        on overrides.provider_id = priced.price_provider_id
-        and overrides.model_id = priced.price_model_id
-        and (overrides.variant = 'standard'
-             or overrides.variant = case when priced.is_batch then 'processing=batch'
-                                         else 'service_tier=' || priced.service_tier end)
-        and priced.usage_date >= overrides.valid_from
-        and (overrides.valid_to is null or priced.usage_date < overrides.valid_to)
+        *,
+        list_input_usd_per_mtok * {{ threshold('anthropic_cache_write_1h_factor') }} as list_cache_write_1h_usd_per_mtok,
+        input_usd_per_mtok * {{ threshold('anthropic_cache_write_1h_factor') }}      as cache_write_1h_usd_per_mtok,
+        1000000 * {{ threshold('anthropic_web_search_usd_per_request') }}            as list_web_search_usd_per_mtok,
+        1000000 * {{ threshold('anthropic_web_search_usd_per_request') }}            as web_search_usd_per_mtok
+    from rated
 
 ),
 
 token_lines as (
-{% for token_type, qty_col, price_expr, override_key in token_types %}
+{% for token_type, qty_col, key in token_types %}
     select
         usage_date,
         provider,
@@ -87,44 +94,30 @@ token_lines as (
         model,
         is_batch,
         service_tier,
+        context_window,
         price_provider_id,
         price_model_id,
-        price_valid_from_at,
-        genai_prices_version,
+        priced_variant,
+        list_valid_from_at                                    as price_valid_from_at,
         '{{ token_type }}'                                    as token_type,
         {{ qty_col }}                                         as tokens,
-        cast({{ price_expr | replace('prices.', '') }} as decimal(38, 10)) as list_usd_per_mtok,
-        has_override,
-        cast(coalesce(override_discount_pct, 0) as decimal(38, 10)) as override_discount_pct,
-        cast({{ ('override_' ~ override_key ~ '_usd_per_mtok') if override_key else 'null' }} as decimal(38, 10)) as override_usd_per_mtok
-    from overridden
+        cast(list_{{ key }}_usd_per_mtok as decimal(38, 10))  as list_usd_per_mtok,
+        cast({{ key }}_usd_per_mtok as decimal(38, 10))       as usd_per_mtok,
+        {%- if key == 'web_search' %}
+        -- a per-request list price of its own, whatever the model's tokens cost
+        'list_price'                                          as price_source
+        {%- else %}
+        price_source
+        {%- endif %}
+    from priced_keys
     where {{ qty_col }} <> 0
     {% if not loop.last %}union all{% endif %}
 {% endfor %}
 )
 
 select
-    * exclude (has_override, override_discount_pct, override_usd_per_mtok),
+    * exclude (usd_per_mtok),
     cast(tokens * list_usd_per_mtok / 1000000 as decimal(38, 10)) as list_cost_usd,
-    cast(
-        case
-            -- an absolute override is the price paid, whatever the variant
-            when override_usd_per_mtok is not null then tokens * override_usd_per_mtok / 1000000
-            else tokens * list_usd_per_mtok / 1000000 * (1 - override_discount_pct)
-            * case
-                when is_batch and provider = 'openai' then {{ threshold('openai_batch_price_factor') }}
-                -- the batch discount applies to tokens, not to server-tool requests
-                when is_batch and provider = 'anthropic' and token_type <> 'web_search'
-                    then {{ threshold('anthropic_batch_price_factor') }}
-                else 1
-              end
-        end
-        as decimal(38, 10)
-    )                                                       as cost_usd,
-    case
-        when override_usd_per_mtok is not null then 'override'
-        when list_usd_per_mtok is null then 'unpriced'
-        when has_override then 'override'
-        else 'list_price'
-    end                                                     as price_source
+    case when price_source <> 'unpriced'
+         then cast(tokens * usd_per_mtok / 1000000 as decimal(38, 10)) end as cost_usd
 from token_lines

@@ -1,5 +1,5 @@
 -- OpenAI + Anthropic usage on one vocabulary, per day × provider × project/workspace × model ×
--- batch × service tier (summed over API keys).
+-- batch × service tier × context window (summed over API keys).
 --   input_tokens          = ALL input tokens (incl. cache reads and cache writes)
 --   uncached_input_tokens = tokens billed at the base input rate
 -- OpenAI reports input INCLUDING cached (uncached = input - cached); Anthropic reports input
@@ -14,6 +14,8 @@ with openai as (
         model,
         is_batch,
         service_tier,
+        -- OpenAI buckets carry no per-request size: priced at the base context tier
+        cast(null as varchar)     as context_window,
         input_tokens,
         uncached_input_tokens,
         cached_input_tokens,
@@ -39,6 +41,8 @@ anthropic as (
         -- Message Batches usage is reported with service_tier 'batch'
         coalesce(service_tier = 'batch', false) as is_batch,
         service_tier,
+        -- '0-200k' / '200k-1M': the requests' context tier, which picks the price band
+        context_window,
         input_tokens,
         uncached_input_tokens,
         cached_input_tokens,
@@ -69,6 +73,7 @@ select
     model,
     is_batch,
     coalesce(service_tier, 'default') as service_tier,
+    context_window,
     cast(sum(input_tokens) as bigint) as input_tokens,
     cast(sum(uncached_input_tokens) as bigint) as uncached_input_tokens,
     cast(sum(cached_input_tokens) as bigint) as cached_input_tokens,
@@ -80,4 +85,4 @@ select
     cast(sum(web_search_requests) as bigint) as web_search_requests,
     cast(sum(requests) as bigint) as requests
 from unioned
-group by usage_date, provider, account_id, model, is_batch, coalesce(service_tier, 'default')
+group by usage_date, provider, account_id, model, is_batch, coalesce(service_tier, 'default'), context_window

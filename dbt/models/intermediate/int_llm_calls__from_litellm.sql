@@ -10,14 +10,7 @@ with calls as (
 
 resolved as (
 
-    select
-        calls.*,
-        resolution.price_provider_id,
-        resolution.price_model_id
-    from calls
-    left join {{ ref('int_llm_model_resolution') }} as resolution
-        on resolution.source_provider = calls.provider_name
-        and resolution.model_name = calls.model
+    select * from {{ llm_resolved_models('calls', 'src.provider_name', 'src.model') }} as r
 
 ),
 
@@ -74,5 +67,8 @@ select
     cast(1 as bigint)                        as call_count,
     cast(null as bigint)                     as tool_calls,
     recorded_cost_usd,
-    cast(null as double)                     as outcome_reward
+    cast(null as double)                     as outcome_reward,
+    cast(null as decimal(38, 10))            as cost_busy_only_usd,
+    -- LiteLLM logs a completion under the provider response's own id (chatcmpl-…, msg_…)
+    request_id                               as response_id
 from priced

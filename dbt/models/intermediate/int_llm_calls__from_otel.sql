@@ -57,14 +57,9 @@ calls as (
 resolved as (
 
     select
-        calls.*,
-        coalesce(calls.response_model, calls.request_model) as model,
-        resolution.price_provider_id,
-        resolution.price_model_id
-    from calls
-    left join {{ ref('int_llm_model_resolution') }} as resolution
-        on resolution.source_provider = calls.provider_name
-        and resolution.model_name = coalesce(calls.response_model, calls.request_model)
+        *,
+        coalesce(response_model, request_model) as model
+    from {{ llm_resolved_models('calls', 'src.provider_name', 'coalesce(src.response_model, src.request_model)') }} as r
 
 ),
 
@@ -117,5 +112,12 @@ select
     cast(cost_usd as decimal(38, 10))        as cost_usd,
     price_source,
     price_model_id,
-    'otel_spans'                             as source_table
+    'otel_spans'                             as source_table,
+    cast(null as decimal(38, 10))            as cost_busy_only_usd,
+    cast(null as bigint)                     as call_count,
+    cast(null as bigint)                     as tool_calls,
+    cast(null as decimal(38, 10))            as recorded_cost_usd,
+    cast(null as double)                     as outcome_reward,
+    -- gen_ai.response.id: the provider's id of the completion, to recognise the same call in a gateway log
+    response_id
 from priced

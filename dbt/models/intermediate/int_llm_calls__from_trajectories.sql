@@ -1,7 +1,7 @@
 -- LLM calls of recorded agent runs. The run is the task. A run that only records totals
 -- (SWE-agent model_stats) is ONE row standing for call_count calls; its tokens carry no cache
--- split (none is recorded), so cost = sent × input + received × output at list price as of
--- the run's date. The agent's own recorded cost is kept to be compared (recorded_cost_usd).
+-- split (none is recorded), so cost = sent × input + received × output, priced like every other
+-- call (llm_priced_calls: as of the run's date, overrides, context tier by mean call size). The agent's own recorded cost is kept to be compared (recorded_cost_usd).
 with calls as (
 
     select * from {{ ref('stg_agent_trajectories__calls') }}
@@ -10,29 +10,31 @@ with calls as (
 
 resolved as (
 
+    select * from {{ llm_resolved_models('calls', 'src.provider_name', 'src.model') }} as r
+
+),
+
+-- the same pricing path as every other per-call source (llm_priced_calls over int_llm_price_bands,
+-- overrides included): no cache split is recorded, so all input is base-rate input. A row that
+-- stands for call_count calls picks its context tier by its MEAN input per call, not by the run's
+-- total (a 12-call run of 20k-token calls is not one 240k-token call).
+price_input as (
+
     select
-        calls.*,
-        resolution.price_provider_id,
-        resolution.price_model_id
-    from calls
-    left join {{ ref('int_llm_model_resolution') }} as resolution
-        on resolution.source_provider = calls.provider_name
-        and resolution.model_name = calls.model
+        resolved.*,
+        cast(0 as bigint)                   as cache_read_tokens,
+        cast(0 as bigint)                   as cache_write_tokens,
+        started_at                          as call_at,
+        'standard'                          as variant,
+        cast(ceil(input_tokens / greatest(coalesce(call_count, 1), 1)) as bigint) as band_input_tokens
+    from resolved
 
 ),
 
 priced as (
 
-    select
-        resolved.*,
-        prices.input_usd_per_mtok,
-        prices.output_usd_per_mtok
-    from resolved
-    left join {{ ref('int_llm_prices') }} as prices
-        on prices.provider_id = resolved.price_provider_id
-        and prices.model_id = resolved.price_model_id
-        and resolved.started_at >= prices.valid_from_at
-        and resolved.started_at < prices.valid_to_at
+    select * from {{ llm_priced_calls('price_input', ref('int_llm_price_bands'), ref('llm_price_overrides'),
+                                      band_tokens='band_input_tokens') }} as p
 
 )
 
@@ -59,18 +61,15 @@ select
     agent,
     'ok'                                     as status,
     cast(null as integer)                    as depth,
-    -- no recorded usage (transcripts) → unknown cost, never $0
-    cast((input_tokens * input_usd_per_mtok + output_tokens * output_usd_per_mtok) / 1000000
-         as decimal(38, 10))                 as cost_usd,
-    case
-        when input_tokens is null or output_tokens is null then 'unpriced'
-        when input_usd_per_mtok is null or output_usd_per_mtok is null then 'unpriced'
-        else 'list_price'
-    end                                      as price_source,
+    -- no recorded usage (transcripts) → unknown cost, never $0 (llm_priced_calls: 'unpriced')
+    cast(cost_usd as decimal(38, 10))        as cost_usd,
+    price_source,
     price_model_id,
     'agent_llm_calls'                        as source_table,
     call_count,
     tool_calls,
     recorded_cost_usd,
-    reward                                   as outcome_reward
+    reward                                   as outcome_reward,
+    cast(null as decimal(38, 10))            as cost_busy_only_usd,
+    cast(null as varchar)                    as response_id
 from priced

@@ -140,7 +140,12 @@ select
     cast(null as varchar)                                   as price_model_id,
     'self_hosted_requests'                                  as source_table,
     case when coalesce(request_cost.gpus_costed, 0) > 0
-         then cast(request_cost.cost_busy_only_usd as decimal(38, 10)) end as cost_busy_only_usd
+         then cast(request_cost.cost_busy_only_usd as decimal(38, 10)) end as cost_busy_only_usd,
+    cast(null as bigint)                                    as call_count,
+    cast(null as bigint)                                    as tool_calls,
+    cast(null as decimal(38, 10))                           as recorded_cost_usd,
+    cast(null as double)                                    as outcome_reward,
+    cast(null as varchar)                                   as response_id
 from requests
 left join request_cost
     on request_cost.request_id = requests.request_id

@@ -30,6 +30,7 @@ renamed as (
         {{ otel_genai_field(f, 'provider_name') }}         as provider_name,
         {{ otel_genai_field(f, 'request_model') }}         as request_model,
         {{ otel_genai_field(f, 'response_model') }}        as response_model,
+        {{ otel_genai_field(f, 'response_id') }}           as response_id,
         {{ otel_genai_field(f, 'input_tokens', type='bigint') }}       as input_tokens,
         {{ otel_genai_field(f, 'output_tokens', type='bigint') }}      as output_tokens,
         {{ otel_genai_field(f, 'cached_input_tokens', type='bigint') }} as cached_input_tokens,
