@@ -122,17 +122,33 @@ def _window_columns(table: pa.Table, window_col: str) -> tuple[pa.ChunkedArray, 
     return pa.chunked_array([starts]), pa.chunked_array([ends])
 
 
+# Built suites, by (name, check labels): building one costs seconds (GE serialises every
+# expectation into its store), and a large billing period is validated in many groups.
+_SUITES: dict[tuple, tuple] = {}
+# Column-level outcomes (column set, each column's type) by (raw table, Arrow schema): they
+# depend only on the schema (the frame's dtypes come from it), so later groups of a load reuse them.
+_COLUMN_OUTCOMES: dict[tuple, dict] = {}
+
+
+def _suite(gx, name: str, checks: list[tuple[str, object]]):
+    key = (name, tuple(label for label, _ in checks))
+    if key not in _SUITES:
+        ctx = gx.get_context(mode="ephemeral")
+        ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        batch_def = (ctx.data_sources.add_pandas(f"raw_{name}").add_dataframe_asset(name)
+                     .add_batch_definition_whole_dataframe("load"))
+        for label, exp in checks:
+            exp.meta = {"label": label}
+        # the whole suite in one store write: adding expectations one by one to a registered suite
+        # re-serialises it each time (~0.1 s per expectation)
+        suite = ctx.suites.add(gx.ExpectationSuite(name=f"raw_{name}", expectations=[exp for _, exp in checks]))
+        _SUITES[key] = (batch_def, suite)
+    return _SUITES[key]
+
+
 def _run_suite(gx, name: str, checks: list[tuple[str, object]], frames):
     """Validate `checks` on each frame of `frames` ((offset, DataFrame) pairs); merge per check."""
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    batch_def = (ctx.data_sources.add_pandas(f"raw_{name}").add_dataframe_asset(name)
-                 .add_batch_definition_whole_dataframe("load"))
-    for label, exp in checks:
-        exp.meta = {"label": label}
-    # the whole suite in one store write: adding expectations one by one to a registered suite
-    # re-serialises it each time (~0.1 s per expectation)
-    suite = ctx.suites.add(gx.ExpectationSuite(name=f"raw_{name}", expectations=[exp for _, exp in checks]))
+    batch_def, suite = _suite(gx, name, checks)
     merged: dict[str, dict] = {}
     for offset, df in frames:
         result = batch_def.get_batch(batch_parameters={"dataframe": df}).validate(suite, result_format="SUMMARY")
@@ -198,7 +214,10 @@ def validate(raw_table: str, table: pa.Table, schema: pa.Schema) -> ValidationOu
     column_checks.insert(0, (f"columns exactly {len(expected_cols)} declared",
                              gxe.ExpectTableColumnsToMatchSet(column_set=expected_cols, exact_match=True)))
 
-    merged = _run_suite(gx, f"{raw_table}_columns", column_checks, [(0, _to_pandas(sample))])
+    col_key = (raw_table, sample.schema, tuple(label for label, _ in column_checks))
+    if col_key not in _COLUMN_OUTCOMES:
+        _COLUMN_OUTCOMES[col_key] = _run_suite(gx, f"{raw_table}_columns", column_checks, [(0, _to_pandas(sample))])
+    merged = {label: {**m, "index": list(m["index"])} for label, m in _COLUMN_OUTCOMES[col_key].items()}
     if row_checks and table.num_rows:
         frames = ((off, _to_pandas(rows_table.slice(off, CHUNK_ROWS))) for off in range(0, table.num_rows, CHUNK_ROWS))
         merged.update(_run_suite(gx, raw_table, row_checks, frames))

@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from pipelines.cli import partition_ranges, range_tags
-from pipelines.dbt_assets import dbt_build_args, dbt_env, dbt_vars
+from pipelines.dbt_assets import dbt_build_args, dbt_env, dbt_target_path, dbt_vars
 from pipelines.ingest._factory import day_window
 from pipelines.quality.ge import window_bounds
 
@@ -24,12 +24,18 @@ def test_day_window_covers_last_day():
 
 
 def test_dbt_vars_and_args():
-    v = dbt_vars(Path("/h/lake/raw"), window_start="2026-11-01")
-    assert v == {"raw_root": "/h/lake/raw", "window_start": "2026-11-01"}
+    v = dbt_vars(window_start="2026-11-01")
+    assert v == {"window_start": "2026-11-01"}
     args = dbt_build_args(v)
     assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == v
+    assert args[3:] == ["--exclude-resource-type", "unit_test"]
+    # a plain run passes no --vars at all, so dbt's partial-parse state survives from run to run
+    assert dbt_vars() == {}
+    assert dbt_build_args(dbt_vars()) == ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_args({}, unit_tests=True) == ["build"]
     env = dbt_env(Path("/h"))
     assert env == {"AISPEND_DBT_DB_PATH": "/h/warehouse/build/aispend.build.duckdb", "AISPEND_RAW_ROOT": "/h/lake/raw"}
+    assert dbt_target_path(Path("/h")) == Path("/h/warehouse/build/dbt-target")
 
 
 def test_partition_ranges_and_tags():

@@ -24,6 +24,19 @@ with cur as (
 
 ),
 
+-- team / application per distinct tag set (a few thousand at most, against millions of lines):
+-- the tag-key lookup is a correlated subquery, cheap on the distinct sets, costly per line.
+-- Reads the staging model directly, not `cur`: a CTE read twice is materialised whole.
+tag_sets as (
+
+    select
+        tags.resource_tags_json,
+        {{ tag_value('tags.resource_tags_json', 'aws', 'team') }}        as tag_team,
+        {{ tag_value('tags.resource_tags_json', 'aws', 'application') }} as tag_application
+    from (select distinct resource_tags_json from {{ ref('stg_aws__cur') }}) as tags
+
+),
+
 enriched as (
 
     select
@@ -38,11 +51,13 @@ enriched as (
         gpu_instances.gpu_count,
         coalesce(unit_map.focus_unit, cur.pricing_unit)         as focus_unit,
         nullif(cur.sku, '')                                     as sku_id,
-        {{ tag_value('cur.resource_tags_json', 'aws', 'team') }}        as tag_team,
-        {{ tag_value('cur.resource_tags_json', 'aws', 'application') }} as tag_application,
+        tag_sets.tag_team,
+        tag_sets.tag_application,
         nullif(regexp_extract(cur.usage_type, '^[A-Za-z0-9]+-(.+)-(input|output)-tokens$', 1), '') as token_model,
         nullif(regexp_extract(cur.usage_type, '-(input|output)-tokens$', 1), '') as token_type
     from cur
+    left join tag_sets
+        on tag_sets.resource_tags_json = cur.resource_tags_json
     left join {{ ref('charge_category_map') }} as charge_map
         on charge_map.provider = 'aws'
         and charge_map.line_item_type = cur.line_item_type
@@ -117,25 +132,36 @@ final as (
 
 ),
 
+-- the unused part of a commitment's recurring fee, as the Usage line FOCUS expects: the fee row
+-- once more (is_unused_row). One pass over `final` (unnest), not a union of two references to it:
+-- a CTE read twice is materialised whole, which on millions of CUR lines spills to disk.
+expanded as (
+
+    select
+        *,
+        unnest(case when unused_commitment_cost > 0 and commitment_id is not null then [false, true]
+                    else [false] end) as is_unused_row
+    from final
+
+),
+
 lines as (
 
-    select * from final
-    union all
-    -- the unused part of a commitment's recurring fee, as the Usage line FOCUS expects
     select * replace (
-        'Usage'                                                  as focus_charge_category,
-        'Usage-Based'                                            as charge_frequency,
-        'Unused commitment: ' || coalesce(line_item_description, commitment_id) as line_item_description,
-        cast(0 as decimal(38, 10))                               as billed_cost,
-        unused_commitment_cost                                   as effective_cost,
-        cast(0 as decimal(38, 10))                               as list_cost,
-        cast(0 as decimal(38, 10))                               as contracted_cost,
-        cast(unused_commitment_cost / nullif(unblended_rate, 0) as double) as usage_amount,
-        'Unused'                                                 as commitment_status,
-        true                                                     as is_unused
+        case when is_unused_row then 'Usage' else focus_charge_category end                  as focus_charge_category,
+        case when is_unused_row then 'Usage-Based' else charge_frequency end                 as charge_frequency,
+        case when is_unused_row then 'Unused commitment: ' || coalesce(line_item_description, commitment_id)
+             else line_item_description end                                                  as line_item_description,
+        case when is_unused_row then cast(0 as decimal(38, 10)) else billed_cost end         as billed_cost,
+        case when is_unused_row then unused_commitment_cost else effective_cost end          as effective_cost,
+        case when is_unused_row then cast(0 as decimal(38, 10)) else list_cost end           as list_cost,
+        case when is_unused_row then cast(0 as decimal(38, 10)) else contracted_cost end     as contracted_cost,
+        case when is_unused_row then cast(unused_commitment_cost / nullif(unblended_rate, 0) as double)
+             else usage_amount end                                                           as usage_amount,
+        case when is_unused_row then 'Unused' else commitment_status end                     as commitment_status,
+        is_unused_row                                                                        as is_unused
     )
-    from final
-    where unused_commitment_cost > 0 and commitment_id is not null
+    from expanded
 
 )
 
