@@ -45,7 +45,8 @@ SCHEMA = pa.schema([
     ("agent", pa.string()), ("model", pa.string()), ("model_from", pa.string()), ("provider", pa.string()),
     ("started_at", TS), ("input_tokens", pa.int64()), ("output_tokens", pa.int64()),
     ("tool_calls", pa.int64()), ("recorded_cost_usd", pa.float64()), ("reward", pa.float64()),
-    ("exit_status", pa.string()), ("prompt_chars", pa.list_(pa.int64())), ("_source_uri", pa.string()),
+    ("exit_status", pa.string()), ("prompt_chars", pa.list_(pa.int64())), ("response_chars", pa.list_(pa.int64())),
+    ("_source_uri", pa.string()),
 ])
 SCHEMAS = {RAW_TABLE: SCHEMA}
 
@@ -152,6 +153,7 @@ def _swe_agent(doc: dict, path: str, options: dict) -> list[dict]:
         "recorded_cost_usd": None if cost is None else float(cost), "reward": None,
         "exit_status": (doc.get("info") or {}).get("exit_status"),
         "prompt_chars": _prompt_chars(doc.get("history") or [], len(doc.get("trajectory") or [])) or None,
+        "response_chars": None,  # tokens are recorded: nothing to estimate
     }]
 
 
@@ -177,6 +179,7 @@ def _openai_chat(runs: list, path: str, options: dict) -> list[dict]:
                 "tool_calls": len(msg.get("tool_calls") or []), "recorded_cost_usd": None,
                 "reward": None if run.get("reward") is None else float(run["reward"]), "exit_status": None,
                 "prompt_chars": [prompts[seq - 1]],
+                "response_chars": [_message_chars(msg)],
             })
     return rows
 

@@ -174,9 +174,11 @@ def test_tau_bench_calls_per_task(con, shared_data):
                         "from agg_agent_loops_daily where agent = 'tau-bench-airline'").fetchall()
     assert len(daily) == 1 and daily[0][:4] == (200, 2454, 11.0, 30)
     assert daily[0][4] == pytest.approx(max(amps))
-    # transcripts record no token usage: unpriced, never $0
-    assert con.execute("select count(*), count(cost_usd), bool_and(is_unpriced) from fct_llm_calls "
-                       "where agent = 'tau-bench-airline'").fetchone() == (2454, 0, True)
+    # transcripts record no token usage: every call is priced on tokens estimated from its
+    # characters, and says so (test_tau_bench_success_rate_and_cost_per_resolved_task)
+    assert con.execute("select count(*), count(cost_usd), bool_or(is_unpriced), min(price_source) "
+                       "from fct_llm_calls where agent = 'tau-bench-airline'").fetchone() == (
+        2454, 2454, False, "estimated_tokens")
 
 
 def test_litellm_calls_sessions_and_recorded_spend(con):
@@ -194,19 +196,43 @@ def test_litellm_calls_sessions_and_recorded_spend(con):
 
 
 def test_tau_bench_success_rate_and_cost_per_resolved_task(con, shared_data):
-    """reward 1 = resolved: 84 of 200 runs. The transcripts carry no token usage, so every run is
-    unpriced and the cost per resolved task is unknown (null), never $0."""
+    """reward 1 = resolved: 84 of 200 runs. The transcripts carry no token usage, so each call's
+    tokens are estimated from its characters (÷ 4, threshold transcript_chars_per_token) and priced
+    at gpt-4o's $2.50 / $10 per M, flagged price_source 'estimated_tokens'. Computed here from the
+    file independently of the connector: Σ over the 2,454 calls of ceil(prompt chars / 4) ×
+    2.5 + ceil(response chars / 4) × 10 per M, then ÷ the 84 resolved runs."""
     runs = json.loads((shared_data / TAU).read_text())
     resolved = sum(1 for r in runs if r["reward"] == 1)
     assert resolved == 84
+
+    def chars(msg):
+        content = msg.get("content")
+        n = sum(len(p.get("text") or "") for p in content) if isinstance(content, list) else len(content or "")
+        return n + sum(len((c.get("function") or {}).get("name") or "") + len((c.get("function") or {}).get("arguments") or "")
+                       for c in msg.get("tool_calls") or [])
+
+    total, in_tok, out_tok = Decimal(0), 0, 0
+    for r in runs:
+        sent = 0
+        for msg in r["traj"]:
+            if msg.get("role") == "assistant":
+                i, o = -(-sent // 4), -(-chars(msg) // 4)
+                in_tok, out_tok = in_tok + i, out_tok + o
+                total += (Decimal(i) * Decimal("2.5") + Decimal(o) * 10) / Decimal(10**6)
+            sent += chars(msg)
+    assert (in_tok, out_tok, total) == (6_579_266, 142_468, Decimal("17.8728450"))
     q = con.execute("select count(*), count(is_success), count(*) filter (where is_success), "
-                    "min(outcome_source), min(query_key_source), count(cost_usd) "
+                    "min(outcome_source), min(query_key_source), count(cost_usd), sum(cost_usd), "
+                    "sum(input_tokens), sum(output_tokens) "
                     "from fct_cost_per_query where agent = 'tau-bench-airline'").fetchone()
-    assert q == (200, 200, 84, "reward", "recorded_run", 0)
+    assert q == (200, 200, 84, "reward", "recorded_run", 200, total, in_tok, out_tok)
+    assert con.execute("select distinct price_source from fct_llm_calls "
+                       "where agent = 'tau-bench-airline'").fetchall() == [("estimated_tokens",)]
     agg = con.execute("select sum(queries), sum(queries_with_outcome), sum(successful_queries), "
                       "sum(priced_queries), max(cost_per_successful_task_usd) from agg_cost_per_query_daily "
                       "where model = 'gpt-4o-2024-08-06'").fetchone()
-    assert agg == (200, 200, 84, 0, None)
+    assert agg[:4] == (200, 200, 84, 200)
+    assert round(agg[4], 6) == round(total / 84, 6) == Decimal("0.212772")
     assert con.execute("select success_rate from agg_cost_per_query_daily "
                        "where model = 'gpt-4o-2024-08-06'").fetchone()[0] == pytest.approx(0.42)
 

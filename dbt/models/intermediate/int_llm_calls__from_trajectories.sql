@@ -2,9 +2,28 @@
 -- (SWE-agent model_stats) is ONE row standing for call_count calls; its tokens carry no cache
 -- split (none is recorded), so cost = sent × input + received × output, priced like every other
 -- call (llm_priced_calls: as of the run's date, overrides, context tier by mean call size). The agent's own recorded cost is kept to be compared (recorded_cost_usd).
-with calls as (
+-- A transcript (one row per call, no usage) is priced on tokens estimated from its characters.
+with recorded as (
 
     select * from {{ ref('stg_agent_trajectories__calls') }}
+
+),
+
+-- A transcript records no token usage (tau-bench): its tokens are estimated from the characters
+-- the call sent and received (÷ threshold transcript_chars_per_token), so the run gets a cost
+-- instead of none; such calls say so in price_source = 'estimated_tokens'. Recorded usage always
+-- wins; a call with neither stays unpriced.
+calls as (
+
+    select
+        recorded.* replace (
+            coalesce(input_tokens, cast(ceil(list_sum(prompt_chars)
+                / {{ threshold('transcript_chars_per_token') }}) as bigint)) as input_tokens,
+            coalesce(output_tokens, cast(ceil(list_sum(response_chars)
+                / {{ threshold('transcript_chars_per_token') }}) as bigint)) as output_tokens
+        ),
+        (input_tokens is null and prompt_chars is not null and response_chars is not null) as is_estimated_usage
+    from recorded
 
 ),
 
@@ -39,7 +58,8 @@ priced as (
 )
 
 select
-    run_id || '#' || coalesce(cast(call_seq as varchar), 'all') as call_id,
+    -- zero-padded: transcripts carry no timestamps, so call order within a run is call_id order
+    run_id || '#' || coalesce(lpad(cast(call_seq as varchar), 5, '0'), 'all') as call_id,
     run_id                                   as task_id,
     cast(null as varchar)                    as parent_id,
     cast(null as varchar)                    as trace_id,
@@ -63,7 +83,8 @@ select
     cast(null as integer)                    as depth,
     -- no recorded usage (transcripts) → unknown cost, never $0 (llm_priced_calls: 'unpriced')
     cast(cost_usd as decimal(38, 10))        as cost_usd,
-    price_source,
+    case when is_estimated_usage and price_source <> 'unpriced' then 'estimated_tokens'
+         else price_source end          as price_source,
     price_model_id,
     'agent_llm_calls'                        as source_table,
     call_count,

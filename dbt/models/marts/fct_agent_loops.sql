@@ -72,6 +72,9 @@ call_totals as (
                        and input_tokens = prev_input_tokens and output_tokens = prev_output_tokens
                       then 1 else 0 end) as bigint)                       as repeated_calls,
         sum(case when price_source = 'unpriced' then 1 else 0 end)        as unpriced_calls,
+        -- tokens estimated from a transcript's characters: the characters themselves are the
+        -- truer basis for the ratios (no per-call rounding)
+        bool_or(price_source = 'estimated_tokens')                        as has_estimated_usage,
         sum(cost_usd)                                                     as priced_cost_usd
     from ordered
     group by task_id
@@ -113,17 +116,17 @@ metrics as (
         coalesce(spans.max_fanout, 0)                                     as max_fanout,
         coalesce(spans.max_depth, 0)                                      as max_depth,
         case
-            when shaped.first_call_input_tokens is not null then 'tokens'
+            when shaped.first_call_input_tokens is not null and not shaped.has_estimated_usage then 'tokens'
             when prompt_shape.prompt_calls = shaped.llm_calls then 'prompt_chars'
         end                                                               as amplification_basis,
         case
-            when shaped.first_call_input_tokens is not null
+            when shaped.first_call_input_tokens is not null and not shaped.has_estimated_usage
                 then shaped.input_tokens * 1.0 / nullif(shaped.first_call_input_tokens, 0)
             when prompt_shape.prompt_calls = shaped.llm_calls
                 then prompt_shape.total_prompt_chars * 1.0 / nullif(prompt_shape.first_prompt_chars, 0)
         end                                                               as input_amplification,
         case
-            when shaped.final_call_input_tokens is not null
+            when shaped.final_call_input_tokens is not null and not shaped.has_estimated_usage
                 then shaped.input_tokens * 1.0 / nullif(shaped.final_call_input_tokens, 0)
             when prompt_shape.prompt_calls = shaped.llm_calls
                 then prompt_shape.total_prompt_chars * 1.0 / nullif(prompt_shape.final_prompt_chars, 0)

@@ -29,6 +29,8 @@ renamed as (
         exit_status,
         -- characters of each call's prompt, in call order (see the connector)
         prompt_chars,
+        -- characters of each call's own response (transcripts only; see the connector)
+        response_chars,
 {{ lineage_columns() }}
 
     from source
