@@ -61,6 +61,11 @@ def test_tau_bench_one_row_per_assistant_turn(shared_data):
         tools[run] += n
     assert sum(tools.values()) == 1164 and max(tools.values()) == 27
     assert set(t.column("input_tokens").to_pylist()) == {None}  # transcripts record no usage
+    # ...but each call's own response size is kept to estimate its output tokens downstream:
+    # the first call of task 0 / trial 0 answers with 91 characters; 566,136 over the file
+    responses = t.column("response_chars").to_pylist()
+    assert all(len(r) == 1 for r in responses) and responses[0] == [91]
+    assert sum(r[0] for r in responses) == 566_136
     assert set(t.column("reward").to_pylist()) <= {0.0, 1.0}
 
 
