@@ -9,7 +9,6 @@ its own, with its overrides recorded in its `whatif_overrides` table.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import warehouse
+from pipelines.dbt_args import DBT_DIR, dbt_build_args, dbt_env
 
 # --set key → (seed, column). Site keys apply to every site unless qualified (`pue.us-colo`), GPU
 # keys to every GPU model unless qualified (`gpu_price_usd.H100`).
@@ -41,7 +41,6 @@ GPU_KEYS = {
 # repatriation reads); nothing else in the copy is rebuilt.
 WHATIF_MODELS = ("int_gpu_hours", "fct_gpu_hours", "dim_cloud_gpu_list_prices", "int_repatriation__hourly_demand",
                  "int_repatriation__workloads", "fct_repatriation_candidates")
-DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 
 
 class WhatIfError(ValueError):
@@ -126,16 +125,15 @@ def run_whatif(home: Path, sets: list[str], *, now: datetime | None = None) -> P
     dst = out_dir / f"{stamp}.duckdb"
     tmp = dst.with_name(f".{dst.name}.tmp")
     shutil.copyfile(published, tmp)
-    env = {**os.environ,
+    # the pipeline's own dbt environment and arguments, pointed at the copy
+    env = {**os.environ, **dbt_env(home),
            "AISPEND_DBT_DB_PATH": str(tmp),
-           "AISPEND_RAW_ROOT": str(home / "lake" / "raw"),
            "DBT_TARGET_PATH": str(out_dir / "target"),
            "DBT_LOG_PATH": str(out_dir / "logs"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt) if dbt.exists() else "dbt", "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-           "--select", *WHATIF_MODELS, "--exclude-resource-type", "unit_test",
-           "--vars", json.dumps({"whatif": overrides, "raw_root": str(home / "lake" / "raw")})]
+    cmd = [str(dbt) if dbt.exists() else "dbt", *dbt_build_args({"whatif": overrides}),
+           "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--select", *WHATIF_MODELS]
     res = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True)
     if res.returncode != 0:
         tmp.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from pipelines.cli import partition_ranges, range_tags
-from pipelines.dbt_assets import dbt_build_args, dbt_env, dbt_target_path, dbt_vars
+from pipelines.dbt_args import dbt_build_args, dbt_env, dbt_target_path, dbt_vars
 from pipelines.ingest._factory import day_window
 from pipelines.quality.ge import window_bounds
 
