@@ -23,17 +23,17 @@ import pyarrow as pa
 from connectors import rawzone
 from connectors.errors import SourceError
 from pipelines.config import AispendConfig, SourceConfig
-from pipelines.quality.ge import validate
+from pipelines.quality.ge import slim, validate
 from pipelines.resources import AispendResource
 
 CHECK_NAME = "raw_suite"
-# Rows validated (and held in memory) at a time: a group closes at VALIDATE_ROWS rows or
-# VALIDATE_BYTES of Arrow data, whichever comes first (CUR rows are fat: ~1.2 KB each with their
-# JSON maps); a daily range of small partitions is one group. 64 MiB keeps a billing ingest near
-# 1.2 GiB peak RSS (256 MiB: 2.7 GiB, with the pandas frames and Arrow pool high-water marks);
-# smaller groups cost little since GE suites are built once per process (quality/ge.py).
+# Rows validated by one Great Expectations pass. Each fetched piece is staged to scratch as it
+# comes (readers still see the previous partitions) and only its `slim` columns — the few the
+# suite's row checks read, ~40 bytes a row — wait for validation, so memory stays at one piece
+# plus VALIDATE_ROWS slim rows however large the period, and a 5M-line billing period is 5 GE
+# passes, not ~90 passes over 64 MiB groups of whole rows. Nothing is committed before every
+# pass succeeded.
 VALIDATE_ROWS = 1_000_000
-VALIDATE_BYTES = 64 << 20
 SNAPSHOT_SOURCE = "catalogue"
 
 # fetch(source, start, end) -> rows for [start, end), one table or a stream of tables   (daily)
@@ -203,23 +203,8 @@ def _source_pieces(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: l
             yield _Piece(src.name, k, export.fingerprint, spec.schema.empty_table())
 
 
-def _groups(pieces: Iterator[_Piece]) -> Iterator[list[_Piece]]:
-    """Pieces gathered into groups of at most about VALIDATE_ROWS rows / VALIDATE_BYTES (one GE pass each)."""
-    group, rows, size = [], 0, 0
-    for p in pieces:
-        group.append(p)
-        rows += p.table.num_rows
-        size += p.table.nbytes
-        if rows >= VALIDATE_ROWS or size >= VALIDATE_BYTES:
-            yield group
-            group, rows, size = [], 0, 0
-    if group:
-        yield group
-
-
-def _with_partition_pieces(group: list[_Piece]) -> pa.Table:
-    return pa.concat_tables([p.table.append_column("_partition", pa.array([p.key] * p.table.num_rows, pa.string()))
-                             for p in group])
+def _piece_with_partition(p: _Piece) -> pa.Table:
+    return p.table.append_column("_partition", pa.array([p.key] * p.table.num_rows, pa.string()))
 
 
 def _snapshot_loads(spec: RawSpec, cfg: AispendConfig) -> dict[str, dict[str, pa.Table]]:
@@ -307,23 +292,43 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
         fingerprints: dict[tuple[str, str], str | None] = {}
         rows_by_source: dict[str, int] = {}
         validated, expectations = 0, 0
+        pending: list[pa.Table] = []  # slim rows staged but not yet validated
+        sample: pa.Table | None = None  # whole rows for the column-level checks
+
+        def check(rows: pa.Table) -> Iterator[dg.AssetCheckResult]:
+            nonlocal validated, expectations
+            outcome = validate(spec.raw_table, rows, spec.schema, sample=sample)
+            if not outcome.success:
+                yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=False,
+                                          metadata={"summary": outcome.summary(), "rows": validated + outcome.rows,
+                                                    "expectations": outcome.expectations})
+                raise _fail(spec, None, "nothing written, previous data kept: " + outcome.summary())
+            validated, expectations = validated + outcome.rows, outcome.expectations
+
         try:
-            for group in _groups(_pieces(spec, cfg, context.partition_keys, skips)):
-                outcome = validate(spec.raw_table, _with_partition_pieces(group), spec.schema)
-                if not outcome.success:
-                    yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=False,
-                                              metadata={"summary": outcome.summary(), "rows": validated + outcome.rows,
-                                                        "expectations": outcome.expectations})
-                    raise _fail(spec, None, "nothing written, previous data kept: " + outcome.summary())
-                validated, expectations = validated + outcome.rows, outcome.expectations
-                for p in group:  # staged to scratch; readers still see the previous partitions
-                    sp = staged.get((p.source, p.key))
-                    if sp is None:
-                        sp = staged[(p.source, p.key)] = rawzone.StagedPartition(
-                            cfg.home, spec.raw_table, p.source, spec.partition_col, p.key, spec.schema, load_id)
-                    sp.write(p.table)
-                    fingerprints[(p.source, p.key)] = p.fingerprint
-                    rows_by_source[p.source] = rows_by_source.get(p.source, 0) + p.table.num_rows
+            for p in _pieces(spec, cfg, context.partition_keys, skips):
+                whole = _piece_with_partition(p)
+                if sample is None or sample.num_rows == 0 or whole.schema != sample.schema:
+                    if pending:  # rows so far, under the columns they came with
+                        yield from check(pa.concat_tables(pending))
+                        pending.clear()
+                    # a new column layout: its column-level checks (exact set, types) pass before
+                    # any of it is written, so a mistyped column fails the suite, not the writer
+                    sample = whole.slice(0, 1_000)
+                    yield from check(slim(spec.raw_table, whole.slice(0, 0)))
+                sp = staged.get((p.source, p.key))
+                if sp is None:  # staged to scratch; readers still see the previous partitions
+                    sp = staged[(p.source, p.key)] = rawzone.StagedPartition(
+                        cfg.home, spec.raw_table, p.source, spec.partition_col, p.key, spec.schema, load_id)
+                sp.write(p.table)
+                fingerprints[(p.source, p.key)] = p.fingerprint
+                rows_by_source[p.source] = rows_by_source.get(p.source, 0) + p.table.num_rows
+                pending.append(slim(spec.raw_table, whole))
+                if sum(t.num_rows for t in pending) >= VALIDATE_ROWS:
+                    yield from check(pa.concat_tables(pending))
+                    pending.clear()
+            if pending:
+                yield from check(pa.concat_tables(pending))
             summary = (f"{spec.raw_table}: {expectations} expectations passed on {validated} rows" if staged
                        else "no new data to validate")
             yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=True,

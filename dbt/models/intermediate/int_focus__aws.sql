@@ -1,3 +1,6 @@
+-- A view, not a table: focus_costs is its only reader, so materialising it would write every CUR
+-- line twice (5M lines: ~8 s and a second copy on disk); its keys are tested there (x_line_id).
+{{ config(materialized='view') }}
 -- AWS CUR 2.0 line items in FOCUS 1.2 columns. Costs per line_item_line_item_type (FOCUS 1.2
 -- BilledCost / EffectiveCost / ListCost / ContractedCost; the commitment rules EffectiveCost-C-005,
 -- -C-012, -C-013):
