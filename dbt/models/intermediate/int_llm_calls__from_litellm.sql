@@ -2,6 +2,9 @@
 -- Task key: the gateway session id, else the request itself (a single-request task).
 -- Priced like the OTel calls (llm_priced_calls, as of the call's start, through the model resolution);
 -- LiteLLM's own `spend` is kept as recorded_cost_usd to be compared, not trusted.
+-- A cache hit (LiteLLM's response cache answered; its request_id is '<id>_cache_hit<time>') reached
+-- no provider: it costs 0 (price_source 'gateway_cache_hit') and has no provider response id, so it
+-- never stands in for the original call an OTel span may have logged.
 with calls as (
 
     select * from {{ ref('stg_litellm__spend_logs') }}
@@ -60,8 +63,9 @@ select
     cast(null as varchar)                    as agent,
     case when lower(status) in ('success', 'ok') then 'ok' else 'error' end as status,
     cast(null as integer)                    as depth,
-    cast(cost_usd as decimal(38, 10))        as cost_usd,
-    price_source,
+    case when is_cache_hit then cast(0 as decimal(38, 10))
+         else cast(cost_usd as decimal(38, 10)) end as cost_usd,
+    case when is_cache_hit then 'gateway_cache_hit' else price_source end as price_source,
     price_model_id,
     'litellm_spend_logs'                     as source_table,
     cast(1 as bigint)                        as call_count,
@@ -70,5 +74,5 @@ select
     cast(null as double)                     as outcome_reward,
     cast(null as decimal(38, 10))            as cost_busy_only_usd,
     -- LiteLLM logs a completion under the provider response's own id (chatcmpl-…, msg_…)
-    request_id                               as response_id
+    case when not is_cache_hit then request_id end as response_id
 from priced

@@ -35,7 +35,8 @@ renamed as (
         nullif(end_user, '')                                 as end_user,
         nullif(session_id, '')                               as session_id,
         coalesce(nullif(status, ''), 'success')              as status,
-        cache_hit,
+        -- LiteLLM writes str(bool): 'True' when its own response cache answered (no provider call)
+        coalesce(lower(cache_hit) = 'true', false)          as is_cache_hit,
         request_tags                                         as request_tags_json,
         metadata                                             as metadata_json,
 {{ lineage_columns() }}
