@@ -182,8 +182,9 @@ def slim(raw_table: str, table: pa.Table) -> pa.Table:
     out = table.select([c for c in wanted if c in table.column_names])
     for i, name in enumerate(out.column_names):
         col = out.column(i)
-        if name == "_source_uri" and not pa.types.is_dictionary(col.type):
-            out = out.set_column(i, name, pc.dictionary_encode(col))  # one file name per batch, not per row
+        if name == "_source_uri":
+            if not pa.types.is_dictionary(col.type):  # one file name per batch, not per row
+                out = out.set_column(i, name, pc.dictionary_encode(col))
         elif name not in ranged and name != "_partition" and not pa.types.is_floating(col.type) \
                 and col.type != pa.int8():
             out = out.set_column(i, name, pc.if_else(pc.is_valid(col), pa.scalar(0, pa.int8()),

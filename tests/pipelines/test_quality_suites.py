@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pytest
 
-from pipelines.quality.ge import load_suites, validate
+from pipelines.quality.ge import load_suites, slim, validate
 
 UTC = timezone.utc
 TS = pa.timestamp("us", tz="UTC")
@@ -89,3 +89,21 @@ def test_large_load_is_validated_in_slices_with_counts_and_files_across_them(mon
     assert "'model not null' failed on 2 of 5 rows (e.g. in page-bad-3, page-bad-5)" in text
     assert "'input_tokens within [0, None]' failed on 1 of 5 rows (e.g. in page-bad-5)" in text
     assert len(out.failures) == 2
+
+
+def test_slimmed_batches_validate_like_the_whole_rows():
+    # An ingest slims each batch as it streams by (only the columns row checks read) and validates
+    # many together, with a few whole rows for the column-level checks: same outcome, same files.
+    rows = [(d(1), d(2), "p", "gpt-4o", 10, 5, 2, 1, "https://api/page1"),
+            (d(2), d(3), "p", None, -3, 5, 2, 1, "https://api/page2"),
+            (d(5), d(6), "p", "gpt-4o", 1, 1, 0, 1, "https://api/page3")]
+    whole = table(rows, ["2026-09-01", "2026-09-02", "2026-09-02"])
+    batches = [slim("openai_usage", whole.slice(0, 2)), slim("openai_usage", whole.slice(2))]
+    assert batches[0].column_names == ["start_time", "model", "input_tokens", "output_tokens", "input_cached_tokens",
+                                       "num_model_requests", "_partition", "_source_uri"]
+    assert batches[0].column("model").type == pa.int8()  # only null-checked: a null mask stands in
+    assert slim("openai_usage", batches[0]).equals(batches[0])  # idempotent
+    out = validate("openai_usage", pa.concat_tables(batches), SCHEMA, sample=whole.slice(0, 1))
+    assert out.failures == validate("openai_usage", whole, SCHEMA).failures
+    assert "'model not null' failed on 1 of 3 rows (e.g. in https://api/page2)" in out.failures[0]
+    assert len(out.failures) == 3
