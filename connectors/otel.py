@@ -234,26 +234,32 @@ _LINE = json.dumps({"resourceSpans": [{"resource": {"attributes": "JSON"}, "scop
     "traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
     "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": "JSON", "status": {"code": "VARCHAR"}}]}]}]})
 
-# Every entry whose key has a token-attribute prefix, with its value when that is in the plain
-# one-field form; yyjson's compact text has no whitespace and escapes every quote inside a
-# string, so `"key":"` only ever starts a real key.
-_TOKEN_ENTRY = (r'"key":"(?:gen_ai\.usage\.|llm\.token_count\.)[^"]*"'
-                r'(?:,"value":\{"(?:intValue|doubleValue)":"?[0-9.]*"?\}\})?')
-_COUNT = "(?:0|[1-9][0-9]{0,8}|1000000000)"  # 0..MAX_TOKENS_PER_SPAN, canonical decimal
-_TOKEN_OK = (r'"key":"[^"\\]*","value":\{(?:"intValue":"?' + _COUNT + r'"?|"doubleValue":"?' + _COUNT
-             + r'(?:\.0)?"?)\}\}')
-assert MAX_TOKENS_PER_SPAN == 1_000_000_000  # _COUNT spells it out
+# The token-count check on an attribute list's text, as ONE regex search (a per-entry
+# decode costs ~3× more). yyjson's compact text has no whitespace and escapes every quote inside
+# a string, so `"key":"` only ever starts a member named key. Vouched for: a token key (the names
+# of _TOKEN_ATTR, no escapes in it) followed by exactly `,"value":{"intValue":N}}` or `…:"N"}}`,
+# N a canonical decimal 0..999,999,999. The search finds a token key followed by anything else
+# (the complement of that form, spelled out deviation by deviation), or an escape in a key with a
+# token prefix: such a row goes to the Python path, which accepts or rejects it exactly
+# (doubles, 1e9 itself, a reordered or repeated member, …).
+def _deviates(lit: str) -> str:
+    """Regex: text that starts with a proper prefix of `lit` and then differs from it."""
+    return "(?:" + "|".join(re.escape(lit[:i]) + "[^" + re.escape(ch) + "]" for i, ch in enumerate(lit)) + ")"
+
+
+_INT = ',"value":{"intValue":'
+# after `_INT`: a quoted or bare number that is not a canonical 0..999,999,999 closing the entry
+_QUOTED_BAD = r'(?:[^0-9]|0(?:[^"]|"[^}]|"\}[^}])|[1-9][0-9]{0,8}(?:[^"0-9]|"[^}]|"\}[^}])|[1-9][0-9]{9})'
+_BARE_BAD = r'(?:0(?:[^}]|\}[^}])|[1-9][0-9]{0,8}(?:[^}0-9]|\}[^}])|[1-9][0-9]{9})'
+_TOKEN_BAD = (r'"key":"(?:(?:gen_ai\.usage\.|llm\.token_count\.)[^"]*\\|'
+              r'(?:gen_ai\.usage\.[^"\\]*tokens|llm\.token_count\.[^"\\]+)"'
+              f'(?:{_deviates(_INT)}|{re.escape(_INT)}(?:[^"0-9]|"{_QUOTED_BAD}|{_BARE_BAD})))')
+assert MAX_TOKENS_PER_SPAN >= 999_999_999  # what the pattern vouches for
 
 
 def _sql_token_bad(a: str) -> str:
-    """SQL: the attribute list text `a` holds a token-count entry the fast path cannot vouch for:
-    a token key (the names of _TOKEN_ATTR) whose value is not a plain whole number in range, or
-    a prefixed key with an escape in it (its name is not read exactly by the pattern)."""
-    key = '''regexp_extract(e, '^"key":"([^"]*)"', 1)'''
-    entry = (f"contains(e, '\\') OR (regexp_full_match({key}, '{_TOKEN_ATTR.pattern}') "
-             f"AND NOT regexp_full_match(e, '{_TOKEN_OK}'))")
-    return (f"coalesce(list_bool_or(list_transform(regexp_extract_all({a}, '{_TOKEN_ENTRY}'), "
-            f"lambda e: {entry})), false)")
+    """SQL: the attribute list text `a` holds a token-count entry the fast path cannot vouch for."""
+    return f"regexp_matches({a}, '{_TOKEN_BAD}')"
 
 
 # service.name from the resource's list text: vouched for only in the plain form, appearing once

@@ -59,7 +59,7 @@ def every_kind_line(i: int) -> str:
         {"key": "a b", "value": {"stringValue": "space sorts before the closing quote"}},
         {"key": "a", "value": {"stringValue": "prefix"}},
         {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}},
-        {"key": "gen_ai.usage.output_tokens", "value": {"doubleValue": 12.0}},
+        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 12}},  # a bare number (JS exporters)
         {"key": "llm.token_count.prompt", "value": {"intValue": "0"}},
         {"key": "gen_ai.usage.cost", "value": {"doubleValue": 0.25}},
     ]
@@ -182,6 +182,8 @@ TOKEN_ODD = {
     "value before key": {"value": {"intValue": "5"}, "key": "llm.token_count.prompt"},
     "escape in a token key": {"key": "gen_ai.usage.\"quoted\"_tokens", "value": {"intValue": "5"}},
     "int as a whole double": {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 5.0}},
+    "whole double": {"key": "gen_ai.usage.output_tokens", "value": {"doubleValue": 12.0}},
+    "the maximum itself": {"key": "llm.token_count.total", "value": {"intValue": "1000000000"}},
 }
 
 
