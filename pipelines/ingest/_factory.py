@@ -118,7 +118,7 @@ def _refetch_days(spec: RawSpec, src: SourceConfig) -> int:
 
 
 def _with_partition(parts: dict[str, pa.Table]) -> pa.Table | None:
-    tables = [t.append_column("_partition", pa.array([k] * t.num_rows, pa.string())) for k, t in parts.items()]
+    tables = [t.append_column("_partition", pa.repeat(pa.scalar(k, pa.string()), t.num_rows)) for k, t in parts.items()]
     return pa.concat_tables(tables) if tables else None
 
 
@@ -218,7 +218,7 @@ def _groups(pieces: Iterator[_Piece]) -> Iterator[list[_Piece]]:
 
 
 def _with_partition_pieces(group: list[_Piece]) -> pa.Table:
-    return pa.concat_tables([p.table.append_column("_partition", pa.array([p.key] * p.table.num_rows, pa.string()))
+    return pa.concat_tables([p.table.append_column("_partition", pa.repeat(pa.scalar(p.key, pa.string()), p.table.num_rows))
                              for p in group])
 
 
