@@ -218,8 +218,8 @@ def _python_table(files: list[str], lo: int, hi: int) -> pa.Table:
 
 
 # ---------------------------------------------------------------------------------------------
-# Fast path: DuckDB parses the lines (raw lines + json_transform — its read_json with a columns
-# struct is ~5× slower on 100 kB exporter lines) and builds every column in SQL, for a
+# Fast path: DuckDB parses the lines (read_ndjson_objects + json_transform — its read_json with a
+# columns struct is ~5× slower on 100 kB exporter lines) and builds every column in SQL, for a
 # batch of files per query. The attribute lists are not decoded: json_transform hands each one
 # over as its JSON text (yyjson's compact re-serialisation), and only the token-count entries
 # are looked at, by pattern. Each row carries a `_bad` flag raised wherever the Python path could
@@ -230,15 +230,6 @@ def _python_table(files: list[str], lo: int, hi: int) -> pa.Table:
 # Python path, which returns the same rows or raises the precise `<file>:<line>` error.
 # ---------------------------------------------------------------------------------------------
 
-# The lines as text, unparsed: read_csv with a delimiter that valid JSON never holds raw (a
-# control character), no quoting — json_transform then parses each line once (read_ndjson_objects
-# would parse it twice, ~0.1 s per 200 MB). Lone CR ends a line here as in Python's universal
-# newlines; a file CSV-reading refuses (a line over 16 MiB, as read_ndjson_objects' object limit)
-# is re-read by the Python path like any other. The buffer stays 16 MiB: one buffer for the whole
-# batch would leave the second thread idle.
-_RAW_LINES = ("read_csv($files, columns = {'json': 'VARCHAR'}, delim = '\x01', quote = '', escape = '', "
-              "header = false, auto_detect = false, strict_mode = false, filename = true, "
-              "max_line_size = 16777216, buffer_size = 16777216)")
 _LINE = json.dumps({"resourceSpans": [{"resource": {"attributes": "JSON"}, "scopeSpans": [{"scope": {"name": "VARCHAR"}, "spans": [{
     "traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
     "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": "JSON", "status": {"code": "VARCHAR"}}]}]}]})
@@ -301,8 +292,7 @@ def _sql_list_bad(a: str) -> str:
 
 _SQL = f"""
 with l as (
-    select filename, json_transform(json, '{_LINE}') as x from {_RAW_LINES}
-    where json is not null and trim(json, ' ' || chr(9) || chr(13)) <> ''  -- blank lines, as json_lines skips them
+    select filename, json_transform(json, '{_LINE}') as x from read_ndjson_objects($files, filename = true)
 ), r as (  -- a line, resource or scope that is not an object yields a null span: flagged below
     select filename, unnest(if(x is null, [null], x.resourceSpans)) as rs from l
 ), r1 as (
