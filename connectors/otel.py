@@ -3,7 +3,8 @@
 Each line is an ExportTraceServiceRequest: ``resourceSpans[].scopeSpans[].spans[]``. Quirks
 handled: ids in hex (or base64 → hex), 64-bit integers as strings (``startTimeUnixNano``,
 ``intValue``), ``kind``/``status.code`` as ints or enum names, empty ``parentSpanId`` = root.
-Attributes become a JSON object of key → scalar (arrays kept as JSON arrays).
+The span's and resource's attribute lists are kept as OTLP gives them (compact JSON text of the
+list; dbt staging extracts the keys); only token-count attributes are checked here.
 Grain: one row per span; partitioned by span start (UTC day).
 """
 
