@@ -20,10 +20,12 @@ def list_files(uri: str, suffixes: tuple[str, ...]) -> list[str]:
     return sorted(glob.glob(uri))
 
 
-def json_lines(source: str, files: list[str], what: str = "JSON line") -> Iterator[tuple[str, int, dict]]:
+def json_lines(source: str, files: list[str], what: str = "JSON line",
+               object_pairs_hook=None) -> Iterator[tuple[str, int, dict]]:
     """(file, line number, object) for every non-blank line; a bad line raises naming file:line.
 
-    A UTF-8 BOM at the start of a file (Windows exports) is ignored.
+    A UTF-8 BOM at the start of a file (Windows exports) is ignored. `object_pairs_hook` is
+    `json.loads`'s.
     """
     for f in files:
         with open(f, encoding="utf-8-sig") as fh:
@@ -31,6 +33,6 @@ def json_lines(source: str, files: list[str], what: str = "JSON line") -> Iterat
                 if not line.strip():
                     continue
                 try:
-                    yield f, n, json.loads(line)
+                    yield f, n, json.loads(line, object_pairs_hook=object_pairs_hook)
                 except ValueError as e:
                     raise SourceError(source, f"{f}:{n}", f"malformed {what} ({e})") from None

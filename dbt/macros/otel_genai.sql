@@ -13,16 +13,47 @@
   {{ return(fields) }}
 {%- endmacro %}
 
+{#- The raw zone keeps each span's and resource's OTLP attribute list as given
+    ([{"key": …, "value": {"stringValue" | "intValue" | "doubleValue" | "boolValue": …}}, …]).
+    otel_attr_entries parses one such list once per row into [{key, v}] — only the `keys` staging
+    reads, each value as its scalar text (intValue is a 64-bit integer written as a string) — and
+    otel_attr picks one key from it: the last entry wins, as in a JSON object. Partitions written
+    before the list format (a JSON object of key → scalar) give NULL entries, and otel_attr reads
+    them by key from `legacy_col` instead. -#}
+{% macro otel_attr_entries(list_col, keys) -%}
+case when starts_with({{ list_col }}, '[') then list_transform(list_filter(
+    json_transform({{ list_col }}, '[{"key":"VARCHAR","value":{"stringValue":"VARCHAR","intValue":"VARCHAR","doubleValue":"VARCHAR","boolValue":"VARCHAR"}}]'),
+    lambda a: a.key in ({% for k in keys %}'{{ k }}'{% if not loop.last %}, {% endif %}{% endfor %})),
+    lambda a: {'key': a.key, 'v': coalesce(a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue)})
+end
+{%- endmacro %}
+
+{% macro otel_attr(entries_col, legacy_col, key) -%}
+case when {{ entries_col }} is null then json_extract_string({{ legacy_col }}, '$."{{ key }}"')
+     else list_filter({{ entries_col }}, lambda a: a.key = '{{ key }}')[-1].v end
+{%- endmacro %}
+
+{#- Every attribute name the seed maps, for otel_attr_entries. -#}
+{% macro otel_genai_attribute_names(fields) -%}
+  {%- set names = [] -%}
+  {%- for field, candidates in fields.items() -%}
+    {%- for attribute, value_map in candidates -%}
+      {%- if attribute not in names %}{% do names.append(attribute) %}{% endif -%}
+    {%- endfor -%}
+  {%- endfor -%}
+  {{ return(names) }}
+{%- endmacro %}
+
 {#- The first attribute present, in the seed's priority order, as `type`; values translated by the
     row's value_map (VALUE=canonical|…) when it has one. -#}
-{% macro otel_genai_field(fields, field, json_col='attributes', type='varchar') -%}
+{% macro otel_genai_field(fields, field, entries_col='attr_entries', legacy_col='attributes', type='varchar') -%}
   {%- set candidates = fields.get(field, []) -%}
   {%- if not candidates -%}
 cast(null as {{ type }})
   {%- else -%}
 coalesce(
     {%- for attribute, value_map in candidates %}
-      {%- set value = "json_extract_string(" ~ json_col ~ ", '$.\"" ~ attribute ~ "\"')" %}
+      {%- set value = otel_attr(entries_col, legacy_col, attribute) %}
       {%- if value_map %}
         case {{ value }}
         {%- for pair in value_map.split('|') %} when '{{ pair.split('=')[0] }}' then '{{ pair.split('=')[1] }}'{% endfor %}

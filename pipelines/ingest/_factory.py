@@ -118,7 +118,7 @@ def _refetch_days(spec: RawSpec, src: SourceConfig) -> int:
 
 
 def _with_partition(parts: dict[str, pa.Table]) -> pa.Table | None:
-    tables = [t.append_column("_partition", pa.array([k] * t.num_rows, pa.string())) for k, t in parts.items()]
+    tables = [t.append_column("_partition", pa.repeat(pa.scalar(k, pa.string()), t.num_rows)) for k, t in parts.items()]
     return pa.concat_tables(tables) if tables else None
 
 
@@ -204,7 +204,7 @@ def _source_pieces(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: l
 
 
 def _piece_with_partition(p: _Piece) -> pa.Table:
-    return p.table.append_column("_partition", pa.array([p.key] * p.table.num_rows, pa.string()))
+    return p.table.append_column("_partition", pa.repeat(pa.scalar(p.key, pa.string()), p.table.num_rows))
 
 
 def _snapshot_loads(spec: RawSpec, cfg: AispendConfig) -> dict[str, dict[str, pa.Table]]:

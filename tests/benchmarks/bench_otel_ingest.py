@@ -1,8 +1,9 @@
 """Benchmark: OTLP JSON lines (collector file exporter) → raw zone `otel_spans`, spans per second.
 
 Target (issue "Every token is ingested…"): at least 200k spans/s through the aispend path — the
-`otel` connector (parse, id/enum normalisation, token-count checks, attributes → JSON), the Great
-Expectations suite and the atomic raw-zone write. Measured side by side with a floor that does
+`otel` connector (parse, id/enum normalisation, token-count checks; the attribute lists are kept
+as OTLP gives them, staging extracts the keys), the Great Expectations suite and the atomic
+raw-zone write. Measured side by side with a floor that does
 no work beyond decoding: ``json.loads`` of every line and counting its spans, in the same run;
 the ratio says how much of the time is the connector's own work.
 

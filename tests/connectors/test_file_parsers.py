@@ -49,10 +49,13 @@ def test_otel_spans(tmp_path):
     assert r0["parent_span_id"] is None and r0["kind"] == 1 and r0["status_code"] == 1
     assert r1["trace_id"] == trace and r1["span_id"] == "00f067aa0ba902b7" and r1["parent_span_id"] == "b7ad6b7169203331"
     assert r1["kind"] == 3 and r1["status_code"] == 2
-    attrs = json.loads(r1["attributes"])
-    assert attrs["app.request.bytes"] == 9007199254740993  # 64-bit int kept exact
-    assert attrs["gen_ai.response.finish_reasons"] == ["stop"]
-    assert json.loads(r0["resource_attributes"]) == {"service.name": "support-agent", "team": "support"}
+    # OTLP's attribute lists kept as given (compact JSON): 64-bit ints stay exact strings
+    assert r1["attributes"] == ('[{"key":"app.request.bytes","value":{"intValue":"9007199254740993"}},'
+                                '{"key":"gen_ai.request.temperature","value":{"doubleValue":0.2}},'
+                                '{"key":"gen_ai.response.finish_reasons","value":{"arrayValue":{"values":'
+                                '[{"stringValue":"stop"}]}}}]')
+    assert r0["resource_attributes"] == ('[{"key":"service.name","value":{"stringValue":"support-agent"}},'
+                                         '{"key":"team","value":{"stringValue":"support"}}]')
     assert r0["service_name"] == "support-agent"
     assert r1["start_time"] == datetime(2026, 11, 10, 12, 0, 0, 1, tzinfo=UTC)
 

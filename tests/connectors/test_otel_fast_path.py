@@ -59,7 +59,7 @@ def every_kind_line(i: int) -> str:
         {"key": "a b", "value": {"stringValue": "space sorts before the closing quote"}},
         {"key": "a", "value": {"stringValue": "prefix"}},
         {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}},
-        {"key": "gen_ai.usage.output_tokens", "value": {"doubleValue": 12.0}},
+        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 12}},  # a bare number (JS exporters)
         {"key": "llm.token_count.prompt", "value": {"intValue": "0"}},
         {"key": "gen_ai.usage.cost", "value": {"doubleValue": 0.25}},
     ]
@@ -116,15 +116,18 @@ def test_every_anyvalue_kind_base64_ids_enum_names(tmp_path):
     f.write_text("\n".join(every_kind_line(i * 10) for i in range(4)) + "\n\n")
     assert _assert_fast_equals_python([str(f)]) == 16  # 4 in-window spans per line
     r = otel.read_spans(str(f), *DAY).to_pylist()
-    attrs = json.loads(r[0]["attributes"])
-    assert attrs["i.big"] == 9007199254740993 and attrs["kv"] == {"a": "x", "b": 2}
-    assert attrs["arr"] == ["stop", 3, 1.5, True, None] and attrs["empty.value"] is None
-    assert list(attrs) == sorted(attrs) and list(attrs)[:2] == ["a", "a b"]
+    src = json.loads(every_kind_line(0))["resourceSpans"][0]
+    # the raw zone keeps OTLP's lists as given: order, value kinds, 64-bit ints as strings
+    assert json.loads(r[0]["attributes"]) == src["scopeSpans"][0]["spans"][0]["attributes"]
+    assert r[0]["attributes"].startswith('[{"key":"z.last","value":{"stringValue":"zz"}},{"key":"s.plain",')
+    assert '{"key":"i.big","value":{"intValue":"9007199254740993"}}' in r[0]["attributes"]
+    assert '{"key":"d.tiny","value":{"doubleValue":1e-7}}' in r[0]["attributes"]  # DuckDB's spelling
     assert r[1]["trace_id"] == r[0]["trace_id"] == f"{0:032x}" and r[1]["parent_span_id"] == r[0]["span_id"]
     assert (r[0]["kind"], r[0]["status_code"], r[1]["kind"], r[1]["status_code"], r[2]["kind"]) == (1, 1, 3, 2, 2)
-    assert r[3]["trace_id"] == "not-an-id" and r[3]["scope_name"] is None and r[1]["attributes"] == "{}"
-    assert json.loads(r[0]["resource_attributes"]) == {"deployment": {"env": "prod"}, "host.cpus": 16,
-                                                       "service.name": "svc-é"}
+    assert r[3]["trace_id"] == "not-an-id" and r[3]["scope_name"] is None
+    assert r[1]["attributes"] == r[2]["attributes"] == "[]"  # absent and empty lists alike
+    assert json.loads(r[0]["resource_attributes"]) == src["resource"]["attributes"]
+    assert r[0]["service_name"] == "svc-é"
 
 
 def test_existing_fixtures_identical(tmp_path):
@@ -148,9 +151,9 @@ def test_demo_generator_traces_identical(tmp_path):
     assert _assert_fast_equals_python(files) > 100
 
 
-# Inputs the fast path must not decide alone: each is flagged, and read_spans returns exactly the
-# Python path's table (file order kept when good and flagged files share a batch).
-ODD = {
+# Attribute values other than token counts are not decoded: odd ones are kept as given, by both
+# paths alike, without a fallback.
+KEPT = {
     "nested array": {"arrayValue": {"values": [{"arrayValue": {"values": [{"intValue": "1"}]}}]}},
     "int beyond 64 bits": {"intValue": "123456789012345678901234"},
     "int with leading zeros": {"intValue": "007"},
@@ -159,13 +162,38 @@ ODD = {
 }
 
 
-@pytest.mark.parametrize("label", list(ODD))
-def test_odd_values_fall_back_to_python(tmp_path, label):
+@pytest.mark.parametrize("label", list(KEPT))
+def test_odd_values_kept_as_given(tmp_path, label):
+    s = span("b" * 32, "2" * 16, "", "chat", {})
+    s["attributes"] = [{"key": "odd", "value": KEPT[label]}, {"key": "ok", "value": {"stringValue": "y"}}]
+    odd = tmp_path / "b.jsonl"
+    odd.write_text(line([s]) + "\n")
+    raw, py = _fast_and_python([str(odd)])
+    assert raw["_bad"].to_pylist() == [False]
+    assert otel._conform(raw).equals(py)
+    assert json.loads(py["attributes"][0].as_py()) == s["attributes"]
+
+
+# Inputs the fast path must not decide alone: each is flagged, and read_spans returns exactly the
+# Python path's table (file order kept when good and flagged files share a batch).
+TOKEN_ODD = {
+    "double in exponent form": {"key": "gen_ai.usage.input_tokens", "value": {"doubleValue": "1e3"}},
+    "int with leading zeros": {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "007"}},
+    "value before key": {"value": {"intValue": "5"}, "key": "llm.token_count.prompt"},
+    "escape in a token key": {"key": "gen_ai.usage.\"quoted\"_tokens", "value": {"intValue": "5"}},
+    "int as a whole double": {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 5.0}},
+    "whole double": {"key": "gen_ai.usage.output_tokens", "value": {"doubleValue": 12.0}},
+    "the maximum itself": {"key": "llm.token_count.total", "value": {"intValue": "1000000000"}},
+}
+
+
+@pytest.mark.parametrize("label", list(TOKEN_ODD))
+def test_odd_token_entries_fall_back_to_python(tmp_path, label):
     good = tmp_path / "a.jsonl"
     good.write_text(line([span("a" * 32, "1" * 16, "", "chat", {"x": 1})]) + "\n")
     odd = tmp_path / "b.jsonl"
     s = span("b" * 32, "2" * 16, "", "chat", {})
-    s["attributes"] = [{"key": "odd", "value": ODD[label]}, {"key": "ok", "value": {"stringValue": "y"}}]
+    s["attributes"] = [TOKEN_ODD[label], {"key": "ok", "value": {"stringValue": "y"}}]
     odd.write_text(line([s]) + "\n")
     raw, py = _fast_and_python([str(good), str(odd)])
     assert raw["_bad"].to_pylist() == [False, True]
@@ -173,15 +201,49 @@ def test_odd_values_fall_back_to_python(tmp_path, label):
     assert py.num_rows == 2
 
 
-def test_duplicate_keys_bom_and_glob_chars_fall_back(tmp_path):
+def test_odd_service_name_and_lists_fall_back(tmp_path):
+    files = []
+    for i, (res, attrs) in enumerate([
+            ([{"key": "service.name", "value": {"intValue": "5"}}], []),  # not a string: no service name
+            ([{"key": "service.name", "value": {"stringValue": "a"}},
+              {"key": "service.name", "value": {"stringValue": "b"}}], []),  # the last one wins
+            ([], {}),  # an empty object reads as no attributes
+    ]):
+        s = span("c" * 32, f"{i:016x}", "", "chat", {})
+        s["attributes"] = attrs
+        f = tmp_path / f"t{i}.jsonl"
+        f.write_text(json.dumps({"resourceSpans": [{"resource": {"attributes": res},
+                                                    "scopeSpans": [{"spans": [s]}]}]}) + "\n")
+        files.append(str(f))
+    raw, py = _fast_and_python(files)
+    assert raw["_bad"].to_pylist() == [True, True, True]
+    assert py["service_name"].to_pylist() == [None, "b", None] and py["attributes"][2].as_py() == "[]"
+    assert otel.read_spans(str(tmp_path), *DAY).equals(py)
+
+
+def test_attributes_not_a_list_is_an_error(tmp_path):
+    s = span("c" * 32, "3" * 16, "", "chat", {})
+    s["attributes"] = {"gen_ai.usage.input_tokens": 5}
+    f = tmp_path / "t.jsonl"
+    f.write_text(line([s]) + "\n")
+    with pytest.raises(SourceError, match=rf"^otel_traces: {f}:1: malformed OTLP JSON line \(span attributes is a dict"):
+        otel.read_spans(str(f), *DAY)
+
+
+def test_repeated_keys_kept_as_given_bom_and_glob_chars_fall_back(tmp_path):
     s = span("c" * 32, "3" * 16, "", "chat", {"k": 1})
-    s["attributes"].append({"key": "k", "value": {"intValue": "2"}})  # Python's dict: last one wins
-    (tmp_path / "dup.jsonl").write_text(line([s]) + "\n")
+    s["attributes"].append({"key": "k", "value": {"intValue": "2"}})  # a repeated attribute: both kept
+    # a repeated JSON member inside an entry: kept too, as DuckDB writes it (the pairs hook)
+    dup = line([s]).replace('{"intValue": "2"}', '{"intValue": "2", "intValue": "3"}')
+    (tmp_path / "dup.jsonl").write_text(dup + "\n")
     (tmp_path / "bom.jsonl").write_text("\ufeff" + line([span("d" * 32, "4" * 16, "", "chat", {})]) + "\n")
     (tmp_path / "odd[name].jsonl").write_text(line([span("e" * 32, "5" * 16, "", "chat", {})]) + "\n")
+    raw, py = _fast_and_python([str(tmp_path / "dup.jsonl")])
+    assert raw["_bad"].to_pylist() == [False] and otel._conform(raw).equals(py)
     t = otel.read_spans(str(tmp_path), *DAY)
     assert t.equals(otel.read_spans(str(tmp_path), *DAY, fast=False))
-    assert t.num_rows == 3 and json.loads(t["attributes"][1].as_py()) == {"k": 2}
+    assert t.num_rows == 3 and t["attributes"][1].as_py() == (
+        '[{"key":"k","value":{"intValue":"1"}},{"key":"k","value":{"intValue":"2","intValue":"3"}}]')
 
 
 def test_bad_line_in_a_later_file_of_a_batch_names_it(tmp_path):

@@ -169,25 +169,41 @@ def anthropic_costs() -> list[dict]:
     }]
 
 
-def _span(trace, span, parent, name, start, attrs, resource, status=0):
+def otlp_attributes(attrs: dict) -> str:
+    """The raw zone's attribute text: OTLP's list as the connector keeps it (compact JSON)."""
+    def value(v):
+        if isinstance(v, bool):
+            return {"boolValue": v}
+        if isinstance(v, int):
+            return {"intValue": str(v)}  # 64-bit ints are JSON strings in OTLP
+        if isinstance(v, float):
+            return {"doubleValue": v}
+        return {"stringValue": v}
+    return json.dumps([{"key": k, "value": value(v)} for k, v in attrs.items()], separators=(",", ":"),
+                      ensure_ascii=False)
+
+
+def _span(trace, span, parent, name, start, attrs, resource, status=0, legacy=False):
     start_at = ts(start)
+    # legacy: a partition written before the list format (a JSON object key → scalar) still reads
+    attr_text = (lambda d: json.dumps(d)) if legacy else otlp_attributes
     return {"trace_id": trace, "span_id": span, "parent_span_id": parent, "name": name, "kind": 1,
             "start_time": start_at, "end_time": start_at + timedelta(milliseconds=800),
             "status_code": status, "service_name": resource.get("service.name"), "scope_name": "fixture",
-            "attributes": json.dumps(attrs), "resource_attributes": json.dumps(resource)}
+            "attributes": attr_text(attrs), "resource_attributes": attr_text(resource)}
 
 
 SUPPORT = {"service.name": "support-agent", "team": "support"}
 
 
-def _chat(trace, span, parent, start, model, provider, inp, out, cached=0, conv=None, resource=SUPPORT):
+def _chat(trace, span, parent, start, model, provider, inp, out, cached=0, conv=None, resource=SUPPORT, legacy=False):
     attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": provider,
              "gen_ai.request.model": model, "gen_ai.response.model": model,
              "gen_ai.usage.input_tokens": inp, "gen_ai.usage.output_tokens": out,
              "gen_ai.usage.cache_read.input_tokens": cached}
     if conv:
         attrs["gen_ai.conversation.id"] = conv
-    return _span(trace, span, parent, f"chat {model}", start, attrs, resource)
+    return _span(trace, span, parent, f"chat {model}", start, attrs, resource, legacy=legacy)
 
 
 def otel_spans() -> list[dict]:
@@ -205,9 +221,9 @@ def otel_spans() -> list[dict]:
         # one-call chat with a model nobody prices
         _chat("b" * 32, "0000000000000006", None, "2026-11-10T10:00:00", "mystery-model-x", "openai", 10, 10,
               resource={"service.name": "doc-search", "team": "search"}),
-        # one-call Anthropic chat with cache reads
+        # one-call Anthropic chat with cache reads, in the raw format before OTLP lists (still read)
         _chat("c" * 32, "0000000000000007", None, "2026-11-10T11:00:00", "claude-sonnet-4-5-20250929", "anthropic",
-              1000, 100, cached=400, resource={"service.name": "support-agent", "team": "support"}),
+              1000, 100, cached=400, resource={"service.name": "support-agent", "team": "support"}, legacy=True),
     ]
 
 

@@ -153,3 +153,35 @@ def test_call_in_trace_and_gateway_counts_once(con):
         ("chatcmpl-Z", "litellm_spend_logs", "chatcmpl-Z", None, Decimal("0.0002000000"), Decimal("0.0002000000"),
          False, None)]
     assert con.execute("select count(*), sum(call_count) from fct_llm_calls").fetchone() == (6, 6)
+
+
+def test_staging_reads_every_convention_from_otlp_lists(con):
+    # the raw zone keeps OTLP's attribute lists as given; staging pulls each field out by key:
+    # current OTel GenAI names (A, D), deprecated ones (B), OpenInference (C)
+    raw = con.execute("select attributes_json, resource_attributes_json from stg_otel__spans "
+                      "where span_id = 'b000000000000001'").fetchone()
+    assert raw == ('[{"key":"gen_ai.system","value":{"stringValue":"openai"}},'
+                   '{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},'
+                   '{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o"}},'
+                   '{"key":"gen_ai.usage.prompt_tokens","value":{"intValue":"100"}},'
+                   '{"key":"gen_ai.usage.completion_tokens","value":{"intValue":"10"}}]',
+                   '[{"key":"service.name","value":{"stringValue":"app"}}]')
+    rows = con.execute("select span_id, operation_name, provider_name, request_model, response_model, input_tokens, "
+                       "output_tokens, cached_input_tokens, reasoning_tokens, conversation_id, agent_name, agent_id, "
+                       "tool_name, response_id, application from stg_otel__spans order by span_id").fetchall()
+    gpt = ("openai", "gpt-4o", "gpt-4o-2024-08-06")
+    assert rows == [
+        ("a000000000000001", "invoke_agent", None, None, None, 3000, 300, None, None, "conv-A", "triage", "asst_1", None, None, "app"),
+        ("a000000000000002", "chat", *gpt, 1000, 100, 400, None, None, None, None, None, "chatcmpl-A2", "app"),
+        ("a000000000000003", "execute_tool", None, None, None, None, None, None, None, None, None, None, "lookup", None, "app"),
+        ("a000000000000004", "chat", *gpt, 2000, 200, None, 50, None, None, None, None, None, "app"),
+        ("b000000000000001", "chat", "openai", "gpt-4o", None, 100, 10, None, None, None, None, None, None, None, "app"),
+        ("c000000000000001", "invoke_agent", None, None, None, 500, 50, None, None, None, "planner", None, None, None,
+         "planner-app"),
+        ("c000000000000002", "chat", "openai", "gpt-4o", "gpt-4o", 500, 50, 100, None, "s-9", None, None, None, None,
+         "planner-app"),
+        ("c000000000000003", "execute_tool", None, None, None, None, None, None, None, None, None, None, "search", None,
+         "planner-app"),
+        ("d000000000000001", "invoke_agent", "openai", "gpt-4o", None, 800, 80, None, None, None, "solo", None, None, None,
+         "planner-app"),
+    ]

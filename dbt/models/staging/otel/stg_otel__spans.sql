@@ -1,12 +1,18 @@
--- OTel spans with the GenAI fields pulled out of the JSON attribute maps. Which attribute feeds
--- which field (current OTel GenAI names, deprecated ones, OpenInference) is data: the
--- otel_genai_attributes seed, first attribute present wins. Input tokens INCLUDE cached tokens in
--- every one of those conventions.
+-- OTel spans with the GenAI fields pulled out of the OTLP attribute lists the raw zone keeps as
+-- given (JSON extraction by key: a cast). Which attribute feeds which field (current OTel GenAI
+-- names, deprecated ones, OpenInference) is data: the otel_genai_attributes seed, first attribute
+-- present wins. Input tokens INCLUDE cached tokens in every one of those conventions.
 -- depends_on: {{ ref('otel_genai_attributes') }}
 {%- set f = otel_genai_attribute_map() %}
+{%- set span_keys = otel_genai_attribute_names(f) + ['error.type'] %}
+{%- set resource_keys = ['app.name', 'service.name', 'team'] %}
 with source as (
 
-    select * from {{ source('otel', 'otel_spans') }}
+    select
+        *,
+        {{ otel_attr_entries('attributes', span_keys) }}              as attr_entries,
+        {{ otel_attr_entries('resource_attributes', resource_keys) }} as res_entries
+    from {{ source('otel', 'otel_spans') }}
 
 ),
 
@@ -38,12 +44,12 @@ renamed as (
         {{ otel_genai_field(f, 'reasoning_tokens', type='bigint') }}    as reasoning_tokens,
         {{ otel_genai_field(f, 'service_tier') }}          as service_tier,
         {{ otel_genai_field(f, 'tool_name') }}             as tool_name,
-        {{ json_str('attributes', 'error.type') }}              as error_type,
+        {{ otel_attr('attr_entries', 'attributes', 'error.type') }} as error_type,
         -- application: app.name if set, else the OTel service.name of the emitting app
-        coalesce({{ json_str('resource_attributes', 'app.name') }},
-                 {{ json_str('resource_attributes', 'service.name') }},
+        coalesce({{ otel_attr('res_entries', 'resource_attributes', 'app.name') }},
+                 {{ otel_attr('res_entries', 'resource_attributes', 'service.name') }},
                  service_name)                                  as application,
-        {{ json_str('resource_attributes', 'team') }}           as team,
+        {{ otel_attr('res_entries', 'resource_attributes', 'team') }} as team,
         attributes                                              as attributes_json,
         resource_attributes                                     as resource_attributes_json,
 {{ lineage_columns() }}
