@@ -7,8 +7,6 @@ A LiteLLM gateway export logs one of the traced calls again (same provider respo
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -20,7 +18,7 @@ import pytest
 from connectors import litellm_logs as ll
 from connectors import otel, rawzone
 from raw_fixture import write_raw_zone
-from test_dbt_build import DBT_DIR, _dbt_executable
+from test_dbt_build import build_selected
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
 from test_otel_genai import line, span  # noqa: E402
@@ -97,16 +95,8 @@ def con(tmp_path_factory):
     gw.write_text("\n".join(json.dumps(r) for r in GATEWAY) + "\n")
     logs = ll.read_logs(str(gw), datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
     rawzone.write_partitions(home, ll.RAW_TABLE, "gateway", "day", {"2026-11-10": logs}, ll.SCHEMA, "load-gw", None)
-    env = {**os.environ, "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
-           "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    run = subprocess.run([_dbt_executable(), "build", "--select", "+fct_agent_loops", "+fct_cost_per_query",
-                          "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_DIR),
-                          "--profiles-dir", str(DBT_DIR), "--no-partial-parse"],
-                         cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
-    if run.returncode != 0:
-        pytest.fail(f"dbt build failed:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}")
-    c = duckdb.connect(str(home / "build.duckdb"), read_only=True)
+    db = build_selected(home, "+fct_agent_loops", "+fct_cost_per_query")
+    c = duckdb.connect(str(db), read_only=True)
     yield c
     c.close()
 
