@@ -190,6 +190,22 @@ from rated
 )
 {%- endmacro %}
 
+{#- The pricing input of a per-call source whose usage is in the OpenAI shape (input tokens INCLUDE
+    cache reads and writes: OTel GenAI, LiteLLM): `relation`'s columns with null counts as 0, its
+    cached_input_tokens as cache_read_tokens, started_at as call_at, and `variant`. -#}
+{% macro llm_openai_shape_price_input(relation, variant) -%}
+select
+    {{ relation }}.* replace (
+        coalesce(input_tokens, 0)       as input_tokens,
+        coalesce(cache_write_tokens, 0) as cache_write_tokens,
+        coalesce(output_tokens, 0)      as output_tokens
+    ),
+    coalesce(cached_input_tokens, 0)    as cache_read_tokens,
+    started_at                          as call_at,
+    {{ variant }}                       as variant
+from {{ relation }}
+{%- endmacro %}
+
 {#- Prices `calls` (see llm_call_rates for what they carry) with normalised token counts:
     input_tokens INCLUDING cache reads and writes, cache_read_tokens, cache_write_tokens,
     output_tokens. Unknown usage (input or output tokens null) or no price → cost null and

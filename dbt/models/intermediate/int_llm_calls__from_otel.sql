@@ -67,16 +67,7 @@ resolved as (
 -- pricing macro's semantics
 price_input as (
 
-    select
-        resolved.* replace (
-            coalesce(input_tokens, 0)       as input_tokens,
-            coalesce(cache_write_tokens, 0) as cache_write_tokens,
-            coalesce(output_tokens, 0)      as output_tokens
-        ),
-        coalesce(cached_input_tokens, 0)    as cache_read_tokens,
-        started_at                          as call_at,
-        case when service_tier is null then 'standard' else 'service_tier=' || lower(service_tier) end as variant
-    from resolved
+    {{ llm_openai_shape_price_input('resolved', "case when service_tier is null then 'standard' else 'service_tier=' || lower(service_tier) end") }}
 
 ),
 
