@@ -38,9 +38,17 @@ def build_definitions(config_path: str | None = None, home: str | None = None) -
     dbt_defs = build_dbt_assets()
     publish = build_publish_asset(dbt_defs)
 
-    billing = dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS) if s.cadence == "monthly"])
-    daily_raw = dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS) if s.cadence == "daily"])
-    snapshot = dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS) if s.cadence == "snapshot"])
+    # Jobs ingest only the sources the config enables (the global price catalogue always): an ingest
+    # asset with no source would record an empty materialisation per partition of the range (a
+    # 90-day run: 90 events for each of nine such assets, seconds of bookkeeping). The assets all
+    # stay defined, so dbt's sources resolve and a source added later joins the jobs on reload.
+    def enabled(spec) -> bool:
+        return (spec.cadence == "snapshot" and spec.source_snapshot is None) or bool(cfg.sources_of_type(*spec.source_types))
+
+    def selected(cadence: str) -> dg.AssetSelection:
+        return dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS) if s.cadence == cadence and enabled(s)])
+
+    billing, daily_raw, snapshot = selected("monthly"), selected("daily"), selected("snapshot")
     build = dg.AssetSelection.assets(dbt_defs, publish)
 
     billing_job = dg.define_asset_job("billing_ingest_job", selection=billing, partitions_def=monthly,

@@ -60,3 +60,24 @@ def test_jobs_and_schedules(tmp_path):
     assert scheds["weekly_anomaly_job_schedule"].cron_schedule == "0 7 * * 1"
     assert any(s.job_name == "daily_job" for s in scheds.values())
     assert any(s.job_name == "billing_ingest_job" for s in scheds.values())
+
+
+def test_jobs_ingest_only_the_sources_the_config_enables(tmp_path):
+    # one AWS CUR source: the billing job ingests raw/aws_cur only, the daily job no daily source,
+    # just the global price catalogue, the dbt models and the publish
+    config = tmp_path / "aispend.yaml"
+    config.write_text(f"home: {tmp_path}\nstart_date: 2026-10-01\nsources:\n"
+                      f"  - {{name: aws, type: aws_cur, uri: {tmp_path / 'export'}}}\n")
+    defs = build_definitions(str(config), str(tmp_path))
+
+    def raw_keys(job: str) -> set[str]:
+        keys = defs.resolve_job_def(job).asset_layer.executable_asset_keys
+        return {k.to_user_string() for k in keys if k.path[0] == "raw"}
+
+    assert raw_keys("billing_ingest_job") == {"raw/aws_cur"}
+    assert raw_keys("daily_job") == raw_keys("build_job") == {"raw/llm_prices", "raw/llm_price_lines",
+                                                              "raw/llm_price_matches"}
+    daily = defs.resolve_job_def("daily_job").asset_layer.executable_asset_keys
+    assert {dg.AssetKey("focus_costs"), dg.AssetKey("warehouse")} <= daily
+    # every ingest asset is still defined (dbt's sources resolve; the UI can run any of them)
+    assert {"raw/otel_spans", "raw/gcp_billing"} <= {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
