@@ -138,6 +138,19 @@ metrics as (
     left join {{ ref('int_agent_loops__prompt_shape') }} as prompt_shape
         on prompt_shape.task_id = shaped.task_id
 
+),
+
+flagged as (
+
+    select
+        *,
+        (llm_calls >= {{ threshold('runaway_calls') }})                  as is_runaway_calls,
+        coalesce(cost_usd >= {{ threshold('runaway_cost_usd') }}, false) as is_runaway_cost,
+        (coalesce(input_amplification >= {{ threshold('runaway_input_amplification') }}, false)
+         or coalesce(cost_amplification >= {{ threshold('runaway_cost_amplification') }}, false))
+                                                                          as is_runaway_amplification
+    from metrics
+
 )
 
 select
@@ -170,15 +183,10 @@ select
     repeated_calls,
     max_fanout,
     cast(max_depth as integer)                                              as max_depth,
-    (llm_calls >= {{ threshold('runaway_calls') }})                        as is_runaway_calls,
-    coalesce(cost_usd >= {{ threshold('runaway_cost_usd') }}, false)       as is_runaway_cost,
-    (coalesce(input_amplification >= {{ threshold('runaway_input_amplification') }}, false)
-     or coalesce(cost_amplification >= {{ threshold('runaway_cost_amplification') }}, false))
-                                                                            as is_runaway_amplification,
-    (llm_calls >= {{ threshold('runaway_calls') }}
-     or coalesce(cost_usd >= {{ threshold('runaway_cost_usd') }}, false)
-     or coalesce(input_amplification >= {{ threshold('runaway_input_amplification') }}, false)
-     or coalesce(cost_amplification >= {{ threshold('runaway_cost_amplification') }}, false)) as is_runaway,
+    is_runaway_calls,
+    is_runaway_cost,
+    is_runaway_amplification,
+    (is_runaway_calls or is_runaway_cost or is_runaway_amplification)       as is_runaway,
     outcome_reward,
     is_recorded_cost_mismatch
-from metrics
+from flagged
