@@ -30,7 +30,8 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -197,8 +198,11 @@ def _extra_json(t: pa.Table, names: list[str], strip_prefix: str = "") -> pa.Arr
     return json_object([n[len(strip_prefix):] for n in names], values, t.num_rows, empty=None)
 
 
-def normalize(t: pa.Table, source: str, where: str) -> pa.Table:
-    """A FOCUS table in any supported version → SCHEMA (1.2 columns + _extra + lineage)."""
+def normalize(t: pa.Table, source: str, where: str, source_type: str | None = None) -> pa.Table:
+    """A FOCUS table in any supported version → SCHEMA (1.2 columns + _extra + lineage).
+
+    `source_type` (default: `source`) becomes `_source_type`, the line's `x_source` in focus_costs.
+    """
     by_lower: dict[str, str] = {}
     for name in t.column_names:
         by_lower.setdefault(name.strip().lower(), name)
@@ -230,7 +234,7 @@ def normalize(t: pa.Table, source: str, where: str) -> pa.Table:
         arrays.append(arr)
     extra = [name for name in t.column_names if name not in used]
     arrays += [_extra_json(t, extra), pa.array(range(1, n + 1), pa.int64()),
-               pa.array([source] * n, pa.string()), pa.array([where] * n, pa.string())]
+               pa.array([source_type or source] * n, pa.string()), pa.array([where] * n, pa.string())]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
@@ -268,13 +272,80 @@ def _parse_dates(col, fmt: str, source: str, where: str, name: str) -> pa.Array:
     return pc.assume_timezone(ts, "UTC")
 
 
+LOOKUPS_DIR = MAPPINGS_DIR / "lookups"
+_MONTH = re.compile(r"^(\d{4})-(\d{2})")
+
+
+def _slug(text) -> pa.Array:
+    return pc.replace_substring_regex(pc.utf8_lower(pc.utf8_trim_whitespace(text)), r"\s+", "")
+
+
+def _regex(text, pattern: str, source: str, mapping: str) -> pa.Array:
+    if "(?P<value>" not in pattern:
+        raise SourceError(source, f"mapping '{mapping}'", f"regex {pattern!r} needs a group (?P<value>...)")
+    matched = pc.extract_regex(pc.fill_null(text, ""), pattern)
+    return pc.if_else(pc.is_valid(text), pc.struct_field(matched, "value"), pa.scalar(None, pa.string()))
+
+
+def _check_month(v: str) -> None:
+    m = _MONTH.match(v.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValueError(v)
+
+
+def _per_distinct(values, fn, type_: pa.DataType) -> pa.Array:
+    """`fn` applied once per distinct non-null value (a file has few months, regions, ...)."""
+    enc = pc.dictionary_encode(values)
+    enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+    return pc.take(pa.array([fn(k) for k in enc.dictionary.to_pylist()], type_), enc.indices)
+
+
+def _calendar_month(text, next_month: bool, source: str, where: str, name: str) -> pa.Array:
+    """First instant (UTC) of the calendar month of each ISO date-time, or of the month after it."""
+    def first_of(key: str) -> datetime:
+        m = _MONTH.match(key)
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            row, value = _first_bad(text, _check_month)
+            raise SourceError(source, where, f"column {name}: {value!r} is not an ISO date-time (YYYY-MM-...) "
+                                             f"in data row {row}")
+        y, mo = int(m.group(1)), int(m.group(2))
+        if next_month:
+            y, mo = y + mo // 12, mo % 12 + 1
+        return datetime(y, mo, 1, tzinfo=timezone.utc)
+
+    return _per_distinct(pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(text), 0, 7), first_of, TS)
+
+
+@lru_cache(maxsize=None)
+def _lookup_table(name: str) -> dict[str, dict[str, str]]:
+    path = LOOKUPS_DIR / f"{name}.csv"
+    if not re.fullmatch(r"[a-z0-9_]+", name) or not path.is_file():
+        raise FileNotFoundError(path)
+    with path.open(encoding="utf-8") as fh:
+        return {re.sub(r"\s+", "", r["key"].strip().lower()): r for r in csv.DictReader(fh)}
+
+
+def _lookup(text, arg: str, source: str, mapping: str) -> pa.Array:
+    name, _, column = arg.partition(":")
+    try:
+        table = _lookup_table(name)
+    except FileNotFoundError:
+        raise SourceError(source, f"mapping '{mapping}'", f"lookup file {name!r} not found in {LOOKUPS_DIR}") from None
+    return _per_distinct(_slug(text), lambda k: (table.get(k) or {}).get(column) or None, pa.string())
+
+
 def apply_mapping(t: pa.Table, mapping: str, source: str, where: str) -> pa.Table:
     """A provider-native table → FOCUS-named columns per `focus_mappings/<mapping>.csv`.
 
     Transforms: (blank) copy, first non-null of the listed natives; `const`; `date` / `date_next_day`
     (strptime format in `arg`, UTC; next day turns an inclusive date into an exclusive end);
-    `value_map` (`a=b;c=d`, case-insensitive, unmapped → null); `json_object_body` (Azure's
-    `"k": "v",...` without braces); `prefix_json` (columns `<prefix>key` → one JSON object).
+    `month_start` / `next_month_start` (the calendar month of an ISO date-time: a billing period
+    from a usage timestamp); `value_map` (`a=b;c=d`, case-insensitive, unmapped → null); `slug`
+    (lower case, no whitespace: `Central US` → `centralus`); `regex` (the group `(?P<value>…)` of the
+    pattern in `arg`, no match → null); `concat` (every listed native joined by `arg`, null if one is null);
+    `lookup` (`arg` = `<file>:<column>`: the value of `column` in `focus_mappings/lookups/<file>.csv`
+    for the native's slug, miss → null); `json_object_body` (Azure's `"k": "v",...` without braces);
+    `prefix_json` (columns `<prefix>key` → one JSON object).
     Native columns no rule reads are kept as `x_<name>` (→ `_extra`).
     """
     required = {c.name for c in COLUMNS if c.required}
@@ -298,7 +369,15 @@ def apply_mapping(t: pa.Table, mapping: str, source: str, where: str) -> pa.Tabl
                                                  f"{rule.focus_column}, mapping {mapping}) is missing")
             continue
         cols = [t.column(c) for c in present]
-        if rule.transform in ("date", "date_next_day"):
+        if rule.transform == "concat":
+            if len(present) != len(rule.natives):
+                out[rule.focus_column] = pa.nulls(n, pa.string())
+                continue
+            val = pc.binary_join_element_wise(*[_as_text(c) for c in cols], rule.arg)
+        elif rule.transform in ("month_start", "next_month_start"):
+            text = pc.coalesce(*[_as_text(c) for c in cols])
+            val = _calendar_month(text, rule.transform == "next_month_start", source, where, present[0])
+        elif rule.transform in ("date", "date_next_day"):
             vals = [_parse_dates(c, rule.arg, source, where, name) for c, name in zip(cols, present)]
             val = vals[0] if len(vals) == 1 else pc.coalesce(*vals)
             if rule.transform == "date_next_day":
@@ -310,6 +389,12 @@ def apply_mapping(t: pa.Table, mapping: str, source: str, where: str) -> pa.Tabl
                 pairs = [kv.split("=", 1) for kv in rule.arg.split(";") if kv]
                 keys, values = pa.array([k.strip().lower() for k, _ in pairs]), pa.array([v for _, v in pairs])
                 val = pc.take(values, pc.index_in(pc.utf8_lower(pc.utf8_trim_whitespace(val)), value_set=keys))
+            elif rule.transform == "slug":
+                val = _slug(val)
+            elif rule.transform == "regex":
+                val = _regex(val, rule.arg, source, mapping)
+            elif rule.transform == "lookup":
+                val = _lookup(val, rule.arg, source, mapping)
             elif rule.transform == "json_object_body":
                 body = pc.utf8_trim_whitespace(val)
                 braced = pc.if_else(pc.starts_with(body, "{"), body, pc.binary_join_element_wise("{", body, "}", ""))
@@ -331,7 +416,9 @@ def read_bytes(raw: bytes, where: str, *, source: str = SOURCE, mapping: str | N
     """
     t = _read_parquet(raw, source, where) if _is_parquet(raw, where) else _read_csv(raw, source, where)
     if mapping:
-        t = apply_mapping(t, mapping, source, where)
+        # lines aispend converted itself are told apart from third-party FOCUS lines (x_source
+        # 'mapped:<mapping>'): they are ours, so focus-check --converted-only checks them
+        return normalize(apply_mapping(t, mapping, source, where), source, where, source_type=f"mapped:{mapping}")
     return normalize(t, source, where)
 
 

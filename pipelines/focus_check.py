@@ -153,7 +153,8 @@ def _site_dir(py: Path) -> Path:
 
 # --- export --------------------------------------------------------------------------------------
 # Lines of third-party FOCUS exports reach focus_costs as their provider wrote them (real exports
-# are often not conformant upstream); `--converted-only` checks just the lines aispend maps itself.
+# are often not conformant upstream); `--converted-only` checks just the lines aispend maps itself,
+# native exports converted through connectors/focus_mappings (x_source 'mapped:<mapping>') included.
 PASSTHROUGH_SOURCES = ("focus_files", "aws_focus")
 
 

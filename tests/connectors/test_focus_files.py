@@ -423,16 +423,65 @@ def test_azure_ea_dates_tags_and_categories(shared_data):
 
 
 def test_azure_service_category_map_agrees_with_the_reference(shared_data):
-    # our mapping is our own data; where the FinOps Foundation converter maps the same consumed
-    # service, it must agree
+    # our mapping is our own data, keyed by the meter category that becomes ServiceName (so each
+    # ServiceName has one ServiceCategory, as FOCUS requires); where the FinOps toolkit's service
+    # table names the same service, the category must agree
     with (REPO / "connectors/focus_mappings/azure_ea.csv").open() as fh:
         rule = next(r for r in csv.DictReader(fh) if r["focus_column"] == "ServiceCategory")
+    assert rule["native"] == "MeterCategory"
     ours = dict(kv.split("=", 1) for kv in rule["arg"].split(";"))
-    with (shared_data / "billing/reference-mappings/focus_converters_azure_category_mapping.csv").open() as fh:
-        ref = {r["ConsumedService"].lower(): r["ServiceCategory"] for r in csv.DictReader(fh)}
-    shared = {k: v for k, v in ours.items() if k in ref}
-    assert len(shared) >= 10
-    assert shared == {k: ref[k] for k in shared}
+    ref: dict[str, set[str]] = {}
+    with (shared_data / "billing/reference-mappings/finops_toolkit_Services.csv").open() as fh:
+        for r in csv.DictReader(fh):
+            ref.setdefault(r["ServiceName"].lower(), set()).add(r["ServiceCategory"])
+    both = {k: v for k, v in ours.items() if k in ref or f"azure {k}" in ref}
+    assert len(both) >= 60
+    assert {k: v for k, v in both.items() if v not in ref.get(k, ref.get(f"azure {k}"))} == {}
+
+
+def test_mapped_lines_complete_the_fields_focus_requires(shared_data):
+    """Billing period from the usage month (OCI has none), region names from the lookups, resource
+    types from the resource ids, and x_source 'mapped:<mapping>' (lines aispend converted itself)."""
+    oci = shared_data / "billing/oci/reports_cost-csv_0000000030000269.csv"
+    t = ff.read_bytes(oci.read_bytes(), str(oci), mapping="oci")
+    assert set(zip(t.column("BillingPeriodStart").to_pylist(), t.column("BillingPeriodEnd").to_pylist())) == {
+        (datetime(2023, 11, 1, tzinfo=UTC), datetime(2023, 12, 1, tzinfo=UTC))}
+    assert set(t.column("_source_type").to_pylist()) == {"mapped:oci"}
+    assert set(t.column("RegionName").to_pylist()) == {"US West (San Jose)"}
+    assert set(t.column("BillingAccountType").to_pylist()) == {"Tenancy"}
+    types = dict(zip(t.column("ResourceId").to_pylist(), t.column("ResourceType").to_pylist()))
+    assert types["ocid1.autonomousdatabase.oc1.us-sanjose-1.anzwuljr33abj3qa3ustmv6jdlw6elfui5qg3jd7ugfx6oq7x5qa5emjmpta"] \
+        == "autonomousdatabase"
+    assert types["axi5rjbot4mp/MonitoringData"] is None  # no type in that id form: dbt falls back to ServiceName
+    ea = shared_data / "billing/azure-ea/sample-anonymous-ea-export-dataset.csv"
+    rows = ff.read_bytes(ea.read_bytes(), str(ea), mapping="azure_ea").to_pylist()
+    assert {(r["RegionId"], r["RegionName"]) for r in rows} == {
+        ("centralus", "Central US"), ("westus2", "West US 2"), ("westus", "West US"), ("eastus2", "East US 2")}
+    assert {r["ResourceType"] for r in rows} == {"<arm provider>/<serviceName>"}
+    first = rows[0]  # UnitPrice is the EA contract price; PayGPrice the list price
+    assert (first["ContractedUnitPrice"], first["ListUnitPrice"]) == (Decimal("0.1"), Decimal("0.4"))
+    assert first["SkuPriceId"] == "ABC-1234:59bc01e3-9d3e-4b9f-baef-35e696aad6c4"
+    assert {r["ServiceName"]: r["ServiceCategory"] for r in rows} == {
+        "Virtual Network": "Networking", "Virtual Machines": "Compute", "Storage": "Storage",
+        "Azure Data Factory v2": "Integration", "Event Hubs": "Integration"}
+    assert {r["_source_type"] for r in rows} == {"mapped:azure_ea"}
+
+
+def test_mapping_transforms_fail_clearly_on_bad_values(tmp_path):
+    bad = write_csv(tmp_path / "oci.csv", ["lineItem/tenantId", "lineItem/intervalUsageStart",
+                                           "lineItem/intervalUsageEnd", "cost/myCost", "lineItem/isCorrection"],
+                    [["t", "2023-11-13T10:00Z", "2023-11-13T11:00Z", "1", "false"],
+                     ["t", "13/11/2023 10:00", "2023-11-13T11:00Z", "1", "false"]])
+    with pytest.raises(SourceError, match=r"oci\.csv: column lineItem/intervalUsageStart: '13/11/2023 10:00' is not "
+                                          r"an ISO date-time \(YYYY-MM-\.\.\.\) in data row 2"):
+        ff.read_bytes(bad.read_bytes(), str(bad), mapping="oci")
+    dec = write_csv(tmp_path / "oci-dec.csv", ["lineItem/tenantId", "lineItem/intervalUsageStart",
+                                               "lineItem/intervalUsageEnd", "cost/myCost", "lineItem/isCorrection"],
+                    [["t", "2023-12-31T23:00Z", "2024-01-01T00:00Z", "1", "false"]])
+    r = ff.read_bytes(dec.read_bytes(), str(dec), mapping="oci").to_pylist()[0]
+    assert (r["BillingPeriodStart"], r["BillingPeriodEnd"]) == (datetime(2023, 12, 1, tzinfo=UTC),
+                                                                datetime(2024, 1, 1, tzinfo=UTC))
+    assert r["RegionName"] is None and r["ResourceType"] is None  # absent natives: null, not an error
 
 
 def test_oci_tags_and_bad_mapping_input(shared_data, tmp_path):

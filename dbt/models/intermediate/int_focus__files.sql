@@ -5,6 +5,18 @@
 --   ProviderName    = InvoiceIssuerName, else the configured source's name
 --   ServiceCategory = 'Other' where absent (a FOCUS value)
 --   BillingCurrency = PricingCurrency where absent
+-- Lines aispend converted itself from a provider-native export (connectors/focus_mappings,
+-- source_type 'mapped:<mapping>') are ours, so they are completed to FOCUS 1.2 where the native
+-- export has no such field (third-party FOCUS lines are never altered this way):
+--   ContractedCost  = ContractedUnitPrice × PricingQuantity, else BilledCost
+--   ListCost        = ListUnitPrice × PricingQuantity, else ContractedCost (the export has no list
+--                     price: list is not known to be higher than contracted)
+--   PricingCurrency = BillingCurrency; PricingCurrency* prices and EffectiveCost = their billing-
+--                     currency values (one currency on these exports)
+--   BillingAccountName = BillingAccountId (OCI cost reports carry the tenancy OCID, no name);
+--   RegionName = RegionId (a region missing from the mapping's lookup); ResourceType = ServiceName
+--   (a resource id whose form names no type); PublisherName = ProviderName (Azure leaves it empty
+--   for first-party services)
 -- Team and application come from Tags through the tag_keys seed (provider 'focus').
 -- GPU instances: AWS FOCUS exports carry x_UsageType ('USE1-BoxUsage:p5.48xlarge'); its instance
 -- type is looked up in cloud_gpu_instances (instance type names do not collide across providers).
@@ -27,6 +39,40 @@ lines as (
     from {{ ref('stg_focus__lines') }} as stg
     left join gpu_instances as gpu
         on gpu.instance_type = regexp_extract(json_extract_string(stg.extra_json, '$.x_UsageType'), ':([^:]+)$', 1)
+
+),
+
+completed as (
+
+    select
+        * replace (
+            case when is_converted then coalesce(billing_account_name, billing_account_id)
+                 else billing_account_name end                                  as billing_account_name,
+            case when is_converted then coalesce(region_name, region_id) else region_name end as region_name,
+            case when is_converted and resource_id is not null then coalesce(resource_type, service_name)
+                 else resource_type end                                         as resource_type,
+            case when is_converted then coalesce(publisher_name, provider_name) else publisher_name end
+                                                                                as publisher_name,
+            case when is_converted then coalesce(pricing_currency, billing_currency) else pricing_currency end
+                                                                                as pricing_currency,
+            case when is_converted and coalesce(pricing_currency, billing_currency) = billing_currency
+                 then coalesce(pricing_currency_effective_cost, effective_cost, billed_cost)
+                 else pricing_currency_effective_cost end                       as pricing_currency_effective_cost,
+            case when is_converted and coalesce(pricing_currency, billing_currency) = billing_currency
+                 then coalesce(pricing_currency_contracted_unit_price, contracted_unit_price)
+                 else pricing_currency_contracted_unit_price end                as pricing_currency_contracted_unit_price,
+            case when is_converted and coalesce(pricing_currency, billing_currency) = billing_currency
+                 then coalesce(pricing_currency_list_unit_price, list_unit_price)
+                 else pricing_currency_list_unit_price end                      as pricing_currency_list_unit_price,
+            case when is_converted
+                 then coalesce(contracted_cost, {{ money('contracted_unit_price * pricing_quantity') }}, billed_cost)
+                 else contracted_cost end                                       as contracted_cost,
+            case when is_converted
+                 then coalesce(list_cost, {{ money('list_unit_price * pricing_quantity') }}, contracted_cost,
+                               {{ money('contracted_unit_price * pricing_quantity') }}, billed_cost)
+                 else list_cost end                                             as list_cost
+        )
+    from (select *, starts_with(source_type, 'mapped:') as is_converted from lines)
 
 )
 
@@ -98,4 +144,4 @@ select
     'x_gpu_count': 'gpu_count',
     'x_load_id': '_load_id',
 }) }}
-from lines
+from completed
