@@ -189,10 +189,10 @@ def cmd_demo(args) -> int:
         print(f"  AWS {period} billed cost: {before:,.2f} -> {after:,.2f} USD "
               f"(replaced, not duplicated)")
     print(report.headlines(home))
-    print(f"\ndemo finished in {time.monotonic() - t0:.0f}s. Open the warehouse read-only:\n"
-          f"  duckdb -readonly {home / 'warehouse' / 'aispend.duckdb'}\n"
-          f"  python -c \"import duckdb; print(duckdb.connect('{home / 'warehouse' / 'aispend.duckdb'}', read_only=True)"
-          f".sql('select * from fct_daily_spend limit 5'))\"\n"
+    print(f"\ndemo finished in {time.monotonic() - t0:.0f}s. Query the warehouse read-only:\n"
+          f"  .venv/bin/aispend sql --home {home} \"select * from fct_daily_spend limit 5\"\n"
+          f"  .venv/bin/aispend describe --home {home} focus_costs   (what each column means)\n"
+          f"  or any DuckDB client on {home / 'warehouse' / 'aispend.duckdb'} (read-only)\n"
           f"Dagster UI on the same definitions and runs: make dev   (http://127.0.0.1:3000)")
     return 0
 
@@ -202,10 +202,85 @@ def cmd_alert(args) -> int:
 
     cfg = load_config(args.config) if args.config else None
     home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
-    path, text = write_digest(home)
+    try:
+        week_ending = date.fromisoformat(args.week_ending) if args.week_ending else None
+    except ValueError:
+        print(f"--week-ending: {args.week_ending!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    path, text = write_digest(home, week_ending=week_ending)
     print(text)
     print(f"(written to {path})")
     return 0
+
+
+def _published(args) -> Path | None:
+    from pipelines import warehouse
+
+    cfg = load_config(args.config) if args.config else None
+    home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
+    path = warehouse.published_path(home)
+    if not path.exists():
+        print(f"{args.cmd}: no published warehouse at {path}; run `aispend run` (or `aispend demo`) first",
+              file=sys.stderr)
+        return None
+    return path
+
+
+def _print_query(path: Path, query: str, params: list, args) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        cur = con.execute(query, params)
+        if cur.description is None:  # a statement without a result (e.g. SET)
+            return 0
+        cols, rows = [d[0] for d in cur.description], cur.fetchall()
+    except duckdb.Error as e:
+        print(f"{args.cmd}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    if getattr(args, "csv", False):
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        w.writerows(rows)
+    else:
+        from pipelines.report import text_table
+
+        print(text_table(cols, rows[:args.max_rows], max_width=args.max_width))
+        if len(rows) > args.max_rows:
+            print(f"({len(rows)} rows, {args.max_rows} shown; --max-rows N or --csv for all)")
+    return 0
+
+
+def cmd_sql(args) -> int:
+    """Run SQL on the published warehouse, read-only (no duckdb CLI needed): a table, or CSV."""
+    path = _published(args)
+    if path is None:
+        return 2
+    return _print_query(path, args.query if args.query not in (None, "-") else sys.stdin.read(), [], args)
+
+
+DESCRIBE_SQL = {
+    # every table with its comment (the mart's description from its yml), marts first
+    "tables": "select table_name, estimated_size as rows, comment from duckdb_tables() "
+              "where schema_name = 'main' order by comment is null, table_name",
+    "columns": "select column_name, data_type, comment from duckdb_columns() "
+               "where schema_name = 'main' and table_name = ? order by column_index",
+}
+
+
+def cmd_describe(args) -> int:
+    """What a mart and each of its columns mean: the yml descriptions published as comments."""
+    path = _published(args)
+    if path is None:
+        return 2
+    if not args.table:
+        return _print_query(path, DESCRIBE_SQL["tables"], [], args)
+    return _print_query(path, DESCRIBE_SQL["columns"], [args.table], args)
 
 
 def cmd_whatif(args) -> int:
@@ -241,10 +316,26 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--end", help="last day to ingest (YYYY-MM-DD, default yesterday)")
     r.add_argument("--verbose", action="store_true")
     r.set_defaults(fn=cmd_run)
-    a = sub.add_parser("alert", help="write last week's anomaly digest (file + stdout)")
+    a = sub.add_parser("alert", help="write the weekly anomaly digest (file + stdout)")
     a.add_argument("--config")
     a.add_argument("--home")
+    a.add_argument("--week-ending", help="last day of the week to report (YYYY-MM-DD; default: the newest day of "
+                                         "cost data)")
     a.set_defaults(fn=cmd_alert)
+    q = sub.add_parser("sql", help="run SQL on the published warehouse, read-only")
+    q.add_argument("query", nargs="?", help="the SQL; '-' or none reads it from stdin")
+    q.add_argument("--config")
+    q.add_argument("--home")
+    q.add_argument("--csv", action="store_true", help="print CSV (header + rows) instead of a table")
+    q.set_defaults(fn=cmd_sql)
+    ds = sub.add_parser("describe", help="the marts, or one mart's columns, with what each means")
+    ds.add_argument("table", nargs="?", help="a mart (e.g. focus_costs); none lists every table")
+    ds.add_argument("--config")
+    ds.add_argument("--home")
+    ds.set_defaults(fn=cmd_describe)
+    for sp in (q, ds):
+        sp.add_argument("--max-rows", type=int, default=100, help="rows shown (default 100)")
+        sp.add_argument("--max-width", type=int, default=100, help="widest cell shown, in characters (default 100)")
     w = sub.add_parser("whatif", help="re-run GPU cost and repatriation with changed assumptions into $AISPEND_HOME/whatif/")
     w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", required=True,
                    help="e.g. electricity_usd_per_kwh=0.12, gpu_price_usd.H100=28000, target_utilisation=0.7 (repeatable)")

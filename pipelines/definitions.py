@@ -19,7 +19,8 @@ from pipelines.sensors import build_manifest_sensor
 
 @dg.op(required_resource_keys={"aispend"})
 def anomaly_digest(context) -> str:
-    """Write last week's flagged anomalies (from the published warehouse) to a file and stdout."""
+    """Write the week's flagged anomalies (the 7 days ending at the newest day of cost data in the
+    published warehouse) to a file and stdout, with that week and the data's freshness stated."""
     path, text = write_digest(context.resources.aispend.load().home)
     print(text)
     context.log.info(f"anomaly digest written to {path}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import warehouse
-from pipelines.alerts import last_week_anomalies
+from pipelines.alerts import week_digest
 
 HEADLINES = Path(__file__).with_name("sql") / "headlines"
 TITLES = {
@@ -20,7 +20,7 @@ ANOMALY_COLUMNS = ["day", "dimension", "dimension_value", "actual_usd", "expecte
                    "score", "root_causes"]
 
 
-def _table(cols: list[str], rows: list[tuple], max_width: int = 60) -> str:
+def text_table(cols: list[str], rows: list[tuple], max_width: int = 60) -> str:
     cells = [[("" if v is None else str(v))[:max_width] for v in r] for r in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
     line = "  ".join(c.ljust(w) for c, w in zip(cols, widths))
@@ -36,14 +36,18 @@ def headlines(home: Path) -> str:
         for f in sorted(HEADLINES.glob("*.sql")):
             cur = con.execute(f.read_text())
             cols = [d[0] for d in cur.description]
-            parts.append(f"\n== {TITLES.get(f.stem, f.stem)} ==\n{_table(cols, cur.fetchall())}")
+            parts.append(f"\n== {TITLES.get(f.stem, f.stem)} ==\n{text_table(cols, cur.fetchall())}")
     finally:
         con.close()
-    # the same query the weekly digest sends, so the demo shows exactly what would be alerted
+    # the same week and query the weekly digest sends, so the demo shows exactly what would be alerted
+    d = week_digest(home, limit=8)
     rows = [(day, dim, val, round(actual, 2), round(expected, 2), round(impact, 2),
              f"{pct:.0%}" if pct is not None else None, round(score, 1), causes)
-            for day, dim, val, actual, expected, impact, pct, score, causes in last_week_anomalies(home, limit=8)]
-    parts.append(f"\n== Last week's cost anomalies ==\n{_table(ANOMALY_COLUMNS, rows)}")
+            for day, dim, val, actual, expected, impact, pct, score, causes in d.rows]
+    week = (f"the week {d.week_start} to {d.week_end}, data through {d.data_through}" if d.week_end
+            else "no cost data")
+    body = text_table(ANOMALY_COLUMNS, rows) if rows else "Nothing unusual: no cost anomaly flagged that week."
+    parts.append(f"\n== Cost anomalies of the last week of data ({week}) ==\n{body}")
     return "\n".join(parts)
 
 

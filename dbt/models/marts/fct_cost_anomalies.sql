@@ -7,99 +7,53 @@
 --   impact_usd ≥ anomaly_min_impact_usd, except the days after the onset of a level shift:
 --   a day is not re-flagged when the previous day already scored ≥ the threshold and the
 --   cost stayed within anomaly_level_shift_tolerance of it (the digest reports the onset, not
---   every day until the median catches up). root_causes names the sub-dimension values (team for a
---   service, service for a team, model/resource for a team_service) with the largest increase
---   over their own trailing mean.
-{%- set n = var('anomaly_baseline_days') %}
-with daily as (
+--   every day until the median catches up) — int_cost_anomaly__flagged.
+-- root_causes: the three sub-dimension values with the largest signed contribution to the impact
+-- (fct_cost_anomaly_causes: team for a service, service for a team, model/resource for a
+-- team_service), then 'other' for the rest, in cents, so the figures listed add up to the impact.
+with flagged as (
 
-    select * from {{ ref('int_cost_anomaly__daily') }}
+    select * from {{ ref('int_cost_anomaly__flagged') }}
 
 ),
 
-baselined as (
+causes as (
+
+    select * from {{ ref('fct_cost_anomaly_causes') }}
+
+),
+
+listed as (
 
     select
-        *,
-        median(cost_usd) over baseline_window                                as expected_cost_usd,
-        mad(cost_usd) over baseline_window                                   as mad_cost_usd,
-        count(*) over baseline_window                                        as baseline_days
-    from daily
-    window baseline_window as (
-        partition by dimension, dimension_value
-        order by day
-        rows between {{ n }} preceding and 1 preceding
-    )
+        day,
+        dimension,
+        dimension_value,
+        cause_rank,
+        sub_dimension || ' ' || sub_value                                  as label,
+        round(contribution_usd, 2)                                          as cents
+    from causes
+    where cause_rank <= 3
 
 ),
 
-scored as (
+with_other as (
 
-    select
-        *,
-        cost_usd - expected_cost_usd                                  as impact_usd,
-        (cost_usd - expected_cost_usd)
-            / greatest(1.4826 * mad_cost_usd, 0.05 * abs(expected_cost_usd), 0.01) as score
-    from baselined
-    where expected_cost_usd is not null
-
-),
-
-with_previous as (
-
-    select
-        *,
-        lag(score)    over (partition by dimension, dimension_value order by day) as previous_score,
-        lag(cost_usd) over (partition by dimension, dimension_value order by day) as previous_cost_usd
-    from scored
-
-),
-
-flagged as (
-
-    select *
-    from with_previous
-    where baseline_days >= {{ threshold('anomaly_min_history_days') }}
-      and score >= {{ threshold('anomaly_score_threshold') }}
-      and impact_usd >= {{ threshold('anomaly_min_impact_usd') }}
-      and not (
-          coalesce(previous_score, 0) >= {{ threshold('anomaly_score_threshold') }}
-          and abs(cost_usd - previous_cost_usd) <= {{ threshold('anomaly_level_shift_tolerance') }} * previous_cost_usd
-      )
-
-),
-
-sub_daily as (
-
-    select
-        *,
-        coalesce(sum(cost_usd) over (
-            partition by dimension, dimension_value, sub_dimension, sub_value
-            order by day
-            range between interval {{ n }} days preceding and interval 1 day preceding
-        ), 0) / {{ n }}                                               as trailing_mean_usd
-    from {{ ref('int_cost_anomaly__contributions') }}
-
-),
-
-sub_deltas as (
-
+    select day, dimension, dimension_value, cause_rank, label, cents from listed
+    union all
     select
         flagged.day,
         flagged.dimension,
         flagged.dimension_value,
-        sub_daily.sub_dimension,
-        sub_daily.sub_value,
-        sub_daily.cost_usd - sub_daily.trailing_mean_usd              as delta_usd,
-        row_number() over (
-            partition by flagged.day, flagged.dimension, flagged.dimension_value
-            order by sub_daily.cost_usd - sub_daily.trailing_mean_usd desc, sub_daily.sub_value
-        )                                                             as delta_rank
+        4                                                                   as cause_rank,
+        'other'                                                             as label,
+        round(flagged.impact_usd, 2) - coalesce(sum(listed.cents), 0)       as cents
     from flagged
-    inner join sub_daily
-        on sub_daily.day = flagged.day
-        and sub_daily.dimension = flagged.dimension
-        and sub_daily.dimension_value = flagged.dimension_value
+    left join listed
+        on listed.day = flagged.day
+        and listed.dimension = flagged.dimension
+        and listed.dimension_value = flagged.dimension_value
+    group by flagged.day, flagged.dimension, flagged.dimension_value, flagged.impact_usd
 
 ),
 
@@ -110,11 +64,12 @@ root_causes as (
         dimension,
         dimension_value,
         {{ dbt.listagg(
-            "sub_dimension || ' ' || sub_value || ' +$' || cast(cast(round(delta_usd, 2) as decimal(38, 2)) as varchar)",
+            "label || case when cents < 0 then ' -$' else ' +$' end
+             || cast(cast(abs(cents) as decimal(38, 2)) as varchar)",
             "'; '",
-            "order by delta_usd desc") }}                             as root_causes
-    from sub_deltas
-    where delta_rank <= 3 and delta_usd > 0
+            "order by cause_rank") }}                                       as root_causes
+    from with_other
+    where cents <> 0
     group by all
 
 )
