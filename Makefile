@@ -44,7 +44,7 @@ check-defs: install
 	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/dagster definitions validate -m pipelines.definitions
 
-## make alert: write last week's anomaly digest from the published warehouse
+## make alert: write the weekly anomaly digest (the week ending at the newest day of data) from the published warehouse
 alert: install
 	$(BIN)/aispend alert --home "$(AISPEND_HOME)"
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
@@ -96,6 +98,23 @@ def test_cost_spike_found_for_team_and_service(pipeline):
     _, _, actual, expected, impact = hit[0]
     assert float(actual) == pytest.approx(ev["spike_day_cost_usd"], rel=0.02)
     assert float(impact) == pytest.approx(ev["extra_cost_usd"], rel=0.15)
+
+
+def test_spike_root_causes_add_up_to_its_impact(pipeline):
+    """Signed contributions explain exactly the impact (before: $758.47 of causes for a $731.86
+    impact on the demo's Bedrock spike, each cause measured against its own trailing mean)."""
+    ev = pipeline.manifest.events["cost_spike"]
+    rows = pipeline.sql("select dimension, dimension_value, impact_usd, root_causes from main.fct_cost_anomalies "
+                        "where day = ?", [ev["day"]])
+    assert rows
+    for dim, value, impact, causes in rows:
+        listed = [Decimal(sign + amount) for sign, amount in re.findall(r" ([+-])\$([0-9.]+)", causes)]
+        assert sum(listed) == round(impact, 2), (dim, value, causes)
+        total = pipeline.sql("select sum(contribution_usd) from main.fct_cost_anomaly_causes "
+                             "where day = ? and dimension = ? and dimension_value = ?", [ev["day"], dim, value])
+        assert abs(total[0][0] - impact) < Decimal("0.000001")
+    service = next(r for r in rows if r[0] == "service" and r[1] == ev["service_name"])
+    assert service[3].startswith(f"team {ev['team']} +$")  # the team that spiked explains it first
 
 
 def test_idle_week_shows_as_idle_cost(pipeline):
