@@ -10,7 +10,8 @@
 --               application that owns the host (host_sites). Its cost_busy_usd is busy time no
 --               request log accounts for (0 when those hours were truly idle).
 -- Per day × cluster: Σ cost_usd (allocated + unallocated idle) = Σ fct_gpu_hours.cost_total_usd
--- (dbt test gpu_cost_allocation_adds_up_to_gpu_cost).
+-- (checked in tests/e2e and tests/collectors, not as a dbt data test: one that refs fct_gpu_hours is
+-- picked by every build selecting it, e.g. `aispend whatif`, which does not rebuild this mart).
 with gpu_hours as (
 
     select
