@@ -12,7 +12,10 @@ from pipelines.alerts import week_digest
 HEADLINES = Path(__file__).with_name("sql") / "headlines"
 TITLES = {
     "1_spend_by_source_month": "AI spend by source and month (USD)",
-    "2_cost_per_query": "Cost per query by application (USD)",
+    "2_cost_per_query": "Cost per query by application (USD, busy-only: marginal cost; idle GPU time apart)",
+    "2b_top_queries": "Most expensive queries (USD, by busy-only cost)",
+    "2c_cost_coverage": "Traced cost coverage: what cost per query sees of the bill",
+    "2d_gpu_cost_allocation": "Owned GPU cost: allocated vs unallocated idle (USD)",
     "3_agent_loops": "Agent tasks that amplify spend most",
     "4_repatriation": "Repatriation candidates",
 }

@@ -109,6 +109,7 @@ copy (
     case when not unpriced then cast(case when kind = 8 then 0.4 else 1 end
                                      * (input_tokens * 2.5 + output_tokens * 10) / 1e6 as decimal(38, 10))
          end as cost_busy_only_usd,
+    case when not unpriced then cast(0 as decimal(38, 10)) end as cost_unmeasured_usd,
     case when unpriced then 'unpriced' when kind = 8 then 'gpu_time' else 'list_price' end as price_source,
     unpriced as is_unpriced,
     'model-' || (task % 8) as price_model_id,

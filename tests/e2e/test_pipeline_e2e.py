@@ -30,7 +30,8 @@ print(con.execute(q, [sys.argv[2]]).fetchone()[0], flush=True)
 """
 
 MARTS = ["focus_costs", "fct_daily_spend", "fct_llm_calls", "fct_cost_per_query", "agg_cost_per_query_daily",
-         "fct_agent_loops", "fct_gpu_hours", "fct_repatriation_candidates", "fct_cost_anomalies"]
+         "fct_agent_loops", "fct_gpu_hours", "fct_gpu_cost_allocation", "agg_cost_coverage_daily",
+         "fct_repatriation_candidates", "fct_cost_anomalies"]
 
 
 def test_every_mart_is_published_and_non_empty(pipeline):
@@ -133,6 +134,106 @@ def test_idle_week_shows_as_idle_cost(pipeline):
     hours = pipeline.sql("select count(*), count(distinct gpu_uuid) from main.fct_gpu_hours "
                          "where cast(hour_at as date) between ? and ?", [ev["start"], ev["end"]])[0]
     assert hours == (7 * 24 * 8, 8)
+
+
+def test_gpu_cost_allocation_adds_up_to_the_gpu_cost(pipeline):
+    """Self-hosted query costs fell short of the GPU cost by the GPU-hours no request ran in; the
+    allocation mart shows them as an unallocated idle line, so the two add up per day × cluster."""
+    cent = Decimal("0.005")
+    per_day = pipeline.sql(
+        "with a as (select day, cluster, sum(cost_usd) as c from main.fct_gpu_cost_allocation group by all), "
+        "g as (select cast(hour_at as date) as day, site as cluster, sum(cost_total_usd) as c "
+        "      from main.fct_gpu_hours group by all) "
+        "select coalesce(g.day, a.day), coalesce(g.cluster, a.cluster), g.c, a.c from g full join a "
+        "on a.day = g.day and a.cluster = g.cluster")
+    assert len(per_day) == 30 and {r[1] for r in per_day} == {"dc-main"}
+    assert all(g is not None and a is not None and abs(g - a) < cent for _, _, g, a in per_day), per_day
+    allocated, unallocated, hours = pipeline.sql(
+        "select sum(cost_usd) filter (where allocation = 'allocated'), "
+        "sum(cost_usd) filter (where allocation = 'unallocated idle'), "
+        "sum(gpu_hours) filter (where allocation = 'unallocated idle') from main.fct_gpu_cost_allocation")[0]
+    gpu_total = pipeline.sql("select sum(cost_total_usd) from main.fct_gpu_hours")[0][0]
+    queries = pipeline.sql("select sum(cost_usd) from main.fct_cost_per_query where serving = 'self_hosted'")[0][0]
+    assert abs(allocated - queries) < cent and abs(allocated + unallocated - gpu_total) < cent
+    # the unallocated line = the GPU-hours no logged request overlaps, counted from the request log itself
+    no_request = pipeline.sql(
+        "select count(*), sum(cost_total_usd), sum(cost_idle_usd), min(hour_at), max(hour_at) "
+        "from main.fct_gpu_hours h where not exists (select 1 from main.stg_self_hosted__requests r "
+        "where list_contains(r.gpu_uuids, h.gpu_uuid) and r.started_at < h.hour_at + interval 1 hour "
+        "and greatest(r.finished_at, r.started_at + interval 1 millisecond) > h.hour_at)")[0]
+    n, cost, idle, first, last = no_request
+    assert n == hours == 32 and cost == unallocated and idle == cost  # truly idle hours
+    ev = pipeline.manifest.events["idle_gpu_week"]
+    assert ev["start"] <= first.date().isoformat() and last.date().isoformat() <= ev["end"]
+
+
+def test_most_expensive_queries_rank_on_busy_only_cost(pipeline):
+    """Ranked fully loaded, ranks 2-10 were short chats of the idle GPU week (dollars each, cents
+    busy-only); the printed ranking and percentiles use busy-only cost, the idle share apart."""
+    from pipelines import report
+
+    text = report.headlines(pipeline.home)
+    top = _printed(text, "Most expensive queries")
+    runaway = pipeline.manifest.events["runaway_loop"]["task_id"]
+    assert len(top) == 10 and top[0]["task_id"] == runaway
+    busy = [float(r["busy_only_usd"]) for r in top]
+    assert busy == sorted(busy, reverse=True)
+    assert all(abs(float(r["fully_loaded_usd"]) - float(r["busy_only_usd"]) - float(r["idle_usd"])) < 2e-4 for r in top)
+    loaded = pipeline.sql("select task_id, cost_idle_usd / cost_usd from main.fct_cost_per_query "
+                          "order by cost_usd desc nulls last, task_id limit 10")
+    idle_chats = {t for t, share in loaded[1:]}
+    assert all(share > 0.9 for _, share in loaded[1:])  # what a fully loaded ranking would show
+    assert not idle_chats & {r["task_id"] for r in top}
+    # cost per query by application: p50 / p95 of the busy-only cost
+    chat = [r for r in _printed(text, "Cost per query by application")
+            if (r["application"], r["serving"]) == ("internal-chat", "self_hosted")][0]
+    p50, p95, loaded_p95, idle, total = pipeline.sql(
+        "select quantile_cont(cost_busy_only_usd, 0.5), quantile_cont(cost_busy_only_usd, 0.95), "
+        "quantile_cont(cost_usd, 0.95), sum(cost_idle_usd), sum(cost_usd) from main.fct_cost_per_query "
+        "where application = 'internal-chat' and serving = 'self_hosted'")[0]
+    assert float(chat["p50_usd"]) == pytest.approx(float(p50), abs=1e-5)
+    assert float(chat["p95_usd"]) == pytest.approx(float(p95), abs=1e-5) and p95 < loaded_p95
+    assert chat["idle_share"] == f"{100 * idle / total:.1f} %"
+
+
+def test_traced_cost_coverage_per_application(pipeline):
+    """Cost per query covers traced calls only: the coverage mart and the printout say how much of
+    each application's provider bill (and owned GPU cost) that is."""
+    from pipelines import report
+
+    traced = dict(pipeline.sql("select application, sum(cost_usd) from main.fct_llm_calls "
+                               "where serving = 'api' group by 1"))
+    billed = dict(pipeline.sql(
+        "select a.application, sum(r.billed_cost_usd) from main.fct_llm_reconciliation r "
+        "join main.account_attribution a on a.provider = r.provider and a.account_id = r.account_id group by 1"))
+    mart = {app: (t, b) for app, t, b in pipeline.sql(
+        "select application, sum(traced_api_cost_usd), sum(billed_api_cost_usd) "
+        "from main.agg_cost_coverage_daily group by 1")}
+    assert set(billed) == {"doc-search", "eval-harness", "internal-chat", "support-agent"}
+    printed = {r["application"]: r for r in _printed(report.headlines(pipeline.home), "Traced cost coverage")}
+    for app in billed:
+        assert abs(mart[app][0] - traced[app]) < Decimal("0.005") and abs(mart[app][1] - billed[app]) < Decimal("0.005")
+        assert printed[app]["api_coverage"] == f"{100 * traced[app] / billed[app]:.1f} %"
+    # the support agent is the best traced and still under half of its bill; doc-search barely traced
+    assert 0.3 < traced["support-agent"] / billed["support-agent"] < 0.5
+    assert traced["doc-search"] / billed["doc-search"] < 0.01
+    # self-hosted: requests vs the owned GPU cost of internal-chat's host, the gap being unallocated idle
+    requests, gpu = pipeline.sql(
+        "select (select sum(cost_usd) from main.fct_cost_per_query where serving = 'self_hosted'), "
+        "(select sum(cost_total_usd) from main.fct_gpu_hours where application = 'internal-chat')")[0]
+    assert printed["internal-chat"]["self_hosted_coverage"] == f"{100 * requests / gpu:.1f} %"
+    assert printed["doc-search"]["self_hosted_coverage"] == ""
+
+
+def _printed(text: str, title: str) -> list[dict]:
+    """Rows of one table of the demo printout, cut at the column widths its dashes line shows."""
+    block = text.split(f"== {title}")[1].split("\n== ")[0].splitlines()
+    spans, at = [], 0
+    for dashes in block[2].split("  "):
+        spans.append((at, at + len(dashes)))
+        at += len(dashes) + 2
+    cols = [block[1][a:b].strip() for a, b in spans]
+    return [{c: line[a:b].strip() for c, (a, b) in zip(cols, spans)} for line in block[3:] if line.strip()]
 
 
 def test_focus_costs_reconciles_to_sources(pipeline):

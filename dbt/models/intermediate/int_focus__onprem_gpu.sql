@@ -2,8 +2,9 @@
 --   BilledCost = EffectiveCost = Σ cost_total_usd of the GPU-hours; ConsumedQuantity = GPU-hours
 --   ListUnitPrice = BilledCost / GPU-hours
 -- Idle time is included: cost_total_usd charges every observed GPU-hour in full (capex, facility
--- and ops do not stop when the GPU idles); cost_idle_usd, the idle share of it, is reported in
--- SkuPriceDetails so the idle part of an owned-GPU line is visible, never added twice.
+-- and ops do not stop when the GPU idles); cost_idle_usd, the idle share of it, and
+-- cost_unmeasured_usd, the part with no utilisation reading (neither busy nor idle), are reported in
+-- SkuPriceDetails so those parts of an owned-GPU line are visible, never added twice.
 with gpu_hours as (
 
     select * from {{ ref('int_gpu_hours') }}
@@ -27,6 +28,7 @@ daily as (
         sum(cost_facility_usd)                  as cost_facility_usd,
         sum(cost_ops_usd)                       as cost_ops_usd,
         sum(cost_idle_usd)                      as cost_idle_usd,
+        sum(cost_unmeasured_usd)                as cost_unmeasured_usd,
         sum(cost_total_usd)                     as cost_total_usd
     from gpu_hours
     group by cast(hour_at as date), host, site, gpu_model
@@ -90,7 +92,7 @@ select
     'ServiceSubcategory': "coalesce(service_subcategory, 'Other (Compute)')",
     'SkuId': "'onprem-gpu:' || coalesce(gpu_model, 'unknown')",
     'SkuMeter': "'GPU-Hours'",
-    'SkuPriceDetails': "json_object('cost_capex_usd', cost_capex_usd, 'cost_energy_usd', cost_energy_usd, 'cost_facility_usd', cost_facility_usd, 'cost_ops_usd', cost_ops_usd, 'cost_idle_usd', cost_idle_usd)",
+    'SkuPriceDetails': "json_object('cost_capex_usd', cost_capex_usd, 'cost_energy_usd', cost_energy_usd, 'cost_facility_usd', cost_facility_usd, 'cost_ops_usd', cost_ops_usd, 'cost_idle_usd', cost_idle_usd, 'cost_unmeasured_usd', cost_unmeasured_usd)",
     'SkuPriceId': "'onprem-gpu:' || coalesce(gpu_model, 'unknown') || ':' || site",
     'SubAccountId': 'site',
     'SubAccountName': 'site',

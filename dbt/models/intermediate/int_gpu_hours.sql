@@ -4,12 +4,24 @@
 --   cost_facility_usd = energy_kwh × (pue − 1) × usd_per_kwh             (cooling / losses)
 --                       + colo_usd_per_kw_month × tdp_w / 1000 / hours_per_month (space + power capacity)
 --   cost_ops_usd      = ops_usd_per_gpu_month / hours_per_month
---   cost_idle_usd     = cost_total_usd × (1 − busy_fraction): the idle share, a line of its own
---                       (already inside cost_total_usd, never added on top of it)
--- busy_fraction = Σ busy_s / Σ counted_s (SM activity where present, else utilisation);
--- busy_source   = 'gpu_util' if any interval of the hour fell back to coarse utilisation, else 'sm_active'.
+-- The total splits into three lines, each already inside cost_total_usd (never added on top):
+--   cost_unmeasured_usd = cost_total_usd × unmeasured_s / observed_s: seconds with no busy reading
+--   cost_idle_usd       = cost_total_usd × measured_s / observed_s × (1 − busy_fraction)
+--   cost_busy_usd       = cost_total_usd − cost_idle_usd − cost_unmeasured_usd
+--   so busy + idle + unmeasured = total exactly. Unknown is neither busy nor idle: an hour with no
+--   busy reading at all has busy_fraction, cost_busy_usd and cost_idle_usd null and its whole cost
+--   in cost_unmeasured_usd (DuckDB's least() skips nulls, so least(null, 1.0) would read 100 % busy).
+-- busy_fraction = Σ busy_s / measured_s, over the seconds WITH a reading (SM activity where present,
+--                 else utilisation); null when the hour has none.
+-- busy_source   = 'gpu_util' if any interval of the hour fell back to coarse utilisation, else
+--                 'sm_active'; 'unmeasured' when no interval had a reading.
+-- unmeasured_reason (unmeasured_s > 0): 'mig_mode_no_utilisation' when the GPU was in MIG mode
+--                 (NVML answers NotSupported for its utilisation; per-instance activity is not
+--                 ingested), else 'no_utilisation_reading' (the source gave neither SM activity nor
+--                 utilisation).
 -- energy: measured intervals (counter / power); intervals with neither (e.g. a trace with only
--- utilisation) are modelled as idle_power_w + (tdp_w − idle_power_w) × busy, counted in energy_modelled_s.
+-- utilisation) are modelled as idle_power_w + (tdp_w − idle_power_w) × busy, counted in energy_modelled_s
+-- (seconds with neither energy nor a busy reading get idle power: a floor, not a measurement).
 -- Fixed costs (capex, colo, ops) are charged for every hour that has samples.
 -- gpu_models and sites go through assumption_seed(): `aispend whatif` overrides apply here.
 with intervals as (
@@ -29,7 +41,10 @@ hourly as (
         count(*)                  as intervals,
         sum(counted_s)            as observed_s,
         sum(busy_s)               as busy_s,
-        sum(case when busy_s is not null then counted_s end) as busy_observed_s,
+        -- two sums, not observed_s minus one: an hour fully (un)measured gets an exact 0
+        sum(case when busy_s is not null then counted_s else 0 end) as measured_s,
+        sum(case when busy_s is null then counted_s else 0 end) as unmeasured_s,
+        max(case when busy_s is null and is_mig_mode then 1 else 0 end) as any_unmeasured_mig,
         max(case when busy_source = 'gpu_util' then 1 else 0 end) as any_coarse,
         max(busy_source)          as any_busy_source,
         sum(energy_j)             as metered_energy_j,
@@ -107,8 +122,11 @@ costed as (
     select
         *,
         energy_j / 3600000.0                                              as energy_kwh,
-        least(busy_s / nullif(busy_observed_s, 0), 1.0)                   as busy_fraction,
-        case when any_coarse = 1 then 'gpu_util' else any_busy_source end as busy_source,
+        -- explicit case, not least(): least() skips a null ratio and would return 1.0
+        case when measured_s > 0 then least(busy_s / measured_s, 1.0) end  as busy_fraction,
+        case when measured_s = 0 then 'unmeasured'
+             when any_coarse = 1 then 'gpu_util'
+             else any_busy_source end                                      as busy_source,
         cast((purchase_price_usd + server_overhead_usd_per_gpu)
              / (useful_life_years * 8760) as decimal(38, 10))             as cost_capex_usd,
         cast(energy_j / 3600000.0 * usd_per_kwh as decimal(38, 10))       as cost_energy_usd,
@@ -117,6 +135,29 @@ costed as (
              as decimal(38, 10))                                          as cost_facility_usd,
         cast(ops_usd_per_gpu_month / {{ threshold('hours_per_month') }} as decimal(38, 10)) as cost_ops_usd
     from energy
+
+),
+
+totalled as (
+
+    select
+        *,
+        cast(cost_capex_usd + cost_energy_usd + cost_facility_usd + cost_ops_usd as decimal(38, 10)) as cost_total_usd
+    from costed
+
+),
+
+split as (
+
+    select
+        *,
+        case when measured_s > 0
+             then cast(cost_total_usd * (measured_s / observed_s) * (1 - busy_fraction) as decimal(38, 10))
+        end                                                               as cost_idle_usd,
+        case when measured_s = 0 then cost_total_usd
+             else cast(cost_total_usd * (unmeasured_s / observed_s) as decimal(38, 10))
+        end                                                               as cost_unmeasured_usd
+    from totalled
 
 )
 
@@ -136,6 +177,9 @@ select
     energy_kwh,
     energy_kwh * 1000.0 * 3600.0 / nullif(observed_s, 0)               as avg_power_w,
     busy_source,
+    unmeasured_s,
+    case when unmeasured_s > 0 and any_unmeasured_mig = 1 then 'mig_mode_no_utilisation'
+         when unmeasured_s > 0 then 'no_utilisation_reading' end         as unmeasured_reason,
     counter_resets,
     gaps,
     power_estimated_s,
@@ -144,7 +188,8 @@ select
     cost_energy_usd,
     cost_facility_usd,
     cost_ops_usd,
-    cast(cost_capex_usd + cost_energy_usd + cost_facility_usd + cost_ops_usd as decimal(38, 10)) as cost_total_usd,
-    cast((cost_capex_usd + cost_energy_usd + cost_facility_usd + cost_ops_usd)
-         * (1 - coalesce(busy_fraction, 0)) as decimal(38, 10))        as cost_idle_usd
-from costed
+    cost_total_usd,
+    cost_idle_usd,
+    case when measured_s > 0 then cost_total_usd - cost_idle_usd - cost_unmeasured_usd end as cost_busy_usd,
+    cost_unmeasured_usd
+from split

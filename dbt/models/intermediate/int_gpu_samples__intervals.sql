@@ -8,7 +8,9 @@
 --   ('none'; int_gpu_hours models it from the GPU model's idle power and TDP).
 -- busy_s: SM activity (GPM / DCGM_FI_PROF_SM_ACTIVE: the fraction of SMs with a warp resident)
 --   where present, else NVML utilisation (any kernel running during the sample period: coarse,
---   a single tiny kernel reads 100 %) × counted_s; busy_source says which.
+--   a single tiny kernel reads 100 %) × counted_s; busy_source says which. Neither → busy_s null
+--   (unknown, never 0 or 100 %); is_mig_mode says whether the GPU was in MIG mode then (NVML
+--   answers NotSupported for a MIG-mode GPU's utilisation).
 -- An interval belongs to the hour in which it starts (interval_start_at).
 with samples as (
 
@@ -89,6 +91,7 @@ select
         else mean_power_w * counted_s
     end                                                  as energy_j,
     busy_source,
+    is_mig_mode,
     -- greatest/least skip nulls in some engines: keep 'no reading' null explicitly
     case when busy_ratio is not null then least(greatest(busy_ratio, 0), 1) * counted_s end as busy_s,
     power_w

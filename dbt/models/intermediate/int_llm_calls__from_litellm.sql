@@ -64,6 +64,7 @@ select
     recorded_cost_usd,
     cast(null as double)                     as outcome_reward,
     cast(null as decimal(38, 10))            as cost_busy_only_usd,
+    cast(null as decimal(38, 10))            as cost_unmeasured_usd,
     -- LiteLLM logs a completion under the provider response's own id (chatcmpl-…, msg_…)
     case when not is_cache_hit then request_id end as response_id
 from priced

@@ -105,6 +105,7 @@ select
     price_model_id,
     'otel_spans'                             as source_table,
     cast(null as decimal(38, 10))            as cost_busy_only_usd,
+    cast(null as decimal(38, 10))            as cost_unmeasured_usd,
     cast(null as bigint)                     as call_count,
     cast(null as bigint)                     as tool_calls,
     cast(null as decimal(38, 10))            as recorded_cost_usd,

@@ -92,5 +92,6 @@ select
     recorded_cost_usd,
     reward                                   as outcome_reward,
     cast(null as decimal(38, 10))            as cost_busy_only_usd,
+    cast(null as decimal(38, 10))            as cost_unmeasured_usd,
     cast(null as varchar)                    as response_id
 from priced

@@ -14,7 +14,8 @@
 -- Throughput (api only): serving_throughput seed, longest matching model pattern; a measured
 -- rate wins when the self-hosted request logs show that size class × GPU model saturated
 -- (GPU-hours with busy_fraction ≥ repatriation_measured_min_busy, at least
--- repatriation_measured_min_gpu_hours of them):
+-- repatriation_measured_min_gpu_hours of them; only hours whose every second has a utilisation
+-- reading: an unmeasured hour (busy_fraction null) is not saturated, nor is its unread part):
 --   measured_factor = Σ seed-modelled GPU-s of the requests in those GPU-hours
 --                     ÷ Σ busy GPU-s of those GPU-hours (busy_fraction × observed_s)
 --   prefill/decode tokens/s = seed rate × measured_factor, throughput_source 'measured'.
@@ -228,6 +229,7 @@ self_hosted_classed as (
         on r.model_key like serving_throughput.model_pattern
         and serving_throughput.gpu_model = gpu_hours.gpu_model
     where gpu_hours.busy_fraction >= {{ threshold('repatriation_measured_min_busy') }}
+      and gpu_hours.unmeasured_s = 0
 
 ),
 

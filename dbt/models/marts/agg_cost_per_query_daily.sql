@@ -3,6 +3,9 @@
 --   cost_per_1k_queries_usd      = total_cost_usd / priced_queries × 1000
 --   p50 / p95 / p99              = percentile_cont over priced queries' cost_usd (interpolated in
 --                                  double, rounded to 1e-10: decimal interpolation truncates)
+--   *_busy_only_*                = the same over queries whose busy-only (marginal) cost is known:
+--                                  the default to compare and rank by, because cost_usd of a
+--                                  self-hosted query also carries its GPUs' idle time (total_cost_idle_usd)
 --   week-on-week                 = the same application × model on the SAME WEEKDAY 7 days earlier
 --                                  (weekly seasonality cancels out); change_pct = (now − then) / then
 --   success_rate                 = successful_queries / queries_with_outcome
@@ -28,8 +31,14 @@ daily as (
         percentile_cont(0.5) within group (order by cast(cost_usd as double))          as p50_cost_usd,
         percentile_cont(0.95) within group (order by cast(cost_usd as double))         as p95_cost_usd,
         percentile_cont(0.99) within group (order by cast(cost_usd as double))         as p99_cost_usd,
+        count(cost_busy_only_usd)                                       as busy_only_queries,
         sum(cost_busy_only_usd)                                         as total_cost_busy_only_usd,
         avg(cost_busy_only_usd)                                         as mean_cost_busy_only_usd,
+        percentile_cont(0.5) within group (order by cast(cost_busy_only_usd as double))  as p50_cost_busy_only_usd,
+        percentile_cont(0.95) within group (order by cast(cost_busy_only_usd as double)) as p95_cost_busy_only_usd,
+        percentile_cont(0.99) within group (order by cast(cost_busy_only_usd as double)) as p99_cost_busy_only_usd,
+        sum(cost_idle_usd)                                              as total_cost_idle_usd,
+        sum(cost_unmeasured_usd)                                        as total_cost_unmeasured_usd,
         avg(calls)                                                      as mean_calls,
         count(is_success)                                               as queries_with_outcome,
         count(*) filter (where is_success)                              as successful_queries,
@@ -45,8 +54,8 @@ metrics as (
     select
         *,
         total_cost_usd * 1000.0 / nullif(priced_queries, 0)             as cost_per_1k_queries_usd,
-        -- busy-only cost is known exactly when cost_usd is
-        total_cost_busy_only_usd * 1000.0 / nullif(priced_queries, 0)   as cost_per_1k_queries_busy_only_usd
+        -- busy-only cost is unknown for unpriced queries and for those on unmeasured GPU seconds
+        total_cost_busy_only_usd * 1000.0 / nullif(busy_only_queries, 0) as cost_per_1k_queries_busy_only_usd
     from daily
 
 )
@@ -67,6 +76,11 @@ select
     cast(now_.total_cost_busy_only_usd as decimal(38, 10))              as total_cost_busy_only_usd,
     cast(now_.mean_cost_busy_only_usd as decimal(38, 10))               as mean_cost_busy_only_usd,
     cast(now_.cost_per_1k_queries_busy_only_usd as decimal(38, 10))     as cost_per_1k_queries_busy_only_usd,
+    cast(round(now_.p50_cost_busy_only_usd, 10) as decimal(38, 10))     as p50_cost_busy_only_usd,
+    cast(round(now_.p95_cost_busy_only_usd, 10) as decimal(38, 10))     as p95_cost_busy_only_usd,
+    cast(round(now_.p99_cost_busy_only_usd, 10) as decimal(38, 10))     as p99_cost_busy_only_usd,
+    cast(now_.total_cost_idle_usd as decimal(38, 10))                   as total_cost_idle_usd,
+    cast(now_.total_cost_unmeasured_usd as decimal(38, 10))             as total_cost_unmeasured_usd,
     cast(now_.mean_calls as double)                                     as mean_calls,
     prev.queries                                                        as prev_week_queries,
     cast(prev.cost_per_1k_queries_usd as decimal(38, 10))               as prev_week_cost_per_1k_queries_usd,

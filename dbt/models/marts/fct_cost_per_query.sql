@@ -4,7 +4,12 @@
 -- winning kind is shown in query_key_source.
 -- cost_usd           = Σ call cost_usd (API: priced tokens; self-hosted: share of GPU-hours, fully
 --                      loaded), null when any call is unpriced (priced_cost_usd keeps the partial sum)
--- cost_busy_only_usd = Σ call cost_busy_only_usd (self-hosted without the GPUs' idle share)
+-- cost_busy_only_usd = Σ call cost_busy_only_usd: the marginal cost (self-hosted without the GPUs'
+--                      idle share), the figure to rank queries by: a short chat in an idle GPU
+--                      week carries that week's idle cost in cost_usd, not in this. Null when any
+--                      call's is unknown (unpriced, or run on GPU seconds with no utilisation reading)
+-- cost_idle_usd      = cost_usd − cost_busy_only_usd (the GPUs' idle share, shown apart)
+-- cost_unmeasured_usd= Σ call cost_unmeasured_usd (GPU seconds with no utilisation reading)
 -- is_success         = every call with an outcome succeeded (reward ≥ task_success_min_reward, or
 --                      OTel root status OK); null when the query carries no outcome
 with calls as (
@@ -34,6 +39,8 @@ by_model as (
         sum(case when is_unpriced then 1 else 0 end)        as unpriced_calls,
         sum(cost_usd)                                       as cost_usd,
         sum(cost_busy_only_usd)                             as cost_busy_only_usd,
+        sum(case when cost_usd is not null and cost_busy_only_usd is null then 1 else 0 end) as busy_unknown_calls,
+        sum(cost_unmeasured_usd)                            as cost_unmeasured_usd,
         sum(recorded_cost_usd)                              as recorded_cost_usd,
         bool_or(is_recorded_cost_mismatch)                  as is_recorded_cost_mismatch,
         min(source_table)                                   as source_table,
@@ -68,7 +75,11 @@ select
     cast(sum(recorded_cost_usd) as decimal(38, 10))    as recorded_cost_usd,
     bool_or(is_recorded_cost_mismatch)                 as is_recorded_cost_mismatch,
     min(source_table)                                  as source_table,
-    cast(case when sum(unpriced_calls) = 0 then sum(cost_busy_only_usd) end as decimal(38, 10)) as cost_busy_only_usd,
+    cast(case when sum(unpriced_calls) = 0 and sum(busy_unknown_calls) = 0
+              then sum(cost_busy_only_usd) end as decimal(38, 10))                     as cost_busy_only_usd,
+    cast(case when sum(unpriced_calls) = 0 and sum(busy_unknown_calls) = 0
+              then sum(cost_usd) - sum(cost_busy_only_usd) end as decimal(38, 10))     as cost_idle_usd,
+    cast(case when sum(unpriced_calls) = 0 then sum(cost_unmeasured_usd) end as decimal(38, 10)) as cost_unmeasured_usd,
     cast(sum(reward_sum) / nullif(sum(reward_count), 0) as double) as outcome_reward,
     min(outcome_source)                                as outcome_source,
     bool_and(is_success)                               as is_success

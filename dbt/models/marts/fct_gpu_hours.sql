@@ -1,4 +1,5 @@
--- One row per GPU × hour with utilisation, energy and fully loaded owned cost (see int_gpu_hours).
+-- One row per GPU × hour with utilisation, energy and fully loaded owned cost, split into busy, idle
+-- and unmeasured (no utilisation reading) lines (see int_gpu_hours).
 select
     gpu_uuid,
     hour_at,
@@ -12,6 +13,8 @@ select
     observed_s,
     busy_fraction,
     busy_source,
+    unmeasured_s,
+    unmeasured_reason,
     energy_kwh,
     avg_power_w,
     counter_resets,
@@ -23,5 +26,7 @@ select
     cost_facility_usd,
     cost_ops_usd,
     cost_total_usd,
-    cost_idle_usd
+    cost_idle_usd,
+    cost_busy_usd,
+    cost_unmeasured_usd
 from {{ ref('int_gpu_hours') }}

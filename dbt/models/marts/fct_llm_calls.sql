@@ -3,7 +3,8 @@
 -- records only totals is one row with call_count calls). API calls are priced at list price as of the call's start;
 -- self-hosted calls by their share of the GPU-hours serving them. No price → cost_usd null
 -- and price_source 'unpriced' (never $0). cost_busy_only_usd: self-hosted calls' share of the
--- GPU's busy cost only (idle time excluded); API calls have no idle share, so it equals cost_usd.
+-- GPU's busy cost only (idle time excluded; null when a GPU-hour it ran in has no utilisation
+-- reading, cost_unmeasured_usd then says how much); API calls have no idle share, so it equals cost_usd.
 -- Every per-call source exposes the same columns (call_columns below; a source without one
 -- selects a typed null), unioned over that explicit list (macro union_all_columns).
 -- One provider call logged by BOTH an OTel trace and the LiteLLM gateway (same provider response
@@ -16,7 +17,7 @@
     'call_id', 'task_id', 'parent_id', 'trace_id', 'conversation_id', 'started_at', 'ended_at',
     'provider', 'model', 'input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens',
     'reasoning_tokens', 'is_batch', 'service_tier', 'serving', 'team', 'application', 'agent', 'status',
-    'depth', 'cost_usd', 'cost_busy_only_usd', 'price_source', 'price_model_id', 'source_table',
+    'depth', 'cost_usd', 'cost_busy_only_usd', 'cost_unmeasured_usd', 'price_source', 'price_model_id', 'source_table',
     'call_count', 'tool_calls', 'recorded_cost_usd', 'outcome_reward', 'response_id',
 ] %}
 with unioned as (
@@ -88,6 +89,9 @@ select
     depth,
     cost_usd,
     case when serving = 'self_hosted' then cost_busy_only_usd else cost_usd end as cost_busy_only_usd,
+    -- API calls run on no GPU of ours: nothing of them is unmeasured (0 once priced)
+    case when serving = 'self_hosted' then cost_unmeasured_usd
+         when cost_usd is not null then cast(0 as decimal(38, 10)) end as cost_unmeasured_usd,
     price_source,
     (price_source = 'unpriced')     as is_unpriced,
     price_model_id,

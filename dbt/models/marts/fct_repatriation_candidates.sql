@@ -6,7 +6,8 @@
 --   capex_per_gpu_usd         = purchase_price_usd + server_overhead_usd_per_gpu   (gpu_models)
 --   capex_per_gpu_month_usd   = capex_per_gpu_usd / (useful_life_years × 12)
 --   opex_per_gpu_month_usd    = 'fct_gpu_hours': mean (cost_energy + cost_facility + cost_ops) per
---                               measured GPU-hour of that GPU model × hours_per_month;
+--                               measured GPU-hour of that GPU model × hours_per_month (not hours
+--                               whose energy was modelled for seconds without a utilisation reading);
 --                               'assumptions' (no owned GPU of that model measured):
 --                               (idle_w + (tdp_w − idle_w) × target_utilisation) / 1000 × hours_per_month
 --                               × usd_per_kwh × pue + colo_usd_per_kw_month × tdp_w / 1000 + ops_usd_per_gpu_month
@@ -51,6 +52,8 @@ measured_opex as (
         avg(cost_energy_usd + cost_facility_usd + cost_ops_usd) as opex_per_gpu_hour_usd
     from {{ ref('fct_gpu_hours') }}
     where gpu_model is not null
+      -- energy modelled for seconds without a utilisation reading assumed idle power: not measured
+      and not coalesce(unmeasured_s > 0 and energy_modelled_s > 0, false)
     group by gpu_model
 
 ),
