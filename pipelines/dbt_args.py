@@ -49,13 +49,14 @@ def dbt_executable() -> str:
 
     The `dbt` script beside the interpreter (the virtual environment's bin, activated or not); where
     there is none (an interpreter whose scripts live elsewhere, a venv that sees its dependencies
-    through a path entry), a launcher running this interpreter's dbt, written once into the state
-    folder. Never another `dbt` found on PATH: it may be another version or engine.
+    through a path entry), a launcher running this interpreter's dbt, written once under the state
+    folder's `target/` (git-ignored in a checkout). Never another `dbt` found on PATH: it may be
+    another version or engine.
     """
     beside = Path(sys.executable).with_name("dbt")
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
-    launcher = dbt_state_dir() / "bin" / "dbt"
+    launcher = dbt_state_dir() / "target" / "bin" / "dbt"
     text = ("#!/bin/sh\n# dbt-core of " + sys.executable + " (written by aispend: pipelines/dbt_args.py)\n"
             f"exec {shlex.quote(sys.executable)} -c 'import sys; from dbt.cli.main import cli; "
             "sys.argv[0] = \"dbt\"; sys.exit(cli())' \"$@\"\n")

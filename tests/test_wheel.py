@@ -166,6 +166,6 @@ def test_a_tiny_run_publishes_focus_costs(installed):
         con.close()
     # dbt's parse state and the launcher in the cache folder; the installed project untouched
     [state] = (cache / "aispend").glob("dbt-*")
-    assert (state / "target" / "manifest.json").is_file() and (state / "bin" / "dbt").is_file()
+    assert (state / "target" / "manifest.json").is_file() and (state / "target" / "bin" / "dbt").is_file()
     project = site / "pipelines" / "dbt_project"
     assert not [p for p in ("target", "logs", ".user.yml") if (project / p).exists()]
