@@ -168,6 +168,21 @@ class _Store:
         return f"{self.uri}/{rel}" if self.is_s3 else str(Path(self.uri) / rel)
 
 
+def s3_objects(uri: str, s3_client=None, suffixes: tuple[str, ...] = (), *, source: str = SOURCE,
+               none_found: str | None = None) -> tuple[_Store, list[str]]:
+    """(store, every object under an s3:// prefix whose name ends in `suffixes`, sorted).
+
+    The one listing of a prefix for every file-based source on S3 (FOCUS files, GPU telemetry,
+    DCGM scrapes). None at all is an error (`none_found`): a wrong prefix must not look like an
+    empty export or a quiet day.
+    """
+    store = _Store(uri, s3_client, source=source)
+    keys = [k for k in store.list_objects() if k.lower().endswith(suffixes)]
+    if not keys:
+        raise SourceError(source, uri, none_found or f"no files ({', '.join(suffixes)}) under this S3 prefix")
+    return store, keys
+
+
 def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
     """Billing periods that have a manifest (i.e. a complete delivery), oldest first.
 

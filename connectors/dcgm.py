@@ -18,6 +18,7 @@ import pyarrow as pa
 from collectors.dcgm import DcgmParseError, parse_scrapes, time_from_name, to_records
 from connectors import gpu_telemetry
 from connectors._files import list_files
+from connectors.aws_cur import s3_objects
 from connectors.errors import SourceError
 
 SOURCE = "dcgm_metrics"
@@ -57,7 +58,7 @@ def read_metrics(uri: str, start: datetime, end: datetime, *, s3_client=None) ->
     schema = SCHEMAS["gpu_samples"]
     root = uri.rstrip("/")
     if uri.startswith("s3://"):
-        store, files = gpu_telemetry.s3_objects(uri, s3_client, SUFFIXES, SOURCE)
+        store, files = s3_objects(uri, s3_client, SUFFIXES, source=SOURCE)
 
         def read(f: str) -> bytes:
             try:

@@ -29,7 +29,7 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from decimal import Decimal, InvalidOperation
@@ -187,21 +187,69 @@ def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
     return pa.array(values, DEC)
 
 
-def _extra_json(t: pa.Table, names: list[str], strip_prefix: str = "") -> pa.Array:
+def _extra_json(t: pa.Table, names: list[str], strip_prefix: str = "", notes: dict[str, pa.Array] | None = None) -> pa.Array:
     """Per row, a JSON object of the non-null values of `names` (sorted keys); null when none.
 
-    Values are kept as the export's text (literal NULL → null), nested ones as JSON.
+    Values are kept as the export's text (literal NULL → null), nested ones as JSON. `notes` adds
+    keys of our own after the file's (what the ingest filled in, per row; null where nothing).
     """
     names = sorted(names)
     # nested columns (maps, structs) are embedded as JSON, not as a string holding JSON
     values = [t.column(n) if pa.types.is_nested(t.column(n).type) else _as_text(t.column(n)) for n in names]
-    return json_object([n[len(strip_prefix):] for n in names], values, t.num_rows, empty=None)
+    notes = notes or {}
+    return json_object([n[len(strip_prefix):] for n in names] + list(notes), values + list(notes.values()),
+                       t.num_rows, empty=None)
 
 
-def normalize(t: pa.Table, source: str, where: str, source_type: str | None = None) -> pa.Table:
+# The `_extra` key recording that a row's BillingCurrency came from the source option, not the file.
+CURRENCY_NOTE = "aispend_BillingCurrency_from"
+CURRENCY_OPTION = "billing_currency"
+
+
+def billing_currency_option(value, source: str = SOURCE) -> str | None:
+    """The source option `billing_currency` (an ISO 4217 code such as USD), checked; None when unset."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
+        raise SourceError(source, f"option {CURRENCY_OPTION}", f"{value!r} is not a currency code "
+                                                               "(ISO 4217: three capital letters, e.g. USD)")
+    return value
+
+
+def _billing_currency(t: pa.Table, arrays: list, currency: str | None, source: str, where: str) -> pa.Array | None:
+    """BillingCurrency (never null in FOCUS) for rows whose file has none; returns the note column.
+
+    With the source option `billing_currency`, rows where the column is absent or null take the
+    option's value, and `_extra` records it (CURRENCY_NOTE). Without it, rows that have neither a
+    BillingCurrency nor a PricingCurrency (focus_costs falls back on that) are an error naming the
+    file: found here, at ingest, rather than as a failed test of the built mart.
+    """
+    i, j = SCHEMA.get_field_index("BillingCurrency"), SCHEMA.get_field_index("PricingCurrency")
+    missing = pc.is_null(arrays[i])
+    if not pc.any(missing).as_py():
+        return None
+    if currency:
+        arrays[i] = pc.fill_null(arrays[i], currency)
+        return pc.if_else(missing, pa.scalar(f"source option {CURRENCY_OPTION}"), pa.scalar(None, pa.string()))
+    uncovered = pc.and_(missing, pc.is_null(arrays[j]))
+    n = pc.sum(uncovered).as_py() or 0
+    if n:
+        row = pc.index(uncovered, True).as_py() + 1
+        absent = not any(c.strip().lower() == "billingcurrency" for c in t.column_names)
+        what = ("has no BillingCurrency column" if absent
+                else f"column BillingCurrency is null in {n} of {t.num_rows} rows (e.g. data row {row})")
+        raise SourceError(source, where, f"{what}, nor a PricingCurrency: FOCUS requires the billing currency on "
+                                         f"every row. If the export's currency is known, name it with the source "
+                                         f"option {CURRENCY_OPTION} (e.g. {CURRENCY_OPTION}: USD)")
+    return None
+
+
+def normalize(t: pa.Table, source: str, where: str, *, billing_currency: str | None = None,
+              source_type: str | None = None) -> pa.Table:
     """A FOCUS table in any supported version → SCHEMA (1.2 columns + _extra + lineage).
 
     `source_type` (default: `source`) becomes `_source_type`, the line's `x_source` in focus_costs.
+    `billing_currency`: the currency of a file that omits BillingCurrency (`_billing_currency`).
     """
     by_lower: dict[str, str] = {}
     for name in t.column_names:
@@ -232,8 +280,10 @@ def normalize(t: pa.Table, source: str, where: str, source_type: str | None = No
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         arrays.append(arr)
+    note = _billing_currency(t, arrays, billing_currency, source, where)
     extra = [name for name in t.column_names if name not in used]
-    arrays += [_extra_json(t, extra), pa.array(range(1, n + 1), pa.int64()),
+    arrays += [_extra_json(t, extra, notes={CURRENCY_NOTE: note} if note is not None else None),
+               pa.array(range(1, n + 1), pa.int64()),
                pa.array([source_type or source] * n, pa.string()), pa.array([where] * n, pa.string())]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
@@ -408,7 +458,8 @@ def apply_mapping(t: pa.Table, mapping: str, source: str, where: str) -> pa.Tabl
     return pa.table(out) if out else t
 
 
-def read_bytes(raw: bytes, where: str, *, source: str = SOURCE, mapping: str | None = None) -> pa.Table:
+def read_bytes(raw: bytes, where: str, *, source: str = SOURCE, mapping: str | None = None,
+               billing_currency: str | None = None) -> pa.Table:
     """One data file's bytes (CSV, gzip CSV or Parquet, told by name or magic) → SCHEMA.
 
     FOCUS files are read as they are; with `mapping`, a provider-native export is first renamed and
@@ -418,11 +469,15 @@ def read_bytes(raw: bytes, where: str, *, source: str = SOURCE, mapping: str | N
     if mapping:
         # lines aispend converted itself are told apart from third-party FOCUS lines (x_source
         # 'mapped:<mapping>'): they are ours, so focus-check --converted-only checks them
-        return normalize(apply_mapping(t, mapping, source, where), source, where, source_type=f"mapped:{mapping}")
-    return normalize(t, source, where)
+        return normalize(apply_mapping(t, mapping, source, where), source, where, billing_currency=billing_currency,
+                         source_type=f"mapped:{mapping}")
+    return normalize(t, source, where, billing_currency=billing_currency)
 
 
 # --- focus_files: a directory, file or glob -----------------------------------------------------
+_NONE_FOUND = "no FOCUS files found (expected *.csv, *.csv.gz or *.parquet)"
+
+
 def list_files(uri: str) -> list[str]:
     """FOCUS files under a directory (recursive), a single file, or a glob; sorted."""
     files = [f for f in _list_files(uri, _SUFFIXES)
@@ -430,7 +485,7 @@ def list_files(uri: str) -> list[str]:
     if not files:
         if not Path(uri).exists() and not _glob.has_magic(uri):
             raise SourceError(SOURCE, uri, "no such file or directory")
-        raise SourceError(SOURCE, uri, "no FOCUS files found (expected *.csv, *.csv.gz or *.parquet)")
+        raise SourceError(SOURCE, uri, _NONE_FOUND)
     return files
 
 
@@ -462,56 +517,44 @@ class FocusPeriod:
     table: pa.Table
 
 
-def _s3_files(uri: str, s3_client=None) -> tuple[list[str], aws_cur._Store]:
-    """FOCUS objects under an s3:// prefix (the AWS helper's store: same client, same errors)."""
-    store = aws_cur._Store(uri, s3_client)
-    prefix = f"{store.prefix}/" if store.prefix else ""
-    keys, token = [], None
-    while True:
-        kw = {"Bucket": store.bucket, "Prefix": prefix, **({"ContinuationToken": token} if token else {})}
-        resp = store._s3_call(uri, store.s3.list_objects_v2, **kw)
-        keys += [f"s3://{store.bucket}/{o['Key']}" for o in resp.get("Contents", [])
-                 if o["Key"].lower().endswith((".csv", ".csv.gz", ".parquet"))]
-        if not resp.get("IsTruncated"):
-            break
-        token = resp["NextContinuationToken"]
-    if not keys:
-        raise SourceError(SOURCE, uri, "no FOCUS files found (expected *.csv, *.csv.gz or *.parquet)")
-    return sorted(keys), store
+def _fingerprint(files_fingerprint: str, currency: str | None) -> str:
+    """A period's fingerprint; a currency option is part of it (changing it reloads the period)."""
+    if not currency:
+        return files_fingerprint
+    return hashlib.sha256(f"{files_fingerprint}|{CURRENCY_OPTION}={currency}".encode()).hexdigest()
 
 
-def discover(uri: str, *, mapping: str | None = None, s3_client=None) -> list[FocusPeriod]:
+def discover(uri: str, *, mapping: str | None = None, s3_client=None,
+             billing_currency: str | None = None) -> list[FocusPeriod]:
     """Read every FOCUS file under `uri` and group the rows by billing period, oldest first.
 
-    `uri`: a local directory, file or glob, or an ``s3://bucket/prefix`` (boto3 default chain, or
-    `s3_client`). `mapping` (e.g. ``azure_ea``, ``oci``) reads provider-native exports instead
-    (apply_mapping). A period's fingerprint is the sha256 over (file, content hash) of the files
-    with rows in it, so an unchanged set of files is skipped and any changed file replaces its
-    periods. Files must be read to know their periods, so this reads everything once.
+    `uri`: a local directory, file or glob, or an ``s3://bucket/prefix`` (`s3_client` from
+    ``connectors.aws_cur.s3_client``, else boto3's default chain). `mapping` (e.g. ``azure_ea``,
+    ``oci``) reads provider-native exports instead (apply_mapping). `billing_currency` names the
+    currency of files that omit it (`normalize`). A period's fingerprint is the sha256 over (file,
+    content hash) of the files with rows in it (and the currency option, when set), so an
+    unchanged set of files is skipped and any changed file replaces its periods. Files must be
+    read to know their periods, so this reads everything once.
     """
-    try:
-        if uri.startswith("s3://"):
-            files, store = _s3_files(uri, s3_client)
-            read = store.read_bytes
-        else:
-            files = list_files(uri)
+    currency = billing_currency_option(billing_currency)
+    if uri.startswith("s3://"):  # the shared S3 store, under this source's name
+        store, files = aws_cur.s3_objects(uri, s3_client, (".csv", ".csv.gz", ".parquet"), source=SOURCE,
+                                          none_found=_NONE_FOUND)
+        read = store.read_bytes
+    else:
+        files = list_files(uri)
 
-            def read(f: str) -> bytes:
-                try:
-                    return Path(f).read_bytes()
-                except OSError as e:
-                    raise SourceError(SOURCE, f, f"cannot read ({e.strerror})") from None
-    except SourceError as e:  # the shared S3 store names itself aws_cur; this is focus_files
-        raise SourceError(SOURCE, e.where, e.problem) from None
+        def read(f: str) -> bytes:
+            try:
+                return Path(f).read_bytes()
+            except OSError as e:
+                raise SourceError(SOURCE, f, f"cannot read ({e.strerror})") from None
     per_period: dict[str, list[pa.Table]] = {}
     hashes: dict[str, dict[str, str]] = {}
     for f in files:
-        try:
-            raw = read(f)
-        except SourceError as e:
-            raise SourceError(SOURCE, e.where, e.problem) from None
+        raw = read(f)
         digest = hashlib.sha256(raw).hexdigest()
-        t = read_bytes(raw, f, mapping=mapping)
+        t = read_bytes(raw, f, mapping=mapping, billing_currency=currency)
         if t.num_rows == 0:
             continue
         for period, part in split_by_period(t).items():
@@ -519,19 +562,22 @@ def discover(uri: str, *, mapping: str | None = None, s3_client=None) -> list[Fo
             hashes.setdefault(period, {})[f] = digest
     out = []
     for period in sorted(per_period):
-        fp = hashlib.sha256(json.dumps(sorted(hashes[period].items())).encode()).hexdigest()
+        fp = _fingerprint(hashlib.sha256(json.dumps(sorted(hashes[period].items())).encode()).hexdigest(), currency)
         out.append(FocusPeriod(period, fp, tuple(sorted(hashes[period])), pa.concat_tables(per_period[period])))
     return out
 
 
 # --- aws_focus: AWS Data Exports "FOCUS 1.2 with AWS columns" -----------------------------------
-def discover_aws(uri: str, *, s3_client=None) -> list[aws_cur.ExportPeriod]:
+def discover_aws(uri: str, *, s3_client=None, billing_currency: str | None = None) -> list[aws_cur.ExportPeriod]:
     """Periods of an AWS FOCUS export that have a complete manifest (see connectors.aws_cur)."""
-    return aws_cur.discover(uri, s3_client=s3_client)
+    currency = billing_currency_option(billing_currency, AWS_SOURCE)
+    return [replace(p, fingerprint=_fingerprint(p.fingerprint, currency))
+            for p in aws_cur.discover(uri, s3_client=s3_client)]
 
 
-def read_aws_period(p: aws_cur.ExportPeriod, *, s3_client=None) -> pa.Table:
+def read_aws_period(p: aws_cur.ExportPeriod, *, s3_client=None, billing_currency: str | None = None) -> pa.Table:
     """Exactly the files the period's manifest lists, each read as FOCUS, concatenated."""
-    store = aws_cur._Store(p.export_uri, s3_client)
-    tables = [read_bytes(store.read_bytes(f), f, source=AWS_SOURCE) for f in p.data_files]
+    store = aws_cur._Store(p.export_uri, s3_client, source=AWS_SOURCE)
+    tables = [read_bytes(store.read_bytes(f), f, source=AWS_SOURCE, billing_currency=billing_currency)
+              for f in p.data_files]
     return pa.concat_tables(tables) if tables else SCHEMA.empty_table()

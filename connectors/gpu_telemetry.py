@@ -31,6 +31,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.aws_cur import s3_objects
 from connectors.errors import SourceError
 
 SOURCE = "gpu_telemetry"
@@ -66,20 +67,6 @@ def hourly_files(uri: str, start: datetime, end: datetime) -> list[str]:
     if not root.exists():
         raise SourceError(SOURCE, uri, "telemetry directory not found")
     return [str(f) for f in ([root] if root.is_file() else sorted(root.rglob("*.jsonl*"))) if _in_window(f.name, start, end)]
-
-
-def s3_objects(uri: str, s3_client=None, suffixes: tuple[str, ...] = (".jsonl", ".jsonl.gz"),
-               source: str = SOURCE):
-    """(store, every object under an s3:// prefix ending in `suffixes`); none at all is an error."""
-    from connectors.aws_cur import _Store
-    store = _Store(uri, s3_client, source=source)
-    try:
-        keys = [k for k in store.list_objects() if k.endswith(suffixes)]
-    except SourceError as e:  # the shared store may name itself after AWS; this is our source
-        raise SourceError(source, e.where, e.problem) from None
-    if not keys:  # a wrong prefix must not look like a quiet day
-        raise SourceError(source, uri, f"no files ({', '.join(suffixes)}) under this S3 prefix")
-    return store, keys
 
 
 def _read_json(files: list[str], start: datetime, end: datetime) -> pa.Table:
@@ -149,7 +136,7 @@ def iter_samples(uri: str, start: datetime, end: datetime, *, s3_client=None) ->
         for i in range(0, len(files), FILES_PER_BATCH):
             yield _read_files(uri, files[i:i + FILES_PER_BATCH], start, end, {})
         return
-    store, keys = s3_objects(uri, s3_client)
+    store, keys = s3_objects(uri, s3_client, (".jsonl", ".jsonl.gz"), source=SOURCE)
     keys = [k for k in keys if _in_window(k.rsplit("/", 1)[-1], start, end)]
     for b in range(0, len(keys), FILES_PER_BATCH):
         with tempfile.TemporaryDirectory(prefix="aispend-gpu-") as tmp:

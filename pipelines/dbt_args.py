@@ -1,16 +1,72 @@
-"""How a dbt build is invoked: project folder, --vars, arguments, environment, target folder.
+"""How a dbt build is invoked: project folder, dbt executable, --vars, arguments, environment,
+target and state folders.
 
 Small pure functions, kept apart from the Dagster assets so the light commands (`aispend whatif`)
 build dbt the same way without importing Dagster.
+
+Where the project is: the repository's top-level `dbt/` in a checkout (an editable install
+included); a wheel ships it as `pipelines/dbt_project/` (pyproject.toml). An installed package may
+be read-only, so outside a checkout nothing is written into the project folder: dbt's parse
+state and logs go to a per-user cache folder (`dbt_state_dir`), a build's to `$AISPEND_HOME`.
 """
 
+import hashlib
 import json
+import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Mapping
 
 from pipelines import warehouse
 
-DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+_PACKAGED_DBT = Path(__file__).resolve().parent / "dbt_project"  # an installed wheel
+_CHECKOUT_DBT = Path(__file__).resolve().parents[1] / "dbt"     # the repository
+DBT_DIR = _PACKAGED_DBT if (_PACKAGED_DBT / "dbt_project.yml").is_file() else _CHECKOUT_DBT
+IN_CHECKOUT = DBT_DIR == _CHECKOUT_DBT
+
+
+def dbt_state_dir() -> Path:
+    """Where `dbt parse` keeps the manifest the Dagster definitions load (`target/`) and its logs.
+
+    In a checkout the project folder itself (`dbt/target`, `dbt/logs`: git-ignored); installed, a
+    folder under `$XDG_CACHE_HOME` (default `~/.cache`) named after this installation (its path and
+    version), so two virtual environments never share a manifest.
+    """
+    if IN_CHECKOUT:
+        return DBT_DIR
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        release = version("aispend")
+    except PackageNotFoundError:
+        release = "unknown"
+    key = hashlib.sha256(f"{DBT_DIR}|{release}".encode()).hexdigest()[:12]
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aispend" / f"dbt-{key}"
+
+
+def dbt_executable() -> str:
+    """The dbt command of this Python's dbt-core (a dependency, so the pinned version).
+
+    The `dbt` script beside the interpreter (the virtual environment's bin, activated or not); where
+    there is none (an interpreter whose scripts live elsewhere, a venv that sees its dependencies
+    through a path entry), a launcher running this interpreter's dbt, written once under the state
+    folder's `target/` (git-ignored in a checkout). Never another `dbt` found on PATH: it may be
+    another version or engine.
+    """
+    beside = Path(sys.executable).with_name("dbt")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    launcher = dbt_state_dir() / "target" / "bin" / "dbt"
+    text = ("#!/bin/sh\n# dbt-core of " + sys.executable + " (written by aispend: pipelines/dbt_args.py)\n"
+            f"exec {shlex.quote(sys.executable)} -c 'import sys; from dbt.cli.main import cli; "
+            "sys.argv[0] = \"dbt\"; sys.exit(cli())' \"$@\"\n")
+    if not launcher.is_file() or launcher.read_text() != text:
+        launcher.parent.mkdir(parents=True, exist_ok=True)
+        tmp = launcher.with_name(f".dbt.{os.getpid()}")
+        tmp.write_text(text)
+        tmp.chmod(0o755)
+        os.replace(tmp, launcher)
+    return str(launcher)
 
 
 def dbt_vars(window_start: str | None = None, window_end: str | None = None) -> dict[str, str]:
@@ -44,9 +100,12 @@ def dbt_build_args(vars_: Mapping[str, object], *, unit_tests: bool = False) -> 
 
 
 def dbt_env(home: Path) -> dict[str, str]:
-    """Environment for dbt: the build file path (profiles.yml reads it) and the raw root."""
+    """Environment for dbt: the build file path (profiles.yml reads it), the raw root, and no
+    anonymous usage stats (as the Dagster instance's telemetry; dbt would also write a `.user.yml`
+    into the project folder). Logs go to the target folder (dagster-dbt sets DBT_LOG_PATH)."""
     return {"AISPEND_DBT_DB_PATH": str(warehouse.build_path(home)),
-            "AISPEND_RAW_ROOT": str(home / "lake" / "raw")}
+            "AISPEND_RAW_ROOT": str(home / "lake" / "raw"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def dbt_target_path(home: Path) -> Path:

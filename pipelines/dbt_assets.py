@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -12,27 +11,32 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from connectors import rawzone
 from pipelines import warehouse
 from pipelines.dbt_args import DBT_DIR, dbt_build_args, dbt_env, dbt_target_path, dbt_vars  # noqa: F401 (re-exported)
+from pipelines.dbt_args import dbt_executable, dbt_state_dir
 from pipelines.ingest import ALL_SPECS
 from pipelines.resources import AispendResource
 
 WAREHOUSE_POOL = {"dagster/concurrency_key": "warehouse"}
 
 
-def ensure_manifest(project_dir: Path = DBT_DIR) -> Path:
+def ensure_manifest(project_dir: Path = DBT_DIR, state_dir: Path | None = None) -> Path:
     """Parse the dbt project when its manifest is missing or older than any project file.
 
-    The Dagster definitions need the manifest at load time; parsing needs no database.
+    The Dagster definitions need the manifest at load time; parsing needs no database. The
+    manifest and the parse's logs go to `state_dir` (default `dbt_state_dir()`: the project folder
+    in a checkout, a cache folder for an installed package).
     """
-    manifest = project_dir / "target" / "manifest.json"
+    state = state_dir or dbt_state_dir()
+    manifest = state / "target" / "manifest.json"
     files = [p for d in ("models", "seeds", "macros", "tests", "snapshots") for p in (project_dir / d).rglob("*") if p.is_file()]
     files += [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     newest = max((p.stat().st_mtime for p in files if p.exists()), default=0)
     if manifest.exists() and manifest.stat().st_mtime >= newest:
         return manifest
-    env = {**os.environ, "AISPEND_DBT_DB_PATH": os.environ.get("AISPEND_DBT_DB_PATH", "/tmp/aispend-parse.duckdb")}
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run([str(dbt), "parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
-                   check=True, env=env, cwd=project_dir)
+    env = {**os.environ, "AISPEND_DBT_DB_PATH": os.environ.get("AISPEND_DBT_DB_PATH", "/tmp/aispend-parse.duckdb"),
+           "DBT_TARGET_PATH": str(state / "target"), "DBT_LOG_PATH": str(state / "logs"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(project_dir),
+                    "--profiles-dir", str(project_dir)], check=True, env=env, cwd=project_dir)
     return manifest
 
 

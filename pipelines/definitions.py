@@ -1,8 +1,6 @@
 """Thin root loader: `dagster dev` / `dg check defs` / the CLI all get their definitions here."""
 
 import os
-import sys
-from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -10,7 +8,8 @@ from dagster_dbt import DbtCliResource
 from pipelines import partitions
 from pipelines.alerts import write_digest
 from pipelines.config import load_config
-from pipelines.dbt_assets import DBT_DIR, build_dbt_assets, build_publish_asset
+from pipelines.dbt_args import DBT_DIR, dbt_executable
+from pipelines.dbt_assets import build_dbt_assets, build_publish_asset
 from pipelines.ingest import ALL_SPECS
 from pipelines.ingest._factory import build_raw_asset
 from pipelines.resources import AispendResource
@@ -78,9 +77,8 @@ def build_definitions(config_path: str | None = None, home: str | None = None) -
         sensors=[build_manifest_sensor(billing_job, ALL_SPECS, monthly)],
         resources={
             "aispend": AispendResource(config_path=config_path or "", home=home or ""),
-            # the venv's dbt, whether or not the venv is activated
-            "dbt": DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR),
-                                  dbt_executable=str(Path(sys.executable).with_name("dbt"))),
+            # this Python's dbt, whether or not its venv is activated (pipelines/dbt_args.py)
+            "dbt": DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()),
         },
     )
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import warehouse
-from pipelines.dbt_args import DBT_DIR, dbt_build_args, dbt_env
+from pipelines.dbt_args import DBT_DIR, dbt_build_args, dbt_env, dbt_executable
 
 # --set key → (seed, column). Site keys apply to every site unless qualified (`pue.us-colo`), GPU
 # keys to every GPU model unless qualified (`gpu_price_usd.H100`).
@@ -129,10 +128,8 @@ def run_whatif(home: Path, sets: list[str], *, now: datetime | None = None) -> P
     env = {**os.environ, **dbt_env(home),
            "AISPEND_DBT_DB_PATH": str(tmp),
            "DBT_TARGET_PATH": str(out_dir / "target"),
-           "DBT_LOG_PATH": str(out_dir / "logs"),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt) if dbt.exists() else "dbt", *dbt_build_args({"whatif": overrides}),
+           "DBT_LOG_PATH": str(out_dir / "logs")}
+    cmd = [dbt_executable(), *dbt_build_args({"whatif": overrides}),
            "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--select", *WHATIF_MODELS]
     res = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True)
     if res.returncode != 0:

@@ -4,19 +4,25 @@
 from connectors import focus_files as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import MonthlyExport, RawSpec
+from pipelines.ingest.aws import s3_client
 
 
 def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
+    client = s3_client(src)  # profile / role_arn / endpoint_url / region options, as for every AWS source
+    # `billing_currency: USD` names the currency of files that omit BillingCurrency (recorded in _extra)
+    currency = src.options.get(conn.CURRENCY_OPTION)
     if src.type == "aws_focus":
         # Manifest-driven like aws_cur: only complete periods; an unchanged manifest is skipped
         # without downloading, a changed one (restatement) replaces the period.
-        return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: conn.read_aws_period(p))
-                for p in conn.discover_aws(src.uri)}
+        return {p.billing_period: MonthlyExport(
+                    p.fingerprint, lambda p=p: conn.read_aws_period(p, s3_client=client, billing_currency=currency))
+                for p in conn.discover_aws(src.uri, s3_client=client, billing_currency=currency)}
     # Plain files carry their periods inside: they are read once to group rows by period; the
     # fingerprint (files + content hashes per period) still skips the write of unchanged periods.
     # `mapping: azure_ea` / `mapping: oci` reads provider-native exports through a mapping CSV.
     return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: p.table)
-            for p in conn.discover(src.uri, mapping=src.options.get("mapping"))}
+            for p in conn.discover(src.uri, mapping=src.options.get("mapping"), s3_client=client,
+                                   billing_currency=currency)}
 
 
 SPECS = [RawSpec(

@@ -66,7 +66,8 @@ def _pandas_type_names(t: pa.DataType) -> list[str]:
 
     Timestamps are handed to GE as naive UTC and strings as object columns (see `_to_pandas`),
     because GE compares dtypes through numpy and cannot express tz-aware or pandas-3 string dtypes.
-    Integer columns with nulls become float64 in pandas.
+    Integer columns with nulls become float64 in pandas. Lists arrive as Python lists, structs and
+    maps as dicts; what they hold is checked path by path (`_nested_checks`).
     """
     if pa.types.is_timestamp(t):
         return [f"datetime64[{t.unit}]", "datetime64[ns]"]
@@ -80,7 +81,15 @@ def _pandas_type_names(t: pa.DataType) -> list[str]:
         return ["object", "str"]
     if pa.types.is_decimal(t):  # exact money (focus_lines): object columns of decimal.Decimal
         return ["object", "Decimal"]
+    if _is_list(t):  # Python lists (see `_to_pandas`); the elements' type is checked in `_nested`
+        return ["list"]
+    if pa.types.is_struct(t) or pa.types.is_map(t):
+        return ["dict"]
     return ["object"]
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
 
 def _to_pandas(table: pa.Table):
@@ -89,11 +98,69 @@ def _to_pandas(table: pa.Table):
         if pa.types.is_timestamp(col.type) and col.type.tz is not None:
             col = col.cast(pa.timestamp(col.type.unit))
         cols[name] = col
-    df = pa.table(cols).to_pandas()
+    nested = {n for n, c in cols.items() if pa.types.is_nested(c.type)}
+    df = pa.table({n: c for n, c in cols.items() if n not in nested}).to_pandas()
     for name, col in cols.items():
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             df[name] = df[name].astype(object)
-    return df
+    if not nested:
+        return df
+    # lists / structs / maps as Python lists / dicts: pandas would hand GE numpy arrays, whose
+    # values no type name matches. Only the column-level sample carries nested columns (row
+    # checks read slimmed stand-ins), so converting value by value costs ~1,000 rows.
+    import pandas as pd
+    index = pd.RangeIndex(table.num_rows)
+    values = {n: pd.Series(cols[n].to_pylist(maps_as_pydicts="lossy"), index=index, dtype=object) for n in nested}
+    return pd.DataFrame({n: values[n] if n in nested else df[n].set_axis(index) for n in cols}, index=index)
+
+
+def _nested(path: str, declared: pa.DataType, values: pa.Array, expected: list[str],
+            found: dict[str, tuple[pa.DataType | None, pa.Array]]) -> None:
+    """What a list / struct / map column holds, level by level, for the nested-values checks.
+
+    Paths: ``prompt_chars[]`` a list's elements, ``usage.input`` a struct's field, ``tags{key}`` /
+    ``tags{value}`` a map's keys and values. `expected` collects the paths the declared type has
+    (where the values are of another kind, its first level: they are then missing, and the
+    exact-set check fails); `found` the values present, each with its declared type (None: a
+    struct field the schema does not declare).
+    """
+    if _is_list(declared):
+        kids = [(f"{path}[]", declared.value_type, values.flatten() if _is_list(values.type) else None)]
+    elif pa.types.is_map(declared):
+        kv = values.flatten() if pa.types.is_map(values.type) else None
+        kids = [(f"{path}{{key}}", declared.key_type, kv and kv.field(0)),
+                (f"{path}{{value}}", declared.item_type, kv and kv.field(1))]
+    elif pa.types.is_struct(declared):
+        got = (dict(zip([f.name for f in values.type], values.flatten())) if pa.types.is_struct(values.type) else {})
+        names = {f.name for f in declared}
+        found.update({f"{path}.{k}": (None, v) for k, v in got.items() if k not in names})
+        kids = [(f"{path}.{f.name}", f.type, got.get(f.name)) for f in declared]
+    else:
+        return
+    for kid_path, kid_type, kid_values in kids:
+        expected.append(kid_path)
+        if kid_values is not None:
+            found[kid_path] = (kid_type, kid_values)
+            _nested(kid_path, kid_type, kid_values, expected, found)
+
+
+def _nested_checks(gxe, schema: pa.Schema, sample: pa.Table) -> tuple[list[tuple[str, object]], pa.Table | None]:
+    """Checks on the values inside the sample's nested columns: exactly the declared paths, each of
+    its declared type. One frame holds every path, each padded with nulls to the longest."""
+    expected: list[str] = []
+    found: dict[str, tuple[pa.DataType | None, pa.Array]] = {}
+    for f in schema:
+        if pa.types.is_nested(f.type) and f.name in sample.column_names:
+            _nested(f.name, f.type, sample.column(f.name).combine_chunks(), expected, found)
+    if not expected:
+        return [], None
+    n = max([len(v) for _, v in found.values()], default=0)
+    frame = pa.table({p: pa.concat_arrays([v, pa.nulls(n - len(v), v.type)]) for p, (_, v) in found.items()})
+    checks: list[tuple[str, object]] = [(f"nested values exactly {len(expected)} declared",
+                                         gxe.ExpectTableColumnsToMatchSet(column_set=expected, exact_match=True))]
+    checks += [(f"type of {p}", gxe.ExpectColumnValuesToBeInTypeList(column=p, type_list=_pandas_type_names(t)))
+               for p, (t, _) in found.items() if t is not None]
+    return checks, frame
 
 
 def _files_for(table: pa.Table, index: list[int] | None, limit: int = 3) -> str:
@@ -236,26 +303,40 @@ def validate(raw_table: str, table: pa.Table, schema: pa.Schema, *, sample: pa.T
                            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=window_col, column_B="_window_start", or_equal=True)))
         row_checks.append((f"{window_col} before its partition's end",
                            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="_window_end", column_B=window_col)))
+    # the column-level checks judge the sample: failures name its files (every row shares its schema)
+    sample_files = _files_for(sample, list(range(min(sample.num_rows, 50))))
     # _source_uri and the other lineage columns are not data: outside the exact column-set check.
     sample = sample.select([c for c in sample.column_names if c in expected_cols]).slice(0, SAMPLE_ROWS)
     column_checks.insert(0, (f"columns exactly {len(expected_cols)} declared",
                              gxe.ExpectTableColumnsToMatchSet(column_set=expected_cols, exact_match=True)))
+    nested_checks, nested_frame = _nested_checks(gxe, schema, sample)
 
-    col_key = (raw_table, sample.schema, tuple(label for label, _ in column_checks))
+    col_key = (raw_table, sample.schema, tuple(label for label, _ in column_checks + nested_checks))
     if col_key not in _COLUMN_OUTCOMES:
-        _COLUMN_OUTCOMES[col_key] = _run_suite(gx, f"{raw_table}_columns", column_checks, [(0, _to_pandas(sample))])
+        outcomes = _run_suite(gx, f"{raw_table}_columns", column_checks, [(0, _to_pandas(sample))])
+        if nested_checks:
+            outcomes.update(_run_suite(gx, f"{raw_table}_nested", nested_checks, [(0, _to_pandas(nested_frame))]))
+        _COLUMN_OUTCOMES[col_key] = outcomes
     merged = {label: {**m, "index": list(m["index"])} for label, m in _COLUMN_OUTCOMES[col_key].items()}
     if row_checks and table.num_rows:
         frames = ((off, _to_pandas(rows_table.slice(off, CHUNK_ROWS))) for off in range(0, table.num_rows, CHUNK_ROWS))
         merged.update(_run_suite(gx, raw_table, row_checks, frames))
 
+    of_sample, of_nested = {label for label, _ in column_checks}, {label for label, _ in nested_checks}
     failures: list[str] = []
     for label, m in merged.items():
         if m["success"]:
             continue
-        if m["unexpected_count"] is not None:
+        if m["unexpected_count"] is None:
+            failures.append(f"expectation '{label}' failed (observed {m['observed']!r}){sample_files}")
+        elif label in of_sample:
+            failures.append(f"expectation '{label}' failed on {m['unexpected_count']} of {sample.num_rows} "
+                            f"sampled rows{sample_files}")
+        elif label in of_nested:
+            failures.append(f"expectation '{label}' failed on {m['unexpected_count']} nested value(s) in "
+                            f"{sample.num_rows} sampled rows{sample_files}")
+        else:
             failures.append(f"expectation '{label}' failed on {m['unexpected_count']} of {table.num_rows} rows"
                             f"{_files_for(slimmed, m['index'])}")
-        else:
-            failures.append(f"expectation '{label}' failed (observed {m['observed']!r})")
-    return ValidationOutcome(raw_table, not failures, table.num_rows, len(column_checks) + len(row_checks), failures)
+    return ValidationOutcome(raw_table, not failures, table.num_rows,
+                             len(column_checks) + len(nested_checks) + len(row_checks), failures)

@@ -77,7 +77,8 @@ def test_real_export_quirks(tmp_path):
 def _version_file(tmp_path, version: str) -> Path:
     common = {"BillingPeriodStart": "2025-01-01T00:00:00Z", "BillingPeriodEnd": "2025-02-01T00:00:00Z",
               "ChargePeriodStart": "2025-01-05T00:00:00Z", "ChargePeriodEnd": "2025-01-06T00:00:00Z",
-              "ChargeCategory": "Usage", "BilledCost": "2.50", "EffectiveCost": "2.00", "ServiceName": "Compute"}
+              "ChargeCategory": "Usage", "BilledCost": "2.50", "EffectiveCost": "2.00", "ServiceName": "Compute",
+              "BillingCurrency": "USD"}
     by_version = {
         "1.0": {"ProviderName": "Acme", "PublisherName": "Acme Pub"},
         "1.1": {"ProviderName": "Acme", "PublisherName": "Acme Pub", "SkuMeter": "vCPU",
@@ -117,6 +118,7 @@ def test_parquet_with_map_tags_float_costs_and_int_ids(tmp_path):
         "BilledCost": pa.array([0.1, 1e-7], pa.float64()),
         "EffectiveCost": pa.array([Decimal("0.10"), None], pa.decimal128(20, 2)),
         "BillingAccountId": pa.array([123456789012, 7], pa.int64()),
+        "BillingCurrency": ["USD", "USD"],
         "Tags": pa.array([[("team", "ml")], None], pa.map_(pa.string(), pa.string())),
         "x_Discounts": pa.array([[("sp", "0.5")], []], pa.map_(pa.string(), pa.string())),
     })
@@ -133,10 +135,10 @@ def test_parquet_with_map_tags_float_costs_and_int_ids(tmp_path):
 
 def test_discover_splits_by_billing_period_and_fingerprints_files(tmp_path):
     root = tmp_path / "exports"
-    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost"]
-    write_csv(root / "a.csv", h, [["2025-01-01", "2025-01-03", "2025-01-04", "Usage", "1.5"],
-                                  ["NULL", "2025-02-03", "2025-02-04", "Usage", "2.25"]])  # falls back to charge period
-    write_csv(root / "sub" / "b.csv.gz", h, [["2025-02-01", "2025-02-05", "2025-02-06", "Usage", "3"]], gz=True)
+    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost", "BillingCurrency"]
+    write_csv(root / "a.csv", h, [["2025-01-01", "2025-01-03", "2025-01-04", "Usage", "1.5", "USD"],
+                                  ["NULL", "2025-02-03", "2025-02-04", "Usage", "2.25", "USD"]])  # falls back to charge period
+    write_csv(root / "sub" / "b.csv.gz", h, [["2025-02-01", "2025-02-05", "2025-02-06", "Usage", "3", "USD"]], gz=True)
     (root / "notes.txt").write_text("not a FOCUS file")
     periods = ff.discover(str(root))
     assert [p.billing_period for p in periods] == ["2025-01", "2025-02"]
@@ -145,7 +147,7 @@ def test_discover_splits_by_billing_period_and_fingerprints_files(tmp_path):
     assert sum(feb.table.column("BilledCost").to_pylist()) == Decimal("5.25")
     assert len(feb.files) == 2 and len(jan.files) == 1
     # a changed file changes exactly the fingerprints of the periods it has rows in
-    write_csv(root / "sub" / "b.csv.gz", h, [["2025-02-01", "2025-02-05", "2025-02-06", "Usage", "4"]], gz=True)
+    write_csv(root / "sub" / "b.csv.gz", h, [["2025-02-01", "2025-02-05", "2025-02-06", "Usage", "4", "USD"]], gz=True)
     jan2, feb2 = ff.discover(str(root))
     assert jan2.fingerprint == jan.fingerprint and feb2.fingerprint != feb.fingerprint
     # a glob selects files too
@@ -212,6 +214,7 @@ def aws_focus_file(period: str, costs: list[str]) -> pa.Table:
         "ChargeCategory": ["Usage"] * n,
         "BilledCost": pa.array([Decimal(c) for c in costs], pa.decimal128(30, 15)),
         "BillingAccountId": ["012345678901"] * n,
+        "BillingCurrency": ["USD"] * n,
         "ProviderName": ["AWS"] * n,
         "Tags": pa.array([[("user_team", "ml-research")]] * n, pa.map_(pa.string(), pa.string())),
         "x_ServiceCode": ["AmazonBedrock"] * n,
@@ -342,8 +345,8 @@ def test_commitment_discount_identity_in_spec_examples(shared_data):
     files = sorted(folder.glob("*.csv"))
     assert len(files) == 4
     totals = {}
-    for f in files:
-        t = ff.read_bytes(f.read_bytes(), str(f))
+    for f in files:  # the spec's examples name no currency: the source option says it
+        t = ff.read_bytes(f.read_bytes(), str(f), billing_currency="USD")
         usage, purchase = _by_commitment(t, "Usage", "EffectiveCost"), _by_commitment(t, "Purchase", "BilledCost")
         assert usage == purchase, f.name
         totals[f.stem] = purchase["<my-commitment-discount-id>"]
@@ -357,24 +360,27 @@ def test_commitment_scenarios_hourly_identity_and_the_spec_typo(shared_data):
     folder = shared_data / "focus/spec-examples-v1.2/commitment_discount_scenarios"
     # scenario 1: an all-upfront one-year commitment, 8,760 USD for 8,760 hours = 1.00 per hour;
     # every usage scenario spends exactly that hour's 1.00 of commitment (used + unused)
-    [purchase] = ff.read_bytes((folder / "commitment_discount_purchase_scenario_1.csv").read_bytes(), "p1").to_pylist()
+    [purchase] = ff.read_bytes((folder / "commitment_discount_purchase_scenario_1.csv").read_bytes(), "p1",
+                               billing_currency="USD").to_pylist()
     hours = Decimal((purchase["ChargePeriodEnd"] - purchase["ChargePeriodStart"]).total_seconds() / 3600)
     hourly = purchase["BilledCost"] / hours
     assert hours == 8760 and hourly == 1
     for n in (1, 2, 3, 4):
-        t = ff.read_bytes((folder / f"commitment_discount_usage_scenario_{n}.csv").read_bytes(), f"u{n}")
+        t = ff.read_bytes((folder / f"commitment_discount_usage_scenario_{n}.csv").read_bytes(), f"u{n}",
+                          billing_currency="USD")
         assert _by_commitment(t, "Usage", "EffectiveCost") == {"<my-commitment-discount-id>": hourly}, n
     # purchase scenario 2 as published has an hour 30 ('2023-02-01T30:00:00Z'): rejected, named
     with pytest.raises(SourceError, match=r"commitment_discount_purchase_scenario_2\.csv: column ChargePeriodEnd: "
                                           r"unparseable datetime '2023-02-01T30:00:00' in data row 3"):
         f = folder / "commitment_discount_purchase_scenario_2.csv"
-        ff.read_bytes(f.read_bytes(), str(f))
+        ff.read_bytes(f.read_bytes(), str(f), billing_currency="USD")
 
 
 def test_extra_json_escapes_any_text(tmp_path):
     nasty = ['say "hi"', "back\\slash", "two\nlines\ttab\r", "bell\x01", "ünïcødé €", None]
     t = pa.table({"ChargePeriodStart": ["2025-01-01"] * 6, "ChargePeriodEnd": ["2025-01-02"] * 6,
-                  "ChargeCategory": ["Usage"] * 6, "BilledCost": ["1"] * 6, "x_b": nasty, "x_a": ["1"] * 5 + [None]})
+                  "ChargeCategory": ["Usage"] * 6, "BilledCost": ["1"] * 6, "BillingCurrency": ["EUR"] * 6,
+                  "x_b": nasty, "x_a": ["1"] * 5 + [None]})
     extra = ff.normalize(t, "focus_files", "mem").column("_extra").to_pylist()
     assert [json.loads(e) for e in extra[:5]] == [{"x_a": "1", "x_b": v} for v in nasty[:5]]
     assert extra[5] is None
@@ -508,9 +514,9 @@ def test_aws_focus_gzip_csv_data_files(tmp_path):
     (export / "metadata" / "BILLING_PERIOD=2026-11").mkdir(parents=True)
     f = write_csv(export / "data" / "BILLING_PERIOD=2026-11" / f"{NAME}-00001.csv.gz",
                   ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost",
-                   "BillingAccountId", "x_Operation"],
+                   "BillingAccountId", "BillingCurrency", "x_Operation"],
                   [["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "Usage", "4.75",
-                    '"000000000042"', "RunInstances"]], gz=True)
+                    '"000000000042"', "USD", "RunInstances"]], gz=True)
     (export / "metadata" / "BILLING_PERIOD=2026-11" / f"{NAME}-Manifest.json").write_text(json.dumps(
         {"exportName": NAME, "dataFiles": [f"s3://{BUCKET}/{PREFIX}/{NAME}/data/BILLING_PERIOD=2026-11/{f.name}"]}))
     [p] = ff.discover_aws(str(export))
@@ -522,9 +528,9 @@ def test_aws_focus_gzip_csv_data_files(tmp_path):
 def test_focus_files_from_an_s3_prefix(moto_s3, tmp_path):
     bucket = "focus-drop"
     moto_s3.create_bucket(Bucket=bucket)
-    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost"]
-    a = write_csv(tmp_path / "a.csv", h, [["2025-01-01", "2025-01-03", "2025-01-04", "Usage", "1.5"]])
-    b = write_csv(tmp_path / "b.csv.gz", h, [["2025-02-01", "2025-02-03", "2025-02-04", "Usage", "2.5"]], gz=True)
+    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost", "BillingCurrency"]
+    a = write_csv(tmp_path / "a.csv", h, [["2025-01-01", "2025-01-03", "2025-01-04", "Usage", "1.5", "USD"]])
+    b = write_csv(tmp_path / "b.csv.gz", h, [["2025-02-01", "2025-02-03", "2025-02-04", "Usage", "2.5", "USD"]], gz=True)
     moto_s3.upload_file(str(a), bucket, "exports/2025/a.csv")
     moto_s3.upload_file(str(b), bucket, "exports/2025/b.csv.gz")
     moto_s3.put_object(Bucket=bucket, Key="exports/README.md", Body=b"not data")
@@ -537,3 +543,38 @@ def test_focus_files_from_an_s3_prefix(moto_s3, tmp_path):
         ff.discover(f"s3://{bucket}/nothing", s3_client=moto_s3)
     with pytest.raises(SourceError, match=r"focus_files: s3://no-such-bucket-x/.*S3 NoSuchBucket"):
         ff.discover("s3://no-such-bucket-x/exports", s3_client=moto_s3)
+
+
+# --- billing currency: FOCUS requires it on every row -------------------------------------------
+CUR_H = ["ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost", "BillingCurrency", "PricingCurrency"]
+
+
+def test_missing_billing_currency_is_an_ingest_error_naming_file_and_row(tmp_path):
+    """Without a currency a row can only fail the mart's not-null test after the build; the
+    connector says so at ingest, naming the file, the column and the option that fixes it."""
+    f = write_csv(tmp_path / "partly.csv", CUR_H, [["2025-01-01", "2025-01-02", "Usage", "1", "USD", "NULL"],
+                                                   ["2025-01-01", "2025-01-02", "Usage", "2", "NULL", "NULL"],
+                                                   ["2025-01-01", "2025-01-02", "Usage", "3", "NULL", "EUR"]])
+    with pytest.raises(SourceError, match=r"^focus_files: .*partly\.csv: column BillingCurrency is null in 1 of 3 "
+                                          r"rows \(e\.g\. data row 2\), nor a PricingCurrency: .*source option "
+                                          r"billing_currency \(e\.g\. billing_currency: USD\)$"):
+        ff.discover(str(f))
+    g = write_csv(tmp_path / "none.csv", CUR_H[:4], [["2025-01-01", "2025-01-02", "Usage", "1"]])
+    with pytest.raises(SourceError, match=r"none\.csv: has no BillingCurrency column, nor a PricingCurrency"):
+        ff.discover(str(g))
+
+
+def test_billing_currency_option_fills_only_what_the_file_omits_and_says_so(tmp_path):
+    f = write_csv(tmp_path / "partly.csv", CUR_H, [["2025-01-01", "2025-01-02", "Usage", "1", "EUR", "NULL"],
+                                                   ["2025-01-01", "2025-01-02", "Usage", "2", "NULL", "NULL"]])
+    [p] = ff.discover(str(f), billing_currency="USD")
+    rows = p.table.to_pylist()
+    assert [r["BillingCurrency"] for r in rows] == ["EUR", "USD"]  # the file's own value wins
+    assert [r["_extra"] for r in rows] == [None, '{"aispend_BillingCurrency_from":"source option billing_currency"}']
+    # the option is part of the fingerprint: changing it reloads the period, the same one does not
+    assert p.fingerprint == ff.discover(str(f), billing_currency="USD")[0].fingerprint
+    assert p.fingerprint != ff.discover(str(f), billing_currency="GBP")[0].fingerprint
+    assert ff.discover(str(f), billing_currency="GBP")[0].table.column("BillingCurrency").to_pylist() == ["EUR", "GBP"]
+    for bad in ("usd", "US", 1):
+        with pytest.raises(SourceError, match=rf"^focus_files: option billing_currency: {bad!r} is not a currency code"):
+            ff.discover(str(f), billing_currency=bad)

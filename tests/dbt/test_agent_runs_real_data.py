@@ -1,5 +1,6 @@
-"""Real agent runs (shared data) and a LiteLLM export through connector → raw zone → dbt into
-fct_llm_calls, fct_cost_per_query and fct_agent_loops.
+"""Real agent runs (shared data) and a LiteLLM export, loaded by `aispend run` (conftest.real_run)
+into fct_llm_calls, fct_cost_per_query and fct_agent_loops of the published warehouse, priced by
+the genai-prices catalogue as of each call.
 
 SWE-agent records api_calls / tokens / instance_cost per run: the two GPT-4 runs priced at
 $10 / $30 per million input / output tokens must equal their recorded cost to the cent (they are
@@ -9,86 +10,30 @@ exact), the gpt-4o run (priced $2.50 / $10) must not and is flagged. tau-bench: 
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-from datetime import datetime, timezone
 from decimal import Decimal
 
-import duckdb
 import pytest
 
-from connectors import agent_trajectories as at
-from connectors import litellm_logs as ll
-from connectors import rawzone
-from raw_fixture import write_raw_zone
-from test_dbt_build import DBT_DIR, _dbt_executable
-
-UTC = timezone.utc
-SWE = "agent-traces/swe-agent-gpt4"
-TAU = "agent-traces/tau-bench_gpt-4o-airline.json"
-
-
-def _price(provider, model, inp, cache_read, out):
-    return {"provider_id": provider, "model_id": model, "model_match": "{}", "price_start_at": None,
-            "price_end_at": None, "input_mtok": inp, "cache_read_mtok": cache_read, "cache_write_mtok": None,
-            "output_mtok": out, "input_audio_mtok": None, "output_audio_mtok": None, "tiered": False,
-            "genai_prices_version": "test"}
-
-
-LITELLM = [
-    {"request_id": "chatcmpl-1", "call_type": "acompletion", "spend": 0.0, "prompt_tokens": 0, "completion_tokens": 0,
-     "total_tokens": 0, "startTime": "2026-11-10 09:00:00", "endTime": "2026-11-10 09:00:30", "model": "gpt-4o",
-     "custom_llm_provider": "openai", "team_id": "support", "session_id": "sess-1", "status": "failure", "metadata": {}},
-    # 1200 input incl. 800 cached: 400 × 2.5 + 800 × 1.25 + 50 × 10 = $0.0025; LiteLLM said 0.00275
-    {"request_id": "chatcmpl-2", "call_type": "acompletion", "spend": 0.00275, "prompt_tokens": 1200,
-     "completion_tokens": 50, "total_tokens": 1250, "startTime": "2026-11-10 09:00:31", "endTime": "2026-11-10 09:00:33",
-     "model": "gpt-4o", "custom_llm_provider": "openai", "team_id": "support", "session_id": "sess-1",
-     "status": "success",
-     "metadata": {"usage_object": {"prompt_tokens": 1200, "completion_tokens": 50,
-                                   "prompt_tokens_details": {"cached_tokens": 800}}}},
-    # no session: the request is its own task
-    {"request_id": "chatcmpl-3", "call_type": "acompletion", "spend": 0.0002, "prompt_tokens": 40,
-     "completion_tokens": 10, "total_tokens": 50, "startTime": "2026-11-10 10:00:00", "endTime": "2026-11-10 10:00:01",
-     "model": "gpt-4o", "custom_llm_provider": "openai", "session_id": None, "status": "success", "metadata": {}},
-]
-
-
-def _dbt(args, env):
-    return subprocess.run([_dbt_executable(), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-                           "--no-partial-parse"], cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+from real_data import SWE, TAU
 
 
 @pytest.fixture(scope="module")
-def con(shared_data, tmp_path_factory):
-    home = tmp_path_factory.mktemp("agent_runs")
-    raw = rawzone.raw_root(home)
-    write_raw_zone(raw, {
-        "llm_prices": [_price("openai", "gpt-4-1106-preview", 10.0, None, 30.0),
-                       _price("openai", "gpt-4o", 2.5, 1.25, 10.0)],
-        "llm_price_matches": [{"provider_id": "openai", "model_id": "gpt-4o", "match_kind": "starts_with",
-                               "match_value": "gpt-4o"}],
-    })
-    swe = at.read_runs(str(shared_data / SWE), {"model": "gpt-4-1106-preview", "started_at": "2024-06-01"})
-    tau = at.read_runs(str(shared_data / TAU), {"model": "gpt-4o-2024-08-06", "agent": "tau-bench-airline",
-                                                "started_at": "2024-06-01"})
-    for name, t in (("swe-agent", swe), ("tau-bench", tau)):
-        rawzone.write_partitions(home, at.RAW_TABLE, name, "snapshot", {"latest": t}, at.SCHEMA, f"load-{name}", None)
-    spend = home / "spend.jsonl"
-    spend.write_text("\n".join(json.dumps(r) for r in LITELLM) + "\n")
-    logs = ll.read_logs(str(spend), datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
-    rawzone.write_partitions(home, ll.RAW_TABLE, "gateway", "day", {"2026-11-10": logs}, ll.SCHEMA, "load-gw", None)
-    env = {**os.environ, "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
-           "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    run = _dbt(["build", "--select", "+fct_agent_loops", "+fct_cost_per_query", "agg_cost_per_query_daily",
-                "agg_agent_loops_daily", "--exclude-resource-type", "unit_test"], env)
-    if run.returncode != 0:
-        pytest.fail(f"dbt build failed:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}")
-    c = duckdb.connect(str(home / "build.duckdb"), read_only=True)
-    c.execute("set TimeZone = 'UTC'")
+def con(real_run):
+    c = real_run.connect()
     yield c
     c.close()
+
+
+def test_transcripts_load_beside_billing_in_one_run(con, real_run):
+    """The run that carried the agent transcripts published, billing sources included: before the
+    raw suite type-checked list columns, `prompt_chars` (list<int64>) failed 'type of prompt_chars'
+    on every row, nothing of the run was published and the legacy CUR beside it was blocked."""
+    assert con.execute("select log_format, count(*) from stg_agent_trajectories__calls group by 1 order by 1"
+                       ).fetchall() == [("openai_chat", 2454), ("swe_agent", 3)]
+    assert con.execute("select count(*), sum(BilledCost) from focus_costs where x_source = 'aws_cur'").fetchone() == (
+        1281, Decimal("1.6823086974"))
+    assert "raw_suite" not in real_run.output and "failed" not in real_run.output
 
 
 def test_swe_agent_calls_and_cost_reconcile_to_recorded(con):

@@ -1,60 +1,36 @@
-"""Real FOCUS data through the raw zone and dbt into focus_costs: the official FOCUS 1.0 sample
-(per-provider totals against an independent csv + Decimal reading) and the FOCUS 1.2 spec's
-commitment-discount examples (Σ EffectiveCost of usage per commitment = Σ BilledCost of its
-purchase). The spec examples carry no BillingCurrency: the mart contract flags exactly those rows.
+"""Real FOCUS data loaded by `aispend run` (conftest.real_run) into focus_costs of the published
+warehouse: the official FOCUS 1.0 sample (per-provider totals against an independent csv + Decimal
+reading) and the FOCUS 1.2 spec's commitment-discount examples (Σ EffectiveCost of usage per
+commitment = Σ BilledCost of its purchase). The spec examples carry no BillingCurrency: the
+source option `billing_currency: USD` names it; without the option the ingest fails naming the
+file and the column, and the previous warehouse stays.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
-import os
-import subprocess
+import shutil
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from connectors import focus_files as ff
-from connectors import rawzone
-from raw_fixture import write_raw_zone
-from test_dbt_build import DBT_DIR, _dbt_executable
+from real_data import FOCUS_FLEX, FOCUS_SAMPLE, REAL_END, REAL_START, aispend
 
-SAMPLE = "focus/official-FOCUS-1.0/focus_sample.csv"
-FLEX = "focus/spec-examples-v1.2/commitment_discount_flexibility"
-
-
-def _dbt(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([_dbt_executable(), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-                           "--no-partial-parse"], cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+SAMPLE, FLEX = FOCUS_SAMPLE, FOCUS_FLEX
 
 
 @pytest.fixture(scope="module")
-def built(shared_data, tmp_path_factory):
-    home = tmp_path_factory.mktemp("focus_real")
-    raw = rawzone.raw_root(home)
-    write_raw_zone(raw, {})  # every other raw table: zero-row schema files
-    for name, uri in (("focus-sample", shared_data / SAMPLE), ("spec-examples", shared_data / FLEX)):
-        for p in ff.discover(str(uri)):
-            rawzone.write_partitions(home, ff.RAW_TABLE, name, "billing_period", {p.billing_period: p.table},
-                                     ff.SCHEMA, f"load-{name}-{p.billing_period}", None, p.fingerprint)
-    env = {**os.environ, "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
-           "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    run = _dbt(["build", "--select", "+focus_costs", "--exclude-resource-type", "test", "unit_test"], env)
-    if run.returncode != 0:
-        pytest.fail(f"dbt build failed:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}")
-    test = _dbt(["test", "--select", "focus_costs"], env)
-    results = json.loads((home / "target" / "run_results.json").read_text())["results"]
-    failed = {r["unique_id"].split(".")[2]: r["failures"] for r in results if r["status"] != "pass"}
-    con = duckdb.connect(str(home / "build.duckdb"), read_only=True)
-    yield con, failed, test
+def built(real_run):
+    con = real_run.connect()
+    yield con, real_run
     con.close()
 
 
 def test_official_sample_totals_per_provider(built, shared_data):
-    con, _, _ = built
+    con, _ = built
     # The mart's money is DECIMAL(38,10); the sample writes 11 decimals, so each value is rounded
     # (half away from zero) to 1e-10 on the way in: the exact sum differs by < 1000 × 0.5e-10.
     expected: dict[str, Decimal] = defaultdict(Decimal)
@@ -70,15 +46,15 @@ def test_official_sample_totals_per_provider(built, shared_data):
     assert got == dict(expected)
     assert all(abs(got[p] - exact[p]) < Decimal("5e-8") for p in exact)
     assert con.execute("select count(*) from stg_focus__lines where _source_name = 'focus-sample'").fetchone()[0] == 1000
-    assert {r[0] for r in con.execute("select distinct BillingAccountId from focus_costs "
-                                      "where ProviderName in ('AWS', 'Microsoft', 'Oracle')").fetchall()} == ids
+    assert {r[0] for r in con.execute("select distinct BillingAccountId from focus_costs where x_source = 'focus_files' "
+                                      "and ProviderName in ('AWS', 'Microsoft', 'Oracle')").fetchall()} == ids
     # application from Tags through the tag_keys seed
     apps = con.execute("select count(*) from focus_costs where x_application is not null").fetchone()[0]
     assert apps > 0
 
 
 def test_commitment_identity_through_focus_costs(built):
-    con, _, _ = built
+    con, _ = built
     rows = con.execute("""
         select s._source_uri,
                sum(f.EffectiveCost) filter (where f.ChargeCategory = 'Usage'),
@@ -100,7 +76,54 @@ def test_commitment_identity_through_focus_costs(built):
     ]
 
 
-def test_mart_contract_flags_only_the_spec_examples_missing_currency(built):
-    _, failed, _ = built
-    # the official sample passes every focus_costs test; the 11 spec-example rows have no currency
-    assert failed == {"not_null_focus_costs_BillingCurrency": 11}
+def test_spec_examples_take_the_currency_option_and_pass_every_mart_test(built):
+    """Through the real path the 11 spec-example rows used to reach focus_costs without a currency
+    and fail its not-null test ({"not_null_focus_costs_BillingCurrency": 11}), blocking the publish.
+    With `billing_currency: USD` they carry USD, each row saying where it came from, and every
+    focus_costs test of the run's build passed (the official sample's own currency untouched)."""
+    con, run = built
+    assert con.execute("""
+        select f.BillingCurrency, count(*), count(*) filter (where json_extract_string(s.extra_json,
+               '$.aispend_BillingCurrency_from') = 'source option billing_currency')
+        from focus_costs f
+        join stg_focus__lines s
+          on f.x_line_id = md5(coalesce(cast(s._source_name as varchar), '~null~') || '|' ||
+                               coalesce(cast(s._source_uri as varchar), '~null~') || '|' ||
+                               coalesce(cast(s.row_number as varchar), '~null~'))
+        where s._source_name = 'spec-examples' group by 1""").fetchall() == [("USD", 11, 11)]
+    assert con.execute("select count(*) from stg_focus__lines where _source_name = 'focus-sample' and "
+                       "extra_json like '%aispend_BillingCurrency_from%'").fetchone()[0] == 0
+    results = json.loads((run.home / "warehouse" / "build" / "dbt-target" / "run_results.json").read_text())["results"]
+    focus_tests = {r["unique_id"].split(".")[2]: r["status"] for r in results
+                   if r["unique_id"].startswith("test.") and "focus_costs" in r["unique_id"]}
+    assert "not_null_focus_costs_BillingCurrency" in focus_tests
+    assert set(focus_tests.values()) == {"pass"}
+
+
+def test_without_the_currency_option_the_ingest_names_file_and_column_and_keeps_the_warehouse(real_run, shared_data,
+                                                                                             tmp_path):
+    """The same spec examples without the option, on a copy of the published home: the billing
+    ingest fails naming the source, the file and the column; nothing is published, the previous
+    warehouse and the previous raw partition stay as they were."""
+    home = tmp_path / "home"
+    for part in ("lake", "warehouse"):
+        shutil.copytree(real_run.home / part, home / part, symlinks=True)
+    published = home / "warehouse" / "aispend.duckdb"
+    raw = home / "lake" / "raw" / "focus_lines" / "source=spec-examples" / "billing_period=2023-01"
+
+    def digest(paths):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+    before = digest([published, *sorted(raw.iterdir())])
+    config = tmp_path / "aispend.yaml"
+    config.write_text(f'start_date: "{REAL_START}"\nsources:\n'
+                      f"  - {{name: spec-examples, type: focus_files, uri: '{shared_data / FLEX}'}}\n")
+    res = aispend("run", "--config", str(config), "--end", REAL_END, home=home)
+    assert res.returncode == 1
+    first = sorted(shared_data.joinpath(FLEX).glob("*.csv"))[0]
+    assert (f"billing ingest {REAL_START[:7]}..{REAL_END[:7]} failed; nothing was published and the previous "
+            f"warehouse is unchanged" in res.stderr)
+    assert (f"focus_lines: source 'spec-examples' (focus_files): nothing written, previous data kept: focus_files: "
+            f"{first}: has no BillingCurrency column, nor a PricingCurrency" in res.stderr)
+    assert "source option billing_currency (e.g. billing_currency: USD)" in res.stderr
+    assert digest([published, *sorted(raw.iterdir())]) == before

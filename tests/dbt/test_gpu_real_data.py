@@ -1,27 +1,18 @@
 """Real GPU telemetry: the Alibaba GenAI serving trace (GenTD26; 143 pods, ~23 h of ~57 s duty-cycle
-samples) through the connector's adapter (format alibaba_gentd26), the raw zone and dbt into
-fct_gpu_hours. The fleet's mean duty cycle is computed independently from the CSV inside the
-tar.gz; with ~7 % busy, idle time must be most of the owned-GPU cost.
+samples) loaded by `aispend run` (conftest.real_run) as a `gpu_telemetry` source (option format:
+alibaba_gentd26) into fct_gpu_hours of the published warehouse, the run's only GPU source. The
+fleet's mean duty cycle is computed independently from the CSV inside the tar.gz; with ~7 % busy,
+idle time must be most of the owned-GPU cost.
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
-import os
-import subprocess
 import tarfile
-from datetime import datetime, timezone
 
-import duckdb
 import pytest
 
-from connectors import gpu_telemetry, rawzone
-from raw_fixture import write_raw_zone
-from test_dbt_build import DBT_DIR, _dbt_executable
-
-TRACE = "gpu-traces/alibaba-gentd26"
-WINDOW = (datetime(2022, 9, 11, tzinfo=timezone.utc), datetime(2022, 9, 13, tzinfo=timezone.utc))
+from real_data import GENTD26 as TRACE
 
 
 def _independent_duty(shared_data) -> tuple[int, int, float, float, int]:
@@ -49,37 +40,24 @@ def _independent_duty(shared_data) -> tuple[int, int, float, float, int]:
 
 
 @pytest.fixture(scope="module")
-def built(shared_data, tmp_path_factory):
-    home = tmp_path_factory.mktemp("gpu_real")
-    raw = rawzone.raw_root(home)
-    write_raw_zone(raw, {})
-    t = gpu_telemetry.read_samples(str(shared_data / TRACE), *WINDOW, fmt="alibaba_gentd26")
-    schema = gpu_telemetry.SCHEMAS["gpu_samples"]
-    rawzone.write_partitions(home, "gpu_samples", "gentd26", "day", rawzone.split_by_day(t, "ts"), schema,
-                             "load-gentd26", None)
-    env = {**os.environ, "AISPEND_RAW_ROOT": str(raw), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
-           "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    run = subprocess.run([_dbt_executable(), "build", "--select", "+fct_gpu_hours", "--project-dir", str(DBT_DIR),
-                          "--profiles-dir", str(DBT_DIR), "--no-partial-parse"],
-                         cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
-    if run.returncode != 0:
-        pytest.fail(f"dbt build failed:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}")
-    con = duckdb.connect(str(home / "build.duckdb"), read_only=True)
-    yield t, con
+def built(real_run):
+    con = real_run.connect()
+    yield con
     con.close()
 
 
 def test_trace_read_whole(built, shared_data):
-    t, _ = built
     n, pods, _, _, _ = _independent_duty(shared_data)
-    assert (t.num_rows, n, pods) == (157_417, 157_417, 143)
-    assert len(set(t["gpu_uuid"].to_pylist())) == 143
-    assert t["power_w"].null_count == t.num_rows and t["mem_used_bytes"].null_count < t.num_rows
+    rows, gpus, no_power, with_memory = built.execute(
+        "select count(*), count(distinct gpu_uuid), count(*) filter (where power_w is null), count(mem_used_bytes) "
+        "from stg_gpu_telemetry__samples").fetchone()
+    assert (rows, n, pods) == (157_417, 157_417, 143)
+    assert gpus == 143
+    assert no_power == rows and with_memory > 0
 
 
 def test_fleet_duty_cycle_and_idle_cost(built, shared_data):
-    _, con = built
+    con = built
     _, _, sample_mean, weighted, gpu_hours = _independent_duty(shared_data)
     assert sample_mean == pytest.approx(7.0252, abs=1e-4)  # % (SOURCE.md: 7.0 %)
     busy, observed, total, idle, energy, modelled, sources, hours = con.execute(

@@ -34,7 +34,8 @@ def test_dbt_vars_and_args():
     assert dbt_build_args(dbt_vars()) == ["build", "--exclude-resource-type", "unit_test"]
     assert dbt_build_args({}, unit_tests=True) == ["build"]
     env = dbt_env(Path("/h"))
-    assert env == {"AISPEND_DBT_DB_PATH": "/h/warehouse/build/aispend.build.duckdb", "AISPEND_RAW_ROOT": "/h/lake/raw"}
+    assert env == {"AISPEND_DBT_DB_PATH": "/h/warehouse/build/aispend.build.duckdb", "AISPEND_RAW_ROOT": "/h/lake/raw",
+                   "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}  # nor a .user.yml written into the project folder
     assert dbt_target_path(Path("/h")) == Path("/h/warehouse/build/dbt-target")
 
 

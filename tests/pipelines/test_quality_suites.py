@@ -107,3 +107,68 @@ def test_slimmed_batches_validate_like_the_whole_rows():
     assert out.failures == validate("openai_usage", whole, SCHEMA).failures
     assert "'model not null' failed on 1 of 3 rows (e.g. in https://api/page2)" in out.failures[0]
     assert len(out.failures) == 3
+
+
+# Nested columns: a list<int64> and a struct, as the agent_llm_calls contract declares lists.
+NESTED = pa.schema([*SCHEMA, ("sizes", pa.list_(pa.int64())), ("usage", pa.struct([("input", pa.int64()),
+                                                                                    ("model", pa.string())]))])
+
+
+def nested_table(sizes, usage, sizes_type=pa.list_(pa.int64()), usage_type=NESTED.field("usage").type):
+    rows = [(d(1), d(2), "p", "gpt-4o", 10, 5, 2, 1, "file-a"), (d(1), d(2), "p", "gpt-4o", 1, 1, 0, 1, "file-b")]
+    base = table(rows, ["2026-09-01"] * 2)
+    return (base.add_column(base.num_columns - 1, "sizes", pa.array(sizes, sizes_type))
+            .add_column(base.num_columns, "usage", pa.array(usage, usage_type)))
+
+
+GOOD_USAGE = [{"input": 10, "model": "m"}, None]
+
+
+def test_list_and_struct_columns_pass_with_their_element_types():
+    """Arrow lists reach GE as Python lists and structs as dicts (pandas would give numpy arrays,
+    which failed every 'type of' check: the real tau-bench transcripts could not load)."""
+    t = nested_table([[1, 2, None], None], GOOD_USAGE)
+    out = validate("openai_usage", t, NESTED)
+    assert out.success, out.failures
+    # columns + 10 types + (nested paths exactly + sizes[] + usage.input + usage.model) + 2 + 4 + 2
+    assert out.expectations == 1 + 10 + 4 + 2 + 4 + 2
+
+
+@pytest.mark.parametrize("sizes, sizes_type, usage, usage_type, expected", [
+    # elements of the wrong type: the list itself is fine, its values are not
+    ([["1"], ["2"]], pa.list_(pa.string()), GOOD_USAGE, None,
+     ["expectation 'type of sizes[]' failed on 2 nested value(s) in 2 sampled rows (e.g. in file-a, file-b)"]),
+    # a plain string column where a list is declared
+    (["1", "2"], pa.string(), GOOD_USAGE, None,
+     ["expectation 'type of sizes' failed on 2 of 2 sampled rows (e.g. in file-a, file-b)",
+      "expectation 'nested values exactly 3 declared' failed (observed ['usage.input', 'usage.model']) "
+      "(e.g. in file-a, file-b)"]),
+    # a list nested one level too deep
+    ([[[1]], [[2]]], pa.list_(pa.list_(pa.int64())), GOOD_USAGE, None,
+     ["expectation 'type of sizes[]' failed on 2 nested value(s) in 2 sampled rows (e.g. in file-a, file-b)"]),
+    # a struct field of the wrong type, and one missing (an undeclared one in its place)
+    ([[1], [2]], None, [{"input": "10", "model": "m"}, None],
+     pa.struct([("input", pa.string()), ("model", pa.string())]),
+     ["expectation 'type of usage.input' failed on 1 nested value(s) in 2 sampled rows (e.g. in file-a, file-b)"]),
+    ([[1], [2]], None, [{"input": 10, "name": "m"}, None], pa.struct([("input", pa.int64()), ("name", pa.string())]),
+     ["expectation 'nested values exactly 3 declared' failed (observed ['sizes[]', 'usage.input', 'usage.name']) "
+      "(e.g. in file-a, file-b)"]),
+    # a map where a struct is declared: both are dicts in pandas, the paths tell them apart
+    ([[1], [2]], None, [[("input", 10)], None], pa.map_(pa.string(), pa.int64()),
+     ["expectation 'nested values exactly 3 declared' failed (observed ['sizes[]']) (e.g. in file-a, file-b)"]),
+])
+def test_wrong_nested_types_fail_naming_the_path(sizes, sizes_type, usage, usage_type, expected):
+    t = nested_table(sizes, usage, sizes_type or pa.list_(pa.int64()), usage_type or NESTED.field("usage").type)
+    out = validate("openai_usage", t, NESTED)
+    assert out.failures == expected
+
+
+def test_a_mistyped_column_in_the_ingest_first_check_names_the_sample_files():
+    """The ingest asset checks a new column layout on a sample before writing anything
+    (`validate(slim(empty), sample=…)`); a type failure used to crash there with ArrowIndexError
+    (the failing row index looked up in the empty table) instead of naming the files."""
+    rows = [(d(1), d(2), "p", "gpt-4o", 10, 5, 2, 1, "https://api/page1")]
+    whole = table(rows, ["2026-09-01"])
+    whole = whole.set_column(1, "end_time", pa.array(["2026-09-02"]))  # text where a timestamp is declared
+    out = validate("openai_usage", slim("openai_usage", whole.slice(0, 0)), SCHEMA, sample=whole)
+    assert out.failures == ["expectation 'type of end_time' failed on 1 of 1 sampled rows (e.g. in https://api/page1)"]
