@@ -474,16 +474,14 @@ def test_mapped_lines_complete_the_fields_focus_requires(shared_data):
 
 
 def test_mapping_transforms_fail_clearly_on_bad_values(tmp_path):
-    bad = write_csv(tmp_path / "oci.csv", ["lineItem/tenantId", "lineItem/intervalUsageStart",
-                                           "lineItem/intervalUsageEnd", "cost/myCost", "lineItem/isCorrection"],
-                    [["t", "2023-11-13T10:00Z", "2023-11-13T11:00Z", "1", "false"],
-                     ["t", "13/11/2023 10:00", "2023-11-13T11:00Z", "1", "false"]])
+    cols = ["lineItem/tenantId", "lineItem/intervalUsageStart", "lineItem/intervalUsageEnd", "cost/myCost",
+            "lineItem/isCorrection", "cost/currencyCode"]
+    bad = write_csv(tmp_path / "oci.csv", cols, [["t", "2023-11-13T10:00Z", "2023-11-13T11:00Z", "1", "false", "USD"],
+                                                 ["t", "13/11/2023 10:00", "2023-11-13T11:00Z", "1", "false", "USD"]])
     with pytest.raises(SourceError, match=r"oci\.csv: column lineItem/intervalUsageStart: '13/11/2023 10:00' is not "
                                           r"an ISO date-time \(YYYY-MM-\.\.\.\) in data row 2"):
         ff.read_bytes(bad.read_bytes(), str(bad), mapping="oci")
-    dec = write_csv(tmp_path / "oci-dec.csv", ["lineItem/tenantId", "lineItem/intervalUsageStart",
-                                               "lineItem/intervalUsageEnd", "cost/myCost", "lineItem/isCorrection"],
-                    [["t", "2023-12-31T23:00Z", "2024-01-01T00:00Z", "1", "false"]])
+    dec = write_csv(tmp_path / "oci-dec.csv", cols, [["t", "2023-12-31T23:00Z", "2024-01-01T00:00Z", "1", "false", "USD"]])
     r = ff.read_bytes(dec.read_bytes(), str(dec), mapping="oci").to_pylist()[0]
     assert (r["BillingPeriodStart"], r["BillingPeriodEnd"]) == (datetime(2023, 12, 1, tzinfo=UTC),
                                                                 datetime(2024, 1, 1, tzinfo=UTC))
