@@ -80,6 +80,8 @@ def _pandas_type_names(t: pa.DataType) -> list[str]:
         return ["object", "str"]
     if pa.types.is_decimal(t):  # exact money (focus_lines): object columns of decimal.Decimal
         return ["object", "Decimal"]
+    if pa.types.is_list(t) or pa.types.is_large_list(t):  # object columns of Python lists (see `_to_pandas`)
+        return ["object", "list"]
     return ["object"]
 
 
@@ -93,6 +95,9 @@ def _to_pandas(table: pa.Table):
     for name, col in cols.items():
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             df[name] = df[name].astype(object)
+        elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            # pandas hands list values over as numpy arrays, a type GE's type list cannot name
+            df[name] = col.to_pylist()
     return df
 
 
