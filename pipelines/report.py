@@ -13,7 +13,8 @@ HEADLINES = Path(__file__).with_name("sql") / "headlines"
 TITLES = {
     "1_spend_by_source_month": "AI spend by source and month (USD)",
     "2_cost_per_query": "Cost per query by application (USD)",
-    "3_agent_loops": "Agent tasks that amplify spend most",
+    "3_agent_loops": "Agent loops per agent: normal (p50 / p95) and the runaway bars",
+    "3b_runaway_tasks": "Runaway agent tasks (calibrated per agent), costliest first",
     "4_repatriation": "Repatriation candidates",
 }
 ANOMALY_COLUMNS = ["day", "dimension", "dimension_value", "actual_usd", "expected_usd", "impact_usd", "impact_pct",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import subprocess
 import sys
 
@@ -85,6 +86,77 @@ def test_runaway_loop_is_top_by_input_amplification(pipeline):
     assert top[4] == ev["first_call_input_tokens"]
     assert top[5] == ev["input_tokens"]
     assert float(top[6]) == pytest.approx(ev["input_amplification"], rel=1e-4)
+
+
+RUNAWAY_BARS_SQL = """
+    select agent, count(*), count(*) filter (where is_runaway),
+           quantile_cont(llm_calls, 0.95), quantile_cont(cast(cost_usd as double), 0.95),
+           quantile_cont(input_amplification, 0.95), quantile_cont(cost_amplification, 0.95),
+           any_value(runaway_llm_calls_threshold), any_value(cast(runaway_cost_usd_threshold as double)),
+           any_value(runaway_input_amplification_threshold), any_value(runaway_cost_amplification_threshold),
+           count(distinct runaway_input_amplification_threshold), any_value(runaway_threshold_basis),
+           count(*) filter (where llm_calls >= runaway_llm_calls_threshold or cost_usd >= runaway_cost_usd_threshold
+                              or input_amplification >= runaway_input_amplification_threshold
+                              or cost_amplification >= runaway_cost_amplification_threshold)
+    from main.fct_agent_loops group by agent order by agent"""
+
+
+def test_runaway_flags_mark_a_small_calibrated_tail(pipeline):
+    # A fixed bar (input amplification ≥ 20) flagged 78 % of the demo's tasks: the median 13-call task
+    # reaches 41. Each agent's bar is now max(floor, 1.5 × its own p95), recomputed here from its tasks.
+    rows = pipeline.sql(RUNAWAY_BARS_SQL)
+    assert [r[0] for r in rows] == ["eval-runner", "support-triage"]
+    total = flagged_total = 0
+    for (agent, tasks, flagged, p_calls, p_cost, p_amp, p_camp, calls_bar, cost_bar, amp_bar, camp_bar, n_bars,
+         basis, reaching) in rows:
+        assert tasks >= 20 and basis == "agent_p95" and n_bars == 1, agent
+        assert calls_bar == math.ceil(round(max(50, 1.5 * p_calls), 4)), agent
+        assert cost_bar == pytest.approx(max(5, 1.5 * p_cost), abs=1e-4), agent
+        assert amp_bar == pytest.approx(max(50, 1.5 * p_amp), abs=1e-3), agent
+        assert camp_bar == pytest.approx(max(50, 1.5 * p_camp), abs=1e-3), agent
+        assert amp_bar > 1.5 * 100, agent   # far above the old fixed bar of 20
+        assert flagged == reaching, agent   # is_runaway = reaching any of the four bars, nothing else
+        assert flagged / tasks <= 0.03, (agent, flagged, tasks)
+        total += tasks
+        flagged_total += flagged
+    assert 0 < flagged_total / total <= 0.02
+    ev = pipeline.manifest.events["runaway_loop"]
+    flags, reasons = pipeline.sql(
+        "select [is_runaway_calls, is_runaway_cost, is_runaway_input_amplification, is_runaway_cost_amplification], "
+        "runaway_reasons from main.fct_agent_loops where task_id = ?", [ev["task_id"]])[0]
+    assert flags == [True, True, True, True]
+    assert reasons.startswith("calls 150 ≥ 50 (floor; 1.5 × support-triage p95 ")
+    assert f"input amplification {round(ev['input_amplification'], 1)} ≥ " in reasons
+    assert f"cost ${round(ev['cost_usd'], 2)} ≥ $5.0 (floor" in reasons
+    # the injected loop is the costliest runaway; the daily rollup counts the same flags
+    top = pipeline.sql("select task_id from main.fct_agent_loops where is_runaway order by cost_usd desc limit 1")
+    assert top == [(ev["task_id"],)]
+    assert pipeline.sql("select sum(runaway_tasks) from main.agg_agent_loops_daily") == [(flagged_total,)]
+    share = pipeline.sql("""select sum(amplified_cost_usd) / sum(total_cost_usd),
+                                   (select sum(cost_usd) filter (where is_runaway_amplification) / sum(cost_usd)
+                                    from main.fct_agent_loops)
+                            from main.agg_agent_loops_daily""")[0]
+    assert float(share[0]) == pytest.approx(float(share[1]), rel=1e-9) and float(share[0]) < 0.2
+
+
+def test_tasks_whose_first_call_failed_keep_their_amplification(pipeline):
+    # A throttled first attempt records 0 tokens: the ratios are based on the first call that sent input.
+    rows = pipeline.sql("""
+        with base as (
+            select task_id, arg_min(input_tokens, (started_at, call_id)) filter (where input_tokens > 0) as base_input
+            from main.fct_llm_calls where agent is not null group by task_id)
+        select l.task_id, l.base_call_seq, l.base_call_input_tokens, base.base_input, l.input_tokens,
+               l.input_amplification, l.failed_calls, l.cost_amplification, l.base_call_cost_usd
+        from main.fct_agent_loops as l inner join base using (task_id)
+        where l.first_call_input_tokens = 0""")
+    assert len(rows) >= 20
+    for task, seq, base_input, expected_base, inp, amp, failed, cost_amp, base_cost in rows:
+        assert seq > 1 and failed >= seq - 1, task
+        assert base_input == expected_base > 0, task
+        assert amp == pytest.approx(inp / base_input), task
+        assert cost_amp is not None and base_cost > 0, task
+    assert pipeline.sql("select count(*) from main.fct_agent_loops "
+                        "where input_amplification is null or cost_amplification is null") == [(0,)]
 
 
 def test_cost_spike_found_for_team_and_service(pipeline):
