@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -289,14 +290,57 @@ def test_cli_alert_prints_the_digest(pipeline, capsys):
     assert "# aispend weekly cost anomalies" in out and "ml-research / Amazon Bedrock" in out
 
 
-def test_steady_high_volume_workload_is_the_repatriation_candidate(pipeline):
-    rows = pipeline.sql("select provider, model, application, verdict, gpus_needed, payback_months, tco_ratio "
-                        "from main.fct_repatriation_candidates where verdict = 'candidate' and workload_type = 'api'")
-    assert [(r[0], r[1], r[2]) for r in rows] == [("openai", "gpt-4o-2024-08-06", "doc-search")]
-    _, _, _, _, gpus, payback, tco = rows[0]
-    assert gpus == 1 and 0 < float(payback) < 18 and float(tco) >= 0.65
+def test_repatriation_sizes_whole_replicas_of_the_model_class(pipeline):
+    # The organisation serves Llama-3.1-70B on 4 GPUs per request: a 70B-class replica is 4 H100.
+    assert pipeline.sql("select distinct gpu_count from main.stg_self_hosted__requests") == [(4,)]
+    assert pipeline.sql("select gpus_per_replica, replica_size_source, seed_gpus_per_replica, measured_model "
+                        "from main.int_repatriation__replica_sizes where size_class = '70b' and gpu_model = 'H100'") == [
+        (4, "self_hosted_logs", 4, "meta-llama/Llama-3.1-70B-Instruct")]
+    rows = pipeline.sql("""select workload_id, size_class, p95_gpu_hours_per_hour, sizing_utilisation, gpus_per_replica,
+                                  replica_size_source, spare_replicas, replicas_needed, gpus_needed, verdict, tco_ratio,
+                                  reasons
+                           from main.fct_repatriation_candidates where workload_type = 'api' order by workload_id""")
+    assert len(rows) == 9
+    for wid, cls, p95, util, gpr, source, spare, replicas, gpus, verdict, tco, reasons in rows:
+        assert (gpr, source) == ((4, "self_hosted_logs") if cls == "70b" else (1, "seed")), wid
+        assert spare == 1 and replicas == max(1, math.ceil(p95 / (util * gpr))) + spare, wid
+        assert gpus == replicas * gpr, wid
+        assert f"{replicas} replicas × {gpr} H100 = {gpus} GPUs ({cls} class" in reasons, wid
+    by_id = {r[0]: r for r in rows}
+    # the steady gpt-4o enrichment: a tenth of one replica's GPU-hours at p95 → 1 replica + 1 spare =
+    # 8 H100 (it was sized on 1 GPU, a candidate with a 9-month payback): it stays on the API
+    doc = by_id["api|openai|gpt-4o-2024-08-06|doc-search"]
+    assert doc[2] < 0.6 * 4 and (doc[7], doc[8], doc[9]) == (2, 8, "keep") and doc[10] < 0.65 * 0.5
+    assert ("2 replicas × 4 H100 = 8 GPUs (70b class, 4 GPUs per replica as the self-hosted logs serve it: "
+            "meta-llama/Llama-3.1-70B-Instruct, ") in doc[11]
+    assert "; 1 for p95 demand 0.11 GPU-h/h at 0.6 utilisation + 1 spare, seed throughput)" in doc[11]
+    assert not [r for r in rows if r[9] == "candidate"]
     # the 2× p5.48xlarge run 24/7 on demand ($98.32/h each): 16 H100s held every hour, replaced one for one
-    rented = pipeline.sql("select workload_id, verdict, gpus_needed, demand_cov from main.fct_repatriation_candidates "
+    rented = pipeline.sql("select workload_id, verdict, gpus_needed, gpus_per_replica, replica_size_source, "
+                          "spare_replicas, demand_cov from main.fct_repatriation_candidates "
                           "where workload_type = 'cloud_gpu_instance'")
-    assert [(r[0], r[1], r[2]) for r in rented] == [("cloud_gpu_instance|aws|p5|222233334444", "candidate", 16)]
-    assert float(rented[0][3]) < 0.01
+    assert [r[:6] for r in rented] == [("cloud_gpu_instance|aws|p5|222233334444", "candidate", 16, 1, "rented_instances", 0)]
+    assert float(rented[0][6]) < 0.01
+
+
+def test_demo_headlines_print_the_calibrated_answers(pipeline):
+    from pipelines import report
+
+    text = report.headlines(pipeline.home)
+
+    def section(title: str) -> list[list[str]]:
+        body = text.split(f"== {title} ==\n")[1].split("\n\n== ")[0].splitlines()
+        return [re.split(r"\s{2,}", line.strip()) for line in body[2:] if line.strip()]
+
+    ev = pipeline.manifest.events["runaway_loop"]
+    agents = {r[0]: r for r in section(report.TITLES["3_agent_loops"])}
+    assert set(agents) == {"support-triage", "eval-runner"}
+    for agent, tasks, runaway, pct, basis, *_ in agents.values():
+        assert basis == "agent_p95" and float(pct) <= 3.0 and int(runaway) < int(tasks)
+    runaway = section(report.TITLES["3b_runaway_tasks"])
+    assert runaway[0][:2] == [ev["task_id"], "support-triage"] and runaway[0][-1] == "calls, cost, input amp, cost amp"
+    assert 1 <= len(runaway) <= 8
+    repat = {(r[1], r[2], r[3]): r for r in section(report.TITLES["4_repatriation"])}
+    doc = repat[("openai", "gpt-4o-2024-08-06", "doc-search")]
+    assert doc[4] == "keep" and doc[7:11] == ["2", "4", "8", "self_hosted_logs"]
+    assert repat[("aws", "p5", "eval-harness")][4] == "candidate"
