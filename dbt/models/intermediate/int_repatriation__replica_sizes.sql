@@ -7,7 +7,9 @@
 --                      runs) and by GPU model (fct_gpu_hours of the request's GPUs); the GPU count
 --                      most requests of that class × GPU ran on (ties: the larger)
 --   seed             : serving_replicas (weights + KV cache fitted in GPU memory)
--- A measured size wins: it is how the organisation really serves that class.
+-- A measured size wins: it is how the organisation really serves that class. Every size class ×
+-- GPU model serving_throughput can size a workload on has a row, so a class the seed forgot shows
+-- as a null gpus_per_replica (and fails its not_null test) instead of silently unsized workloads.
 with requests as (
 
     select distinct
@@ -62,20 +64,32 @@ measured as (
         row_number() over (partition by size_class, gpu_model order by requests desc, gpu_count desc) as rank_in_class
     from counted
 
+),
+
+classes as (
+
+    select size_class, gpu_model from {{ ref('serving_throughput') }}
+    union
+    select size_class, gpu_model from {{ ref('serving_replicas') }}
+
 )
 
 select
-    coalesce(measured.size_class, seed.size_class)                 as size_class,
-    coalesce(measured.gpu_model, seed.gpu_model)                   as gpu_model,
+    classes.size_class,
+    classes.gpu_model,
     cast(coalesce(measured.gpus_per_replica, seed.gpus_per_replica) as integer) as gpus_per_replica,
-    case when measured.gpus_per_replica is not null then 'self_hosted_logs' else 'seed' end as replica_size_source,
+    case when measured.gpus_per_replica is not null then 'self_hosted_logs'
+         when seed.gpus_per_replica is not null then 'seed' end    as replica_size_source,
     cast(seed.gpus_per_replica as integer)                         as seed_gpus_per_replica,
     cast(measured.gpus_per_replica as integer)                     as measured_gpus_per_replica,
     cast(measured.measured_requests as bigint)                     as measured_requests,
     measured.model                                                 as measured_model,
     seed.model_memory_gb,
     seed.gpu_memory_gb
-from (select * from measured where rank_in_class = 1) as measured
-full outer join {{ ref('serving_replicas') }} as seed
-    on seed.size_class = measured.size_class
-    and seed.gpu_model = measured.gpu_model
+from classes
+left join {{ ref('serving_replicas') }} as seed
+    on seed.size_class = classes.size_class
+    and seed.gpu_model = classes.gpu_model
+left join (select * from measured where rank_in_class = 1) as measured
+    on measured.size_class = classes.size_class
+    and measured.gpu_model = classes.gpu_model
