@@ -5,6 +5,7 @@ trials, shared data) loaded the way a user loads them — `aispend run --config`
 The fixed bar this replaces (input amplification ≥ 20) flagged 81 of the 200 runs (41 %). Calibrated
 per agent (max(floor, 1.5 × the agent's p95 of each metric)), the flags mark 4 runs (2 %): the runs
 whose context grew most, every one of them a 30-step run that hit tau-bench's step cap and failed.
+(Each run's input amplification from its transcript is checked in test_agent_runs_real_data.py.)
 """
 from __future__ import annotations
 
@@ -43,25 +44,19 @@ def con(shared_data, tmp_path_factory):
     c.close()
 
 
-def _transcript_amplification(shared_data: Path) -> dict[str, float]:
-    """Input amplification of each run from its transcript: Σ prompt characters ÷ the first prompt's
-    (a call's prompt = every message before its assistant response: content + tool-call name and arguments)."""
-    amps = {}
-    for run in json.loads((shared_data / TAU).read_text()):
-        sizes, total = [], 0
-        for m in run["traj"]:
-            if m["role"] == "assistant":
-                sizes.append(total)
-            total += len(m.get("content") or "") + sum(len(c["function"]["name"]) + len(c["function"]["arguments"])
-                                                       for c in m.get("tool_calls") or [])
-        amps[f"tau-bench_gpt-4o-airline/task-{run['task_id']}/trial-{run['trial']}"] = sum(sizes) / sizes[0]
-    return amps
+def _runs(shared_data: Path) -> dict[str, tuple[int, float]]:
+    """Each transcript's (LLM calls = assistant turns, reward), by the task id the connector gives it."""
+    return {f"tau-bench_gpt-4o-airline/task-{r['task_id']}/trial-{r['trial']}":
+            (sum(m["role"] == "assistant" for m in r["traj"]), r["reward"])
+            for r in json.loads((shared_data / TAU).read_text())}
 
 
 def test_runaway_flags_are_a_small_tail_of_tau_bench(con, shared_data):
-    amps = _transcript_amplification(shared_data)
-    assert len(amps) == 200
-    # the bar from the transcripts alone: 1.5 × p95 (linear interpolation = percentile_cont) above the floor 50
+    runs = _runs(shared_data)
+    amps = dict(con.execute("select task_id, input_amplification from fct_agent_loops where agent = ?",
+                            [AGENT]).fetchall())
+    assert len(amps) == len(runs) == 200 and None not in amps.values()
+    # the bar from the runs' own distribution: 1.5 × p95 (linear interpolation = percentile_cont), floor 50
     bar = max(50.0, 1.5 * float(np.percentile(list(amps.values()), 95)))
     assert round(bar, 1) == 77.7
     expected = sorted(t for t, a in amps.items() if a >= bar)
@@ -75,17 +70,18 @@ def test_runaway_flags_are_a_small_tail_of_tau_bench(con, shared_data):
     assert amp_bar == pytest.approx(bar, abs=1e-3)
     assert (calls_bar, float(cost_bar)) == (50, 5.0)     # floors: 1.5 × p95 (23.1 calls, $0.22) is below them
 
-    flagged = con.execute("select task_id, llm_calls, outcome_reward, is_runaway_calls, is_runaway_cost, "
-                          "is_runaway_input_amplification, is_runaway_cost_amplification from fct_agent_loops "
+    flagged = con.execute("select task_id, is_runaway_calls, is_runaway_cost, is_runaway_input_amplification, "
+                          "is_runaway_cost_amplification from fct_agent_loops "
                           "where agent = ? and is_runaway order by task_id", [AGENT]).fetchall()
     assert [r[0] for r in flagged] == expected
-    for task, calls, reward, by_calls, by_cost, by_amp, by_cost_amp in flagged:
-        # every flagged run is one that hit tau-bench's 30-step cap and failed the task
-        assert (calls, reward, by_calls, by_cost, by_amp, by_cost_amp) == (30, 0.0, False, False, True, False), task
+    assert all(r[1:] == (False, False, True, False) for r in flagged)
+    # every flagged run hit tau-bench's 30-step cap and failed the task (the transcripts say so);
+    # 7 of the 200 runs hit the cap: the flag marks the 4 whose context grew most
+    assert {runs[t] for t in expected} == {(30, 0.0)}
+    assert sum(calls == 30 for calls, _ in runs.values()) == 7
     assert len(flagged) / 200 <= 0.03
     # the fixed bar it replaces flagged 41 % of the same runs
-    assert con.execute("select count(*) from fct_agent_loops where agent = ? and input_amplification >= 20",
-                       [AGENT]).fetchone() == (81,)
+    assert sum(a >= 20 for a in amps.values()) == 81
 
 
 def test_tau_bench_runaway_reasons_and_daily_share(con):

@@ -29,18 +29,19 @@ with requests as (
 
 classed as (
 
+    -- the longest matching pattern names the class
     select
-        requests.*,
-        serving_throughput.size_class,
-        row_number() over (
-            partition by requests.request_id, requests.gpu_model
-            order by length(serving_throughput.model_pattern) desc
-        ) as match_rank
+        requests.request_id,
+        requests.gpu_model,
+        any_value(requests.gpu_count)                                                     as gpu_count,
+        any_value(requests.model)                                                         as model,
+        arg_max(serving_throughput.size_class, length(serving_throughput.model_pattern)) as size_class
     from requests
     inner join {{ ref('serving_throughput') }} as serving_throughput
         on requests.model_key like serving_throughput.model_pattern
         and serving_throughput.gpu_model = requests.gpu_model
     where serving_throughput.model_pattern <> '%'
+    group by requests.request_id, requests.gpu_model
 
 ),
 
@@ -48,7 +49,6 @@ counted as (
 
     select size_class, gpu_model, gpu_count, count(*) as requests, min(model) as model
     from classed
-    where match_rank = 1
     group by size_class, gpu_model, gpu_count
 
 ),
