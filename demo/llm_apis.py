@@ -50,7 +50,8 @@ OPENAI_BASELINE = [
 ]
 # untraced, steady around the clock, every day (weekend included): doc-search's document
 # enrichment pipeline summarising every new and changed document with gpt-4o. Flat, high-volume
-# demand is exactly what owned GPUs serve cheaply: the demo's repatriation candidate.
+# demand, but a fraction of one 70B-class replica (4 H100): sized in whole replicas it stays
+# cheaper on the API (the rented p5 instances are the demo's repatriation candidate).
 OPENAI_STEADY = [
     ("proj_search", "gpt-4o-2024-08-06", False, 45.0, 0.0, 4.0),
 ]

@@ -16,7 +16,8 @@ TITLES = {
     "2b_top_queries": "Most expensive queries (USD, by busy-only cost)",
     "2c_cost_coverage": "Traced cost coverage: what cost per query sees of the bill",
     "2d_gpu_cost_allocation": "Owned GPU cost: allocated vs unallocated idle (USD)",
-    "3_agent_loops": "Agent tasks that amplify spend most",
+    "3_agent_loops": "Agent loops per agent: normal (p50 / p95) and the runaway bars",
+    "3b_runaway_tasks": "Runaway agent tasks (calibrated per agent), costliest first",
     "4_repatriation": "Repatriation candidates",
 }
 ANOMALY_COLUMNS = ["day", "dimension", "dimension_value", "actual_usd", "expected_usd", "impact_usd", "impact_pct",

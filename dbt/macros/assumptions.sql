@@ -38,3 +38,9 @@
 case when ({{ monthly_cloud }}) - {{ gpus }} * opex_per_gpu_month_usd > 0
      then {{ gpus }} * capex_per_gpu_usd / (({{ monthly_cloud }}) - {{ gpus }} * opex_per_gpu_month_usd) end
 {%- endmacro %}
+
+{#- Whole serving replicas for a demand of `gpu_hours_per_hour` (GPU-hours needed per hour): at least
+    one, each of gpus_per_replica GPUs run at sizing_utilisation, plus spare_replicas. -#}
+{% macro repatriation_replicas(gpu_hours_per_hour) -%}
+(greatest(1, ceil(({{ gpu_hours_per_hour }}) / (sizing_utilisation * gpus_per_replica))) + spare_replicas)
+{%- endmacro %}

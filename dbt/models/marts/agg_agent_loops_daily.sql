@@ -1,7 +1,9 @@
 -- Agent loops per day × agent × application (day = UTC date of the task's first call).
 --   p50 / p90 / max of input_amplification, cost_amplification and llm_calls over the day's tasks
 --   (percentile_cont; tasks without a per-call shape are left out of the amplification figures)
---   amplified_cost_usd   = Σ cost_usd of tasks whose input_amplification > loop_amplification_threshold
+--   amplified_cost_usd   = Σ cost_usd of tasks flagged is_runaway_amplification (input or cost
+--                          amplification at or above the agent's calibrated threshold, fct_agent_loops):
+--                          the same tail the runaway flag marks, not a fixed bar most tasks pass
 --   amplified_cost_share = amplified_cost_usd / total_cost_usd (priced tasks only)
 --   loop_cost_ratio      = total_cost_usd / Σ single_pass_baseline_cost_usd (tasks with both)
 with loops as (
@@ -21,8 +23,7 @@ daily as (
         cast(sum(tool_calls) as bigint)                                         as tool_calls,
         count(*) filter (where is_runaway)                                      as runaway_tasks,
         sum(cost_usd)                                                           as total_cost_usd,
-        sum(cost_usd) filter (where input_amplification > {{ threshold('loop_amplification_threshold') }})
-                                                                                as amplified_cost_usd,
+        sum(cost_usd) filter (where is_runaway_amplification)                   as amplified_cost_usd,
         sum(cost_usd) filter (where single_pass_baseline_cost_usd is not null)  as baselined_cost_usd,
         sum(single_pass_baseline_cost_usd) filter (where cost_usd is not null)  as single_pass_baseline_cost_usd,
         percentile_cont(0.5) within group (order by llm_calls)                  as p50_llm_calls,

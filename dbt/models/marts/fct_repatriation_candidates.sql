@@ -2,7 +2,16 @@
 -- × account): should it move to owned GPUs? Demand statistics come from int_repatriation__workloads.
 --   sizing_utilisation        = target_utilisation (api); 1 for rented instances, whose GPU-hours
 --                               already are GPUs held (replaced one for one)
---   gpus_needed               = max(1, ceil(p95 hourly GPU-hours needed / sizing_utilisation))
+--   Owned GPUs serve a model in whole replicas (a 70B-class model needs its weights and KV cache in
+--   GPU memory: 4 H100 however light the traffic), so api workloads are sized in replicas:
+--   gpus_per_replica          = int_repatriation__replica_sizes for the workload's size class × GPU
+--                               model (measured from the self-hosted logs, else the serving_replicas
+--                               seed); 1 for rented instances
+--   spare_replicas            = repatriation_spare_replicas (api: N+1, the API provider absorbed
+--                               failures and upgrades; owned replicas must too); 0 for rented instances
+--   replicas_needed           = max(1, ceil(p95 hourly GPU-hours needed / (sizing_utilisation ×
+--                               gpus_per_replica))) + spare_replicas
+--   gpus_needed               = replicas_needed × gpus_per_replica
 --   capex_per_gpu_usd         = purchase_price_usd + server_overhead_usd_per_gpu   (gpu_models)
 --   capex_per_gpu_month_usd   = capex_per_gpu_usd / (useful_life_years × 12)
 --   opex_per_gpu_month_usd    = 'fct_gpu_hours': mean (cost_energy + cost_facility + cost_ops) per
@@ -18,13 +27,13 @@
 --   monthly_savings_usd       = monthly_cloud_cost_usd − monthly_onprem_cost_usd
 --   payback_months            = onprem_capex_usd / (monthly_cloud − gpus × opex_per_gpu_month); null if ≤ 0
 --   tco_ratio                 = 12 × monthly_cloud_cost_usd / onprem_acquisition_tco_usd
---   sensitivity (s = repatriation_sensitivity, 0.2): payback with gpus re-sized at throughput × (1 ± s)
---                               (p95 / (1 ± s)), and with monthly cloud cost × (1 ± s)
+--   sensitivity (s = repatriation_sensitivity, 0.2): payback with gpus re-sized in whole replicas at
+--                               throughput × (1 ± s) (p95 / (1 ± s)), and with monthly cloud cost × (1 ± s)
 --   score                     = round(score_tco_points + score_steadiness_points, 1)
 --     score_tco_points        = 70 × min(tco_ratio / repatriation_tco_trigger, 1)
 --     score_steadiness_points = 30 × (1 − min(demand_cov / repatriation_max_cov, 1))
 --   verdict                   = 'insufficient data' if history_days < repatriation_min_days or no GPU
---                               model could be sized; 'candidate' if tco_ratio ≥ trigger and
+--                               model or replica size to size on; 'candidate' if tco_ratio ≥ trigger and
 --                               demand_cov ≤ max_cov; 'watch' if tco_ratio ≥ trigger × watch_fraction; else 'keep'
 with workloads as (
 
@@ -41,7 +50,8 @@ rules as (
         {{ threshold('repatriation_min_days') }}       as min_days,
         {{ threshold('target_utilisation') }}          as target_utilisation,
         {{ threshold('hours_per_month') }}             as hours_per_month,
-        {{ threshold('repatriation_sensitivity') }}    as sensitivity
+        {{ threshold('repatriation_sensitivity') }}    as sensitivity,
+        {{ threshold('repatriation_spare_replicas') }} as spare_replicas_api
 
 ),
 
@@ -74,6 +84,12 @@ unit_costs as (
         workloads.*,
         rules.*,
         case when workloads.workload_type = 'api' then rules.target_utilisation else 1.0 end as sizing_utilisation,
+        case when workloads.workload_type = 'api' then replica_sizes.gpus_per_replica else 1 end as gpus_per_replica,
+        case when workloads.workload_type = 'api' then replica_sizes.replica_size_source else 'rented_instances' end
+                                                                            as replica_size_source,
+        case when workloads.workload_type = 'api' then rules.spare_replicas_api else 0 end as spare_replicas,
+        replica_sizes.measured_model,
+        replica_sizes.measured_requests,
         gpu_models.purchase_price_usd + gpu_models.server_overhead_usd_per_gpu as capex_per_gpu_usd,
         (gpu_models.purchase_price_usd + gpu_models.server_overhead_usd_per_gpu)
             / (gpu_models.useful_life_years * 12)                           as capex_per_gpu_month_usd,
@@ -98,6 +114,20 @@ unit_costs as (
         on measured_opex.gpu_model = workloads.gpu_model
     left join list_prices
         on list_prices.gpu_model = workloads.gpu_model
+    left join {{ ref('int_repatriation__replica_sizes') }} as replica_sizes
+        on replica_sizes.size_class = workloads.size_class
+        and replica_sizes.gpu_model = workloads.gpu_model
+
+),
+
+replicas as (
+
+    select
+        *,
+        case when capex_per_gpu_usd is not null and gpus_per_replica is not null then {{ repatriation_replicas('p95_gpu_hours_per_hour') }} end as replicas,
+        case when capex_per_gpu_usd is not null and gpus_per_replica is not null then {{ repatriation_replicas('p95_gpu_hours_per_hour / (1 + sensitivity)') }} end as replicas_throughput_plus,
+        case when capex_per_gpu_usd is not null and gpus_per_replica is not null then {{ repatriation_replicas('p95_gpu_hours_per_hour / (1 - sensitivity)') }} end as replicas_throughput_minus
+    from unit_costs
 
 ),
 
@@ -105,10 +135,10 @@ sized as (
 
     select
         *,
-        case when capex_per_gpu_usd is not null then greatest(1, ceil(p95_gpu_hours_per_hour / sizing_utilisation)) end as gpus,
-        case when capex_per_gpu_usd is not null then greatest(1, ceil(p95_gpu_hours_per_hour / (1 + sensitivity) / sizing_utilisation)) end as gpus_throughput_plus,
-        case when capex_per_gpu_usd is not null then greatest(1, ceil(p95_gpu_hours_per_hour / (1 - sensitivity) / sizing_utilisation)) end as gpus_throughput_minus
-    from unit_costs
+        replicas * gpus_per_replica                  as gpus,
+        replicas_throughput_plus * gpus_per_replica  as gpus_throughput_plus,
+        replicas_throughput_minus * gpus_per_replica as gpus_throughput_minus
+    from replicas
 
 ),
 
@@ -180,6 +210,10 @@ select
     decode_tokens_per_s,
     throughput_source,
     sizing_utilisation,
+    cast(gpus_per_replica as integer)                               as gpus_per_replica,
+    replica_size_source,
+    cast(spare_replicas as integer)                                 as spare_replicas,
+    cast(replicas as integer)                                       as replicas_needed,
     cast(gpus as integer)                                           as gpus_needed,
     batch_cost_share,
     cast(monthly_cloud_usd as decimal(38, 10))                      as monthly_cloud_cost_usd,
@@ -207,7 +241,9 @@ select
     concat_ws('; ',
         case when history_days < min_days
              then 'only ' || cast(history_days as varchar) || ' days of history (< ' || cast(cast(min_days as integer) as varchar) || ')' end,
-        case when gpus is null then 'no GPU model to size it on (serving_throughput / gpu_models seeds)' end,
+        case when capex_per_gpu_usd is null then 'no GPU model to size it on (serving_throughput / gpu_models seeds)'
+             when gpus is null then 'no replica size for ' || coalesce(size_class, '?') || ' on ' || gpu_model
+                                    || ' (serving_replicas seed)' end,
         'tco_ratio ' || coalesce(cast(round(tco, 2) as varchar), 'n/a')
             || case when tco >= tco_trigger then ' ≥ ' else ' < ' end || 'trigger ' || cast(tco_trigger as varchar)
             || ' (annual cloud $' || cast(cast(round(12 * monthly_cloud_usd) as bigint) as varchar)
@@ -216,10 +252,23 @@ select
             || case when demand_cov <= max_cov then ' (steady enough' else ' (too bursty' end
             || ', p10/p90 ' || coalesce(cast(round(p10_gpu_hours_per_hour, 2) as varchar), 'n/a') || '/'
             || coalesce(cast(round(p90_gpu_hours_per_hour, 2) as varchar), 'n/a') || ' GPU-h per hour)',
-        coalesce(cast(cast(gpus as integer) as varchar), '?') || '× ' || coalesce(gpu_model, '?') || ' at p95 demand '
-            || coalesce(cast(round(p95_gpu_hours_per_hour, 2) as varchar), 'n/a') || ' GPU-h/h'
-            || case when workload_type = 'api' then ' ÷ ' || cast(sizing_utilisation as varchar) || ' utilisation, '
-                    || throughput_source || ' throughput' else ' (rented GPUs replaced one for one)' end,
+        case when workload_type = 'api' and gpus is not null then
+            {{ number_text('replicas', 0) }} || case when replicas = 1 then ' replica × ' else ' replicas × ' end
+            || {{ number_text('gpus_per_replica', 0) }} || ' ' || gpu_model || ' = ' || {{ number_text('gpus', 0) }} || ' GPUs ('
+            || size_class || ' class, ' || {{ number_text('gpus_per_replica', 0) }}
+            || case when gpus_per_replica = 1 then ' GPU per replica ' else ' GPUs per replica ' end
+            || case when replica_size_source = 'self_hosted_logs'
+                    then 'as the self-hosted logs serve it: ' || measured_model || ', '
+                         || cast(measured_requests as varchar) || ' requests'
+                    else 'from serving_replicas: weights + KV cache in ' || gpu_model || ' memory' end
+            || '; ' || {{ number_text('replicas - spare_replicas', 0) }} || ' for p95 demand '
+            || {{ number_text('p95_gpu_hours_per_hour', 2) }} || ' GPU-h/h at ' || cast(sizing_utilisation as varchar)
+            || ' utilisation' || case when spare_replicas > 0 then ' + ' || {{ number_text('spare_replicas', 0) }} || ' spare' else '' end
+            || ', ' || throughput_source || ' throughput)'
+             when workload_type <> 'api' then
+            coalesce({{ number_text('gpus', 0) }}, '?') || '× ' || coalesce(gpu_model, '?') || ' at p95 demand '
+            || coalesce({{ number_text('p95_gpu_hours_per_hour', 2) }}, 'n/a') || ' GPU-h/h (rented GPUs replaced one for one)'
+        end,
         case when onprem_cost_source is not null then 'on-prem opex from ' || onprem_cost_source end,
         case when batch_cost_share > 0 then cast(cast(round(100 * batch_cost_share) as integer) as varchar) || ' % of cost is batch traffic, compared at batch prices' end,
         case when monthly_cloud_usd - monthly_onprem_usd >= 0
