@@ -4,19 +4,33 @@
 from connectors import focus_files as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import MonthlyExport, RawSpec
+from pipelines.ingest.aws import aws_options, s3_client
+from pipelines.options import Option
 
 
 def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
+    client = s3_client(src)  # profile / role_arn / endpoint_url / region options, as for aws_cur
     if src.type == "aws_focus":
         # Manifest-driven like aws_cur: only complete periods; an unchanged manifest is skipped
         # without downloading, a changed one (restatement) replaces the period.
-        return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: conn.read_aws_period(p))
-                for p in conn.discover_aws(src.uri)}
+        return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: conn.read_aws_period(p, s3_client=client))
+                for p in conn.discover_aws(src.uri, s3_client=client)}
     # Plain files carry their periods inside: they are read once to group rows by period; the
     # fingerprint (files + content hashes per period) still skips the write of unchanged periods.
     # `mapping: azure_ea` / `mapping: oci` reads provider-native exports through a mapping CSV.
     return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: p.table)
-            for p in conn.discover(src.uri, mapping=src.options.get("mapping"))}
+            for p in conn.discover(src.uri, mapping=src.options.get("mapping"), s3_client=client)}
+
+
+OPTIONS = {
+    "aws_focus": aws_options(),
+    "focus_files": (
+        Option("mapping", "choice", "read a provider-native export (not FOCUS columns) through its "
+                                    "mapping CSV in connectors/focus_mappings/", choices=conn.mapping_names()),
+        Option("billing_currency", "str", "ISO 4217 currency of files that omit the BillingCurrency column",
+               pattern=r"[A-Z]{3}", example="USD"),
+        *aws_options(s3_only=True)),
+}
 
 
 SPECS = [RawSpec(
