@@ -12,7 +12,7 @@ import warnings
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from pipelines.config import ConfigError, default_home, load_config, preflight
+from pipelines.config import WHATIF_KEEP, ConfigError, default_home, load_config, preflight
 
 
 def _instance(home: Path):
@@ -369,16 +369,26 @@ def cmd_alert(args) -> int:
 
 
 def cmd_whatif(args) -> int:
-    from pipelines.whatif import WhatIfError, compare, run_whatif
+    from pipelines.whatif import WhatIfError, compare, prune_copies, run_whatif, whatif_dir
 
     cfg = load_config(args.config) if args.config else None
     home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
+    keep = cfg.whatif_keep if cfg else WHATIF_KEEP
+    if args.keep is not None:
+        if not args.keep.strip().isdigit() or int(args.keep) < 1:
+            raise UsageError(f"--keep: {args.keep!r} must be a whole number ≥ 1 (what-if copies kept)")
+        keep = int(args.keep)
     try:
         path = run_whatif(home, args.set)
     except WhatIfError as e:
         print(str(e), file=sys.stderr)
         return 2
+    kept, deleted = prune_copies(home, keep)
+    size = sum(p.stat().st_size for p in kept)
     print(f"what-if warehouse: {path}  (published warehouse unchanged)")
+    print(f"what-if copies in {whatif_dir(home)}: the last {keep} kept (now {len(kept)}, {size / 2**20:,.0f} MiB)"
+          + (f"; deleted {len(deleted)} older: {', '.join(p.name for p in deleted)}" if deleted else "")
+          + " (keep more or fewer: --keep N or whatif_keep in aispend.yaml)")
     print(f"{'workload':<60} {'verdict':>25} {'payback months':>18} {'on-prem $/month':>26}")
     for wid, v0, v1, p0, p1, c0, c1 in compare(home, path):
         print(f"{wid[:60]:<60} {f'{v0} -> {v1}':>25} {f'{p0} -> {p1}':>18} {f'{c0} -> {c1}':>26}")
@@ -410,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="e.g. electricity_usd_per_kwh=0.12, gpu_price_usd.H100=28000, target_utilisation=0.7 (repeatable)")
     w.add_argument("--config")
     w.add_argument("--home")
+    w.add_argument("--keep", metavar="N",
+                   help=f"what-if copies kept in $AISPEND_HOME/whatif/, newest first; older ones are deleted "
+                        f"(default: whatif_keep in the config, else {WHATIF_KEEP})")
     w.set_defaults(fn=cmd_whatif)
     from pipelines.focus_check import add_parser as add_focus_check
     add_focus_check(sub)
