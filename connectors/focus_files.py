@@ -300,12 +300,16 @@ class MapRule:
     arg: str
 
 
+def mapping_names() -> tuple[str, ...]:
+    """The mappings shipped in `focus_mappings/` (the values of a source's `mapping` option)."""
+    return tuple(sorted(p.stem for p in MAPPINGS_DIR.glob("*.csv")))
+
+
 def load_mapping(name: str) -> list[MapRule]:
     """`focus_mappings/<name>.csv`: per FOCUS column, the native column(s) and a transform."""
     path = MAPPINGS_DIR / f"{name}.csv"
     if not re.fullmatch(r"[a-z0-9_]+", name or "") or not path.is_file():
-        known = sorted(p.stem for p in MAPPINGS_DIR.glob("*.csv"))
-        raise SourceError(SOURCE, f"mapping '{name}'", f"unknown mapping (one of: {', '.join(known)})")
+        raise SourceError(SOURCE, f"mapping '{name}'", f"unknown mapping (one of: {', '.join(mapping_names())})")
     with path.open(encoding="utf-8") as fh:
         return [MapRule(r["focus_column"], tuple(x for x in r["native"].split("|") if x), r["transform"], r["arg"])
                 for r in csv.DictReader(fh)]

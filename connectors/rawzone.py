@@ -250,6 +250,12 @@ def partition_dir_exists(home: Path, raw_table: str, source_name: str, partition
     return any(base.glob(f"*={partition}"))
 
 
+def has_rows(home: Path, raw_table: str, source_name: str) -> bool:
+    """Whether any partition of this source in this raw table holds a row (Parquet footers only)."""
+    base = raw_root(home) / raw_table / f"source={source_name}"
+    return any(pq.read_metadata(f).num_rows > 0 for f in base.glob("*=*/*.parquet"))
+
+
 def _split(table: pa.Table, ts_column: str, fmt: str) -> dict[str, pa.Table]:
     if table.num_rows == 0:
         return {}

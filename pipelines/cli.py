@@ -6,12 +6,13 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 import time
 import warnings
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from pipelines.config import ConfigError, default_home, load_config
+from pipelines.config import WHATIF_KEEP, ConfigError, default_home, load_config, preflight
 
 
 def _instance(home: Path):
@@ -87,7 +88,15 @@ def billing_source_types() -> tuple[str, ...]:
     return tuple(t for s in ALL_SPECS if s.cadence == "monthly" for t in s.source_types)
 
 
-def _report_failure(result, what: str) -> None:
+class UsageError(ValueError):
+    """A bad command-line value; the message names the flag (one line, exit 2)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C (SIGINT) or SIGTERM stopped a command; the message is the one line to print (exit 130)."""
+
+
+def _report_failure(result, what: str, log: Path | None) -> None:
     print(f"\n{what} failed; nothing was published and the previous warehouse is unchanged.", file=sys.stderr)
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
@@ -95,24 +104,125 @@ def _report_failure(result, what: str) -> None:
             while err is not None and err.cause is not None and "DagsterExecutionStepExecutionError" in err.cls_name:
                 err = err.cause  # show the connector's / check's own error, not Dagster's wrapper
             msg = (err.message if err else "failed").strip().splitlines()
+            if err is not None and err.cls_name == "Failure" and msg:  # our own message: no class name before it
+                msg[0] = msg[0].split(": ", 1)[-1]
             print(f"  step {ev.step_key}: {msg[0] if msg else 'failed'}", file=sys.stderr)
             for line in msg[1:4]:
                 print(f"    {line}", file=sys.stderr)
+    if log:
+        print(f"  full log: {log}", file=sys.stderr)
 
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# Dagster's console logger writes to the log file (stderr, captured) at INFO: the run's warnings and
+# errors with their tracebacks, and each asset's own messages; --verbose streams everything instead.
+FILE_LOG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+class RunLog:
+    """One log file per `aispend run` invocation (UTC time to the microsecond + pid: never shared),
+    receiving everything the steps print: Python's sys.stdout / sys.stderr, logging handlers that
+    write to them (Dagster's console logger, dbt's), and subprocesses writing to fds 1 and 2."""
+
+    def __init__(self, home: Path, verbose: bool):
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        self.path = None if verbose else home / "logs" / f"run-{stamp}-{os.getpid()}.log"
+
+    @contextlib.contextmanager
+    def capture(self):
+        if self.path is None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
+        saved = os.dup(1), os.dup(2)
+        with open(self.path, "a", buffering=1) as fh:
+            try:
+                os.dup2(fh.fileno(), 1)
+                os.dup2(fh.fileno(), 2)
+                with contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+                    yield
+            finally:
+                for stream in (sys.__stdout__, sys.__stderr__):
+                    if stream is not None:
+                        stream.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+                os.close(saved[0])
+                os.close(saved[1])
 
 
 @contextlib.contextmanager
-def _run_log(home: Path, verbose: bool):
-    """Send Dagster's and dbt's line-by-line output to a log file unless verbose."""
-    if verbose:
-        yield None
+def _interrupt_watch():
+    """Yields a function telling whether SIGINT / SIGTERM arrived since entry.
+
+    Dagster installs its own SIGINT handler while a job runs; when its interrupt surfaces inside a
+    garbage-collector callback Python only prints "Exception ignored" and the run goes on (and
+    publishes). The wakeup fd records every signal at C level whatever handler runs, and the
+    unraisable hook re-delivers a swallowed interrupt where it can stop the step.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
         return
-    log = home / "logs" / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a") as fh, contextlib.redirect_stdout(fh):
-        yield log
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    seen = {"signal": False}
+    previous_hook = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) or \
+                type(unraisable.exc_value).__name__ == "DagsterExecutionInterruptedError":
+            seen["signal"] = True
+            signal.raise_signal(signal.SIGINT)  # raised again at the next safe point, not inside the callback
+            return
+        previous_hook(unraisable)
+
+    def received() -> bool:
+        try:
+            data = os.read(r, 512)
+        except BlockingIOError:
+            data = b""
+        seen["signal"] = seen["signal"] or bool({signal.SIGINT, signal.SIGTERM} & set(data))
+        return seen["signal"]
+
+    old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    sys.unraisablehook = hook
+    try:
+        yield received
+    finally:
+        sys.unraisablehook = previous_hook
+        signal.set_wakeup_fd(old_fd)
+        os.close(r)
+        os.close(w)
+
+
+def _source_metadata(result) -> list[dict]:
+    """The `sources` metadata ({source: counts}) of every load the run made.
+
+    A load covering a partition range is recorded once per partition with the same metadata:
+    each (asset, load_id) counts once.
+    """
+    loads = {}
+    for ev in result.get_asset_materialization_events():
+        mat = ev.event_specific_data.materialization
+        value, load_id = mat.metadata.get("sources"), mat.metadata.get("load_id")
+        if value is not None:
+            loads[(mat.asset_key, load_id.value if load_id is not None else ev.partition)] = value.data
+    return list(loads.values())
+
+
+def _warehouse_stamp(home: Path) -> tuple[int, int] | None:
+    from pipelines.warehouse import published_path
+
+    try:
+        st = published_path(home).stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | None = None,
@@ -120,42 +230,92 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
     """Ingest every partition from the config's start date to `end_day`, build, publish.
 
     With `daily=False` only billing is re-ingested before the rebuild (e.g. after a restatement).
+    Checked before anything is written: the config, the date range, local paths and env vars.
+    Ends with rows loaded per configured source and a WARNING for each that produced none.
+    Raises Interrupted on Ctrl-C (one line to print: what stopped, whether anything was published).
     """
-    from pipelines.definitions import build_definitions
-
     cfg = load_config(config_path)
+    preflight(cfg)
     home = home or cfg.home
-    defs = build_definitions(config_path, str(home))
-    instance = _instance(home)
-    end_day = end_day or (date.today() - timedelta(days=1))
+    if end_day is None and (end_day := date.today() - timedelta(days=1)).isoformat() < cfg.start_date:
+        raise ConfigError(f"{cfg.path}: start_date: {cfg.start_date} is after yesterday ({end_day}), the last day "
+                          "a run ingests by default; nothing to ingest")
+    if end_day.isoformat() < cfg.start_date:
+        raise UsageError(f"--end: {end_day} is before start_date {cfg.start_date} (in {cfg.path}); "
+                         "nothing to ingest")
     month_range, day_range = partition_ranges(cfg.start_date, end_day)
     month_range = months or month_range
+    windows = {"monthly": f"{month_range[0]}..{month_range[1]}", "daily": f"{day_range[0]}..{day_range[1]}"}
 
-    run_config = None if verbose else QUIET
-    steps = []
-    if cfg.sources_of_type(*billing_source_types()):
-        steps.append(("billing_ingest_job", range_tags(*month_range), f"billing ingest {month_range[0]}..{month_range[1]}"))
-    if daily:
-        steps.append(("daily_job", range_tags(*day_range),
-                      f"daily ingest {day_range[0]}..{day_range[1]} + dbt build + publish"))
-    else:
-        steps.append(("build_job", {}, "dbt build + publish"))
-    for job, tags, what in steps:
-        t = time.monotonic()
-        with _run_log(home, verbose) as log:
-            res = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags, run_config=run_config,
-                                                           raise_on_error=False)
-        if not res.success:
-            _report_failure(res, what)
-            if log:
-                print(f"  full log: {log}", file=sys.stderr)
-            return False
-        print(f"  {what}: ok in {time.monotonic() - t:.1f}s" + (f" (log: {log})" if log else ""))
+    log = RunLog(home, verbose)
+    published_before = _warehouse_stamp(home)
+    what = "loading the pipeline definitions"
+    counts: list[dict] = []
+    try:
+        with _interrupt_watch() as interrupted:
+            with log.capture():
+                from pipelines.definitions import build_definitions
+
+                defs = build_definitions(config_path, str(home))
+                instance = _instance(home)
+            run_config = None if verbose else FILE_LOG
+            steps = []
+            if cfg.sources_of_type(*billing_source_types()):
+                steps.append(("billing_ingest_job", range_tags(*month_range), f"billing ingest {windows['monthly']}"))
+            if daily:
+                steps.append(("daily_job", range_tags(*day_range), f"daily ingest {windows['daily']} + dbt build + publish"))
+            else:
+                steps.append(("build_job", {}, "dbt build + publish"))
+            for job, tags, what in steps:
+                t = time.monotonic()
+                with log.capture():
+                    res = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags,
+                                                                       run_config=run_config, raise_on_error=False)
+                if interrupted():
+                    raise KeyboardInterrupt
+                counts += _source_metadata(res)
+                if not res.success:
+                    _print_counts(cfg, counts, windows)
+                    _report_failure(res, what, log.path)
+                    return False
+                print(f"  {what}: ok in {time.monotonic() - t:.1f}s")
+    except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the message short
+        published = ("nothing from it was published" if _warehouse_stamp(home) == published_before
+                     else "the warehouse had been published before the interrupt")
+        raise Interrupted(f"interrupted: aispend run during {what}; {published}"
+                          + (f"; log: {log.path}" if log.path else "")) from None
+    _print_counts(cfg, counts, windows)
+    if log.path:
+        print(f"  log: {log.path}")
     return True
 
 
+def _print_counts(cfg, counts: list[dict], windows: dict[str, str]) -> None:
+    from pipelines.run_report import report, sum_counts
+
+    table, warnings = report(cfg, sum_counts(counts), windows)
+    if table:
+        print("  loaded this run, per source:")
+        print("\n".join(table))
+    for w in warnings:
+        print(w, file=sys.stderr)
+
+
+def parse_day(value: str, flag: str) -> date:
+    """A --flag's YYYY-MM-DD value; UsageError naming the flag otherwise."""
+    from pipelines.options import OptionError, parse_date
+
+    try:
+        return date.fromisoformat(parse_date(value))
+    except OptionError as e:
+        raise UsageError(f"{flag}: {e}") from None
+
+
 def cmd_run(args) -> int:
-    end = date.fromisoformat(args.end) if args.end else None
+    end = parse_day(args.end, "--end") if args.end else None
     return 0 if run_pipeline(args.config, Path(args.home).resolve() if args.home else None, end_day=end,
                              verbose=args.verbose) else 1
 
@@ -177,7 +337,7 @@ def cmd_demo(args) -> int:
         os.environ["OPENAI_ADMIN_KEY"] = emu.openai_admin_key
         os.environ["ANTHROPIC_ADMIN_KEY"] = emu.anthropic_admin_key
         config = str(org / "aispend.yaml")
-        if not run_pipeline(config, home, end_day=DEFAULT_END):
+        if not run_pipeline(config, home, end_day=DEFAULT_END, verbose=args.verbose):
             return 1
         period = manifest.events["restatement"]["billing_period"]
         before = report.month_total(home, "aws_cur", period)
@@ -284,16 +444,26 @@ def cmd_describe(args) -> int:
 
 
 def cmd_whatif(args) -> int:
-    from pipelines.whatif import WhatIfError, compare, run_whatif
+    from pipelines.whatif import WhatIfError, compare, prune_copies, run_whatif, whatif_dir
 
     cfg = load_config(args.config) if args.config else None
     home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
+    keep = cfg.whatif_keep if cfg else WHATIF_KEEP
+    if args.keep is not None:
+        if not args.keep.strip().isdigit() or int(args.keep) < 1:
+            raise UsageError(f"--keep: {args.keep!r} must be a whole number ≥ 1 (what-if copies kept)")
+        keep = int(args.keep)
     try:
         path = run_whatif(home, args.set)
     except WhatIfError as e:
         print(str(e), file=sys.stderr)
         return 2
+    kept, deleted = prune_copies(home, keep)
+    size = sum(p.stat().st_size for p in kept)
     print(f"what-if warehouse: {path}  (published warehouse unchanged)")
+    print(f"what-if copies in {whatif_dir(home)}: the last {keep} kept (now {len(kept)}, {size / 2**20:,.0f} MiB)"
+          + (f"; deleted {len(deleted)} older: {', '.join(p.name for p in deleted)}" if deleted else "")
+          + " (keep more or fewer: --keep N or whatif_keep in aispend.yaml)")
     print(f"{'workload':<60} {'verdict':>25} {'payback months':>18} {'on-prem $/month':>26}")
     for wid, v0, v1, p0, p1, c0, c1 in compare(home, path):
         print(f"{wid[:60]:<60} {f'{v0} -> {v1}':>25} {f'{p0} -> {p1}':>18} {f'{c0} -> {c1}':>26}")
@@ -341,6 +511,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="e.g. electricity_usd_per_kwh=0.12, gpu_price_usd.H100=28000, target_utilisation=0.7 (repeatable)")
     w.add_argument("--config")
     w.add_argument("--home")
+    w.add_argument("--keep", metavar="N",
+                   help=f"what-if copies kept in $AISPEND_HOME/whatif/, newest first; older ones are deleted "
+                        f"(default: whatif_keep in the config, else {WHATIF_KEEP})")
     w.set_defaults(fn=cmd_whatif)
     from pipelines.focus_check import add_parser as add_focus_check
     add_focus_check(sub)
@@ -358,6 +531,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return 2
+    except UsageError as e:
+        print(f"aispend {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except Interrupted as e:
+        print(str(e), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print(f"interrupted: aispend {args.cmd}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

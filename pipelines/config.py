@@ -1,8 +1,12 @@
-"""The one configuration file (`aispend.yaml`): which sources are enabled, where data lives, alerts.
+"""The one configuration file (`aispend.yaml`): which sources are enabled and where data lives.
 
-Validated at start; every error names the offending key (e.g. ``sources[2].uri``) so a user can
-fix the file without reading code. Secrets are never values in this file: keys ending in ``_env``
-name an environment variable, read only when a connector needs it.
+Validated when loaded; every error is one line naming the file and the offending key (e.g.
+``sources[2].uri: required``, ``sources[3].rol_arn: unknown option for type aws_cur_legacy; did you
+mean 'role_arn'?``) so a user can fix the file without reading code. Source types and their
+options come from the ingest specs (`pipelines.ingest.SOURCE_TYPES`). `preflight` checks, when a run
+starts and before anything is written, what only the machine can tell: local paths exist and
+the environment variables named by ``*_env`` keys are set. Secrets are never values in this file:
+keys ending in ``_env`` name an environment variable, read only when a connector needs it.
 
 Values may reference environment variables as ``${NAME}`` (used by the demo to point API sources
 at the local emulator, and by deployments to keep bucket names per environment).
@@ -10,32 +14,20 @@ at the local emulator, and by deployments to keep bucket names per environment).
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-# Source types from DESIGN.md "Interfaces", with the raw tables each one feeds. Adding a source
-# type is a data change here plus a connector; the asset factory reads this map.
-SOURCE_TYPES: dict[str, tuple[str, ...]] = {
-    "aws_cur": ("aws_cur",),
-    "aws_focus": ("focus_lines",),
-    "aws_cur_legacy": ("aws_cur",),
-    "gcp_billing": ("gcp_billing", "gcp_catalog_skus"),
-    "focus_files": ("focus_lines",),
-    "openai": ("openai_usage", "openai_costs"),
-    "anthropic": ("anthropic_usage", "anthropic_costs", "anthropic_claude_code"),
-    "otel_traces": ("otel_spans",),
-    "litellm_logs": ("litellm_spend_logs",),
-    "agent_trajectories": ("agent_llm_calls",),
-    "gpu_telemetry": ("gpu_samples",),
-    "dcgm_metrics": ("gpu_samples",),
-    "self_hosted_requests": ("self_hosted_requests",),
-}
+from pipelines.options import OptionError, check_options, did_you_mean, parse_date
 
+TOP_LEVEL_KEYS = ("home", "start_date", "sources", "whatif_keep")
+WHATIF_KEEP = 3  # what-if copies kept under $AISPEND_HOME/whatif/ (whatif_keep / --keep)
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -66,9 +58,9 @@ class SourceConfig:
 class AispendConfig:
     home: Path
     sources: tuple[SourceConfig, ...]
-    start_date: str = "2025-01-01"
-    alerts: tuple[dict[str, Any], ...] = ()
+    start_date: str = "2025-01-01"  # required in a file with sources; this default only serves no-source definitions
     path: Path | None = None
+    whatif_keep: int = WHATIF_KEEP
 
     def sources_of_type(self, *types: str) -> list[SourceConfig]:
         return [s for s in self.sources if s.type in types]
@@ -92,6 +84,16 @@ def _expand(value: Any, where: str, path: str) -> Any:
     return value
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without implicit timestamps: `start_date: 2023-13-01` stays text for our own check
+    (naming the key) instead of failing inside the YAML parser; valid dates stay text too."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def default_home() -> Path:
     return Path(os.environ.get("AISPEND_HOME", "./data")).resolve()
 
@@ -104,18 +106,25 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
     """
     if path is None:
         return AispendConfig(home=default_home(), sources=())
+    from pipelines.ingest import SOURCE_TYPES  # the registry lives beside the ingest specs
+
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{p}: config file not found")
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        raw = yaml.load(p.read_text(), Loader=_Loader) or {}
+    except (yaml.YAMLError, ValueError) as e:
+        raise ConfigError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: top level must be a mapping")
-    unknown = set(raw) - {"home", "sources", "alerts", "start_date"}
-    if unknown:
-        raise ConfigError(f"{p}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    if "alerts" in raw:
+        raise ConfigError(f"{p}: alerts: alert channels (Slack, email, webhooks) are not supported yet; remove the "
+                          "block: the weekly anomaly digest is written to $AISPEND_HOME/alerts/anomaly-digest-<date>.md "
+                          "and stdout by `aispend alert` and the weekly_anomaly_job")
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(f"{p}: {key}: unknown top-level key (one of {', '.join(TOP_LEVEL_KEYS)})"
+                              f"{did_you_mean(str(key), TOP_LEVEL_KEYS)}")
 
     home_val = os.environ.get("AISPEND_HOME") or _expand(raw.get("home", "./data"), "home", str(p))
     home = Path(home_val)
@@ -141,9 +150,8 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
             raise ConfigError(f"{p}: {where}.name: duplicate source name '{name}'")
         seen.add(name)
         if typ not in SOURCE_TYPES:
-            raise ConfigError(f"{p}: {where}.type: unknown type '{typ}' (one of {', '.join(SOURCE_TYPES)})")
-        if not SOURCE_TYPES[typ]:
-            raise ConfigError(f"{p}: {where}.type: '{typ}' is not supported by this version yet")
+            raise ConfigError(f"{p}: {where}.type: unknown type '{typ}' (one of {', '.join(SOURCE_TYPES)})"
+                              f"{did_you_mean(typ, SOURCE_TYPES)}")
         options = {k: _expand(v, f"{where}.{k}", str(p)) for k, v in s.items() if k not in ("name", "type", "uri")}
         for k, v in options.items():
             if k.endswith("_key") or k in ("password", "secret", "token"):
@@ -152,15 +160,47 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
         if "://" not in uri and not Path(uri).is_absolute():
             # Relative paths are relative to the config file, so a config travels with its data.
             uri = str((p.parent / uri).resolve())
+        try:
+            options = check_options(SOURCE_TYPES[typ], options, uri)
+        except OptionError as e:
+            raise ConfigError(f"{p}: {where}.{e}") from None
         sources.append(SourceConfig(name=name, type=typ, uri=uri, options=options))
 
-    alerts = raw.get("alerts") or []
-    if not isinstance(alerts, list):
-        raise ConfigError(f"{p}: alerts: must be a list")
-    start_date = str(raw.get("start_date", "2025-01-01"))
-    if not re.match(r"^\d{4}-\d{2}-\d{2}$", start_date):
-        raise ConfigError(f"{p}: start_date: '{start_date}' must be YYYY-MM-DD")
-    return AispendConfig(home=home, sources=tuple(sources), start_date=start_date, alerts=tuple(alerts), path=p.resolve())
+    if "start_date" not in raw:
+        if sources:
+            raise ConfigError(f"{p}: start_date: required (the first day to ingest, YYYY-MM-DD, e.g. "
+                              f"start_date: {date.today().replace(day=1).isoformat()})")
+        start_date = AispendConfig.start_date
+    else:
+        try:
+            start_date = parse_date(str(_expand(raw["start_date"], "start_date", str(p))).strip())
+        except OptionError as e:
+            raise ConfigError(f"{p}: start_date: {e}") from None
+    whatif_keep = raw.get("whatif_keep", WHATIF_KEEP)
+    if isinstance(whatif_keep, bool) or not isinstance(whatif_keep, int) or whatif_keep < 1:
+        raise ConfigError(f"{p}: whatif_keep: {whatif_keep!r} must be a whole number ≥ 1 (what-if copies kept)")
+    return AispendConfig(home=home, sources=tuple(sources), start_date=start_date, path=p.resolve(),
+                         whatif_keep=whatif_keep)
+
+
+def preflight(cfg: AispendConfig) -> None:
+    """What a run needs from this machine, checked before anything is written: every local
+    `uri` exists (a glob matches a file), every ``*_env`` variable is set. Raises the first problem
+    as a ConfigError naming the key (never a variable's value)."""
+    from pipelines.ingest import SOURCE_TYPES
+
+    where = cfg.path or "config"
+    for i, src in enumerate(cfg.sources):
+        if "://" not in src.uri:
+            if glob.has_magic(src.uri):
+                if not glob.glob(src.uri):
+                    raise ConfigError(f"{where}: sources[{i}].uri: no file matches {src.uri}")
+            elif not Path(src.uri).exists():
+                raise ConfigError(f"{where}: sources[{i}].uri: {src.uri} does not exist")
+        for opt in SOURCE_TYPES[src.type].options:
+            var = src.options.get(opt.name)
+            if opt.kind == "env" and var and not os.environ.get(var):
+                raise ConfigError(f"{where}: sources[{i}].{opt.name}: environment variable {var} is not set")
 
 
 def config_path_from_env() -> str | None:

@@ -14,6 +14,7 @@ from pipelines.dbt_args import DBT_DIR, dbt_build_args, dbt_env, dbt_target_path
 from pipelines.dbt_args import dbt_executable, dbt_state_dir
 from pipelines.ingest import ALL_SPECS
 from pipelines.resources import AispendResource
+from pipelines.run_report import NoDataError, require_some_data
 
 WAREHOUSE_POOL = {"dagster/concurrency_key": "warehouse"}
 
@@ -65,6 +66,10 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     def aispend_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, aispend: AispendResource):
         """Staging, intermediate models and the marts analysts rely on, built into the build file."""
         cfg = aispend.load()
+        try:  # a run that loaded nothing anywhere must not replace the warehouse with empty marts
+            require_some_data(cfg)
+        except NoDataError as e:
+            raise dg.Failure(description=str(e), allow_retries=False) from None
         for spec in ALL_SPECS:  # sources with no data yet still resolve (zero-row schema file)
             for name, schema in (spec.snapshot_schemas or {spec.raw_table: spec.schema}).items():
                 rawzone.ensure_schema_file(cfg.home, name, schema)

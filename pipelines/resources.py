@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -21,7 +22,4 @@ class AispendResource(dg.ConfigurableResource):
 
     def load(self) -> AispendConfig:
         cfg = load_config(self.config_path or None)
-        if self.home:
-            cfg = AispendConfig(home=Path(self.home).resolve(), sources=cfg.sources, start_date=cfg.start_date,
-                                alerts=cfg.alerts, path=cfg.path)
-        return cfg
+        return replace(cfg, home=Path(self.home).resolve()) if self.home else cfg

@@ -4,7 +4,8 @@ The published warehouse is copied to `$AISPEND_HOME/whatif/<UTC timestamp>.duckd
 only the assumption-driven models (WHATIF_MODELS) in the copy, with the overrides passed as the
 `whatif` dbt var (read by the `assumption_seed` and `threshold` macros). The published file is only
 ever read, so analysts and the dashboard keep seeing the real numbers; every what-if is a file of
-its own, with its overrides recorded in its `whatif_overrides` table.
+its own, with its overrides recorded in its `whatif_overrides` table. A copy is as large as the
+warehouse, so only the newest `whatif_keep` (config, default 3; `--keep`) are kept.
 """
 
 from __future__ import annotations
@@ -106,11 +107,15 @@ def read_catalog(db_path: Path) -> Catalog:
         con.close()
 
 
+def whatif_dir(home: Path) -> Path:
+    return home / "whatif"
+
+
 def run_whatif(home: Path, sets: list[str], *, now: datetime | None = None) -> Path:
     """Copy the published warehouse, rebuild WHATIF_MODELS in the copy with the overrides; return its path.
 
-    The published warehouse is read, never written. On a dbt failure the half-built copy is
-    removed and a WhatIfError carries dbt's output tail.
+    The published warehouse is read, never written. On a dbt failure or an interrupt the
+    half-built copy is removed (a WhatIfError carries dbt's output tail).
     """
     published = warehouse.published_path(home)
     if not published.exists():
@@ -119,33 +124,49 @@ def run_whatif(home: Path, sets: list[str], *, now: datetime | None = None) -> P
     if not overrides:
         raise WhatIfError("whatif: nothing to change; give at least one --set key=value")
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
-    out_dir = home / "whatif"
+    out_dir = whatif_dir(home)
     out_dir.mkdir(parents=True, exist_ok=True)
     dst = out_dir / f"{stamp}.duckdb"
     tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(published, tmp)
-    # the pipeline's own dbt environment and arguments, pointed at the copy
-    env = {**os.environ, **dbt_env(home),
-           "AISPEND_DBT_DB_PATH": str(tmp),
-           "DBT_TARGET_PATH": str(out_dir / "target"),
-           "DBT_LOG_PATH": str(out_dir / "logs")}
-    cmd = [dbt_executable(), *dbt_build_args({"whatif": overrides}),
-           "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--select", *WHATIF_MODELS]
-    res = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise WhatIfError(f"whatif: dbt build failed; the published warehouse is unchanged\n{res.stdout[-4000:]}{res.stderr[-2000:]}")
-    con = duckdb.connect(str(tmp))
     try:
-        con.execute("create or replace table main.whatif_overrides (key varchar, value double)")
-        for raw in sets:
-            key, _, value = raw.partition("=")
-            con.execute("insert into main.whatif_overrides values (?, ?)", [key.strip(), float(value)])
-        con.execute("checkpoint")
+        shutil.copyfile(published, tmp)
+        # the pipeline's own dbt environment and arguments, pointed at the copy
+        env = {**os.environ, **dbt_env(home),
+               "AISPEND_DBT_DB_PATH": str(tmp),
+               "DBT_TARGET_PATH": str(out_dir / "target"),
+               "DBT_LOG_PATH": str(out_dir / "logs")}
+        cmd = [dbt_executable(), *dbt_build_args({"whatif": overrides}),
+               "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--select", *WHATIF_MODELS]
+        res = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise WhatIfError(f"whatif: dbt build failed; the published warehouse is unchanged\n"
+                              f"{res.stdout[-4000:]}{res.stderr[-2000:]}")
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("create or replace table main.whatif_overrides (key varchar, value double)")
+            for raw in sets:
+                key, _, value = raw.partition("=")
+                con.execute("insert into main.whatif_overrides values (?, ?)", [key.strip(), float(value)])
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        os.replace(tmp, dst)
     finally:
-        con.close()
-    os.replace(tmp, dst)
+        tmp.unlink(missing_ok=True)
     return dst
+
+
+def prune_copies(home: Path, keep: int) -> tuple[list[Path], list[Path]]:
+    """Keep the newest `keep` what-if copies (names are UTC timestamps), delete the older ones.
+
+    Returns (kept, deleted), oldest first. Each copy is a whole warehouse (the demo's: ~180 MiB).
+    """
+    copies = sorted(whatif_dir(home).glob("*.duckdb"))
+    deleted = copies[:-keep]
+    for path in deleted:
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+    return copies[-keep:], deleted
 
 
 def compare(home: Path, whatif_db: Path, limit: int = 10) -> list[tuple]:

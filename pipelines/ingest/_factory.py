@@ -117,6 +117,14 @@ def _refetch_days(spec: RawSpec, src: SourceConfig) -> int:
     return n
 
 
+def source_metadata(per_source: dict[str, dict[str, int]]) -> dict[str, object]:
+    """Materialization metadata of one load per configured source: `rows_<source>` and the
+    `sources` JSON ({source: {rows, partitions_written, partitions_unchanged, ...}}) that the CLI
+    sums into its end-of-run report."""
+    return {**{f"rows_{name}": c["rows"] for name, c in per_source.items()},
+            **({"sources": dg.MetadataValue.json(per_source)} if per_source else {})}
+
+
 def _with_partition(parts: dict[str, pa.Table]) -> pa.Table | None:
     tables = [t.append_column("_partition", pa.repeat(pa.scalar(k, pa.string()), t.num_rows)) for k, t in parts.items()]
     return pa.concat_tables(tables) if tables else None
@@ -260,8 +268,10 @@ def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:
                 # Only the latest catalogue matters: one fixed partition, replaced each run.
                 rawzone.write_partitions(cfg.home, name, source_name, "snapshot", {"latest": tables[name]},
                                          spec.snapshot_schemas[name], load_id, context.run_id)
+            per_source = {src: {"rows": tables[name].num_rows, "partitions_written": 1} for src, tables in loads.items()}
             yield dg.MaterializeResult(asset_key=keys[name], metadata={
-                "rows": sum(t[name].num_rows for t in loads.values()), "load_id": load_id})
+                "rows": sum(t[name].num_rows for t in loads.values()), "load_id": load_id,
+                **source_metadata(per_source)})
 
     return _snapshot
 
@@ -344,13 +354,18 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
         finally:
             for sp in staged.values():
                 sp.discard()  # no-op for committed partitions
+        per_source = {src.name: {"rows": rows_by_source.get(src.name, 0),
+                                 "partitions_written": sum(1 for name, _ in staged if name == src.name),
+                                 "partitions_unchanged": sum(1 for k in skips.unchanged if k.startswith(f"{src.name}/")),
+                                 "partitions_without_export": sum(1 for k in skips.absent if k.startswith(f"{src.name}/"))}
+                      for src in cfg.sources_of_type(*spec.source_types)}
         yield dg.MaterializeResult(metadata={
             "rows": sum(rows_by_source.values()),
             "partitions_written": len(staged),
             "partitions_unchanged": len(skips.unchanged),
             **({"partitions_without_export": ", ".join(skips.absent)} if skips.absent else {}),
             "load_id": load_id,
-            **{f"rows_{s}": n for s, n in rows_by_source.items()},
+            **source_metadata(per_source),
         })
 
     return _asset

@@ -6,11 +6,20 @@ asset re-reads the source's files and replaces its snapshot whole.
 
 from connectors import agent_trajectories as conn
 from pipelines.ingest._factory import RawSpec
+from pipelines.options import Option
 
 
 def _runs(src):
     return {conn.RAW_TABLE: conn.read_runs(src.uri, src.options)}
 
+
+OPTIONS = {"agent_trajectories": (
+    Option("model", "str", "model of every call when the files do not name it (then required)"),
+    Option("provider", "str", "provider of the calls (default: from the model name, connectors/model_providers.csv)"),
+    Option("agent", "str", "agent name (default: swe-agent for .traj files, the file name for transcripts)"),
+    Option("started_at", "datetime", "when the runs happened, UTC (the files carry no timestamps; "
+                                     "default: each file's modification time)"),
+)}
 
 SPECS = [RawSpec(
     raw_table=conn.RAW_TABLE, source_type="agent_trajectories", cadence="snapshot", schema=conn.SCHEMA,

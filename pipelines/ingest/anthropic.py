@@ -9,6 +9,8 @@ usage only), `claude_code` (default true; false skips the Claude Code report), `
 from connectors import anthropic as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
+from pipelines.ingest.openai import ADMIN_KEY_ENV, BUCKET_WIDTH
+from pipelines.options import Option
 
 REFETCH_DAYS = 3
 
@@ -22,6 +24,12 @@ def _claude_code(src: SourceConfig, s, e):
         return conn.SCHEMAS["anthropic_claude_code"].empty_table()
     return conn.fetch_claude_code(_client(src), s, e)
 
+
+OPTIONS = {"anthropic": (
+    ADMIN_KEY_ENV,
+    BUCKET_WIDTH,
+    Option("claude_code", "bool", "also read the Claude Code usage report", default=True),
+)}
 
 SPECS = [
     RawSpec(raw_table="anthropic_usage", source_type="anthropic", cadence="daily",

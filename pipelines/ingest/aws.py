@@ -4,9 +4,20 @@ from connectors import aws_cur as conn
 from connectors import aws_cur_legacy as legacy
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import MonthlyExport, RawSpec
+from pipelines.options import Option
 
 # source type → connector module (same discover/read_period contract, same raw table)
 READERS = {"aws_cur": conn, "aws_cur_legacy": legacy}
+
+
+def aws_options(s3_only: bool = False) -> tuple[Option, ...]:
+    """The S3 access options every source reading s3:// takes (boto3's default chain otherwise)."""
+    return (Option("profile", "str", "named AWS profile (~/.aws/config) for the S3 reads", s3_only=s3_only),
+            Option("role_arn", "str", "IAM role assumed through STS for the S3 reads (e.g. a billing bucket in "
+                                      "the payer account)", pattern=r"arn:aws[a-z-]*:iam::\d{12}:role/.+",
+                   example="arn:aws:iam::123456789012:role/billing-read", s3_only=s3_only),
+            Option("endpoint_url", "str", "S3 endpoint (an S3-compatible store, a VPC endpoint)", s3_only=s3_only),
+            Option("region", "str", "AWS region of the bucket", s3_only=s3_only))
 
 
 def s3_client(src: SourceConfig):
@@ -26,6 +37,8 @@ def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
                                             read_batches=lambda p=p: reader.iter_period(p, s3_client=client))
             for p in reader.discover(src.uri, s3_client=client)}
 
+
+OPTIONS = {"aws_cur": aws_options(), "aws_cur_legacy": aws_options()}
 
 SPECS = [RawSpec(
     raw_table="aws_cur", source_type="aws_cur", extra_source_types=("aws_cur_legacy",), cadence="monthly",

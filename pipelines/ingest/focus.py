@@ -4,7 +4,8 @@
 from connectors import focus_files as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import MonthlyExport, RawSpec
-from pipelines.ingest.aws import s3_client
+from pipelines.ingest.aws import aws_options, s3_client
+from pipelines.options import Option
 
 
 def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
@@ -23,6 +24,17 @@ def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
     return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: p.table)
             for p in conn.discover(src.uri, mapping=src.options.get("mapping"), s3_client=client,
                                    billing_currency=currency)}
+
+
+OPTIONS = {
+    "aws_focus": aws_options(),
+    "focus_files": (
+        Option("mapping", "choice", "read a provider-native export (not FOCUS columns) through its "
+                                    "mapping CSV in connectors/focus_mappings/", choices=conn.mapping_names()),
+        Option("billing_currency", "str", "ISO 4217 currency of files that omit the BillingCurrency column",
+               pattern=r"[A-Z]{3}", example="USD"),
+        *aws_options(s3_only=True)),
+}
 
 
 SPECS = [RawSpec(

@@ -5,6 +5,7 @@ from connectors import gcp_billing as conn
 from connectors import gcp_catalog
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import MonthlyExport, RawSpec
+from pipelines.options import Option
 
 
 def _bigquery(src: SourceConfig) -> dict[str, MonthlyExport]:
@@ -38,6 +39,22 @@ def _catalog(src: SourceConfig):
     services = src.options.get("catalog_services") or gcp_catalog.DEFAULT_SERVICES
     return {"gcp_catalog_skus": gcp_catalog.sku_rows(cat, endpoint, services, src.options.get("currency"))}
 
+
+OPTIONS = {"gcp_billing": (
+    Option("billing_project", "str", "bq:// uri: project billed for the queries (default: the table's)"),
+    Option("api_endpoint", "str", "bq:// uri: BigQuery API endpoint (a proxy or emulator)"),
+    Option("anonymous", "bool", "call the BigQuery / Cloud Catalog endpoints without credentials "
+                                "(emulators)", default=False),
+    Option("page_size", "int", "bq:// uri: rows per page read from BigQuery", min=1),
+    Option("catalog", "bool", "also snapshot the Cloud Billing Catalog's GPU/TPU list prices into "
+                              "gcp_catalog_skus", default=False),
+    Option("catalog_services", "list", "with catalog: Cloud Catalog services whose accelerator SKUs are read",
+           default=list(gcp_catalog.DEFAULT_SERVICES)),
+    Option("catalog_api_endpoint", "str", "with catalog: Cloud Billing Catalog API endpoint",
+           default=gcp_catalog.DEFAULT_ENDPOINT),
+    Option("currency", "str", "with catalog: ISO 4217 currency of the list prices (default: the API's, USD)",
+           pattern=r"[A-Z]{3}", example="USD"),
+)}
 
 SPECS = [RawSpec(
     raw_table="gcp_billing", source_type="gcp_billing", cadence="monthly", schema=conn.SCHEMAS["gcp_billing"],

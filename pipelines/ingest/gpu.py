@@ -6,7 +6,8 @@ from connectors import dcgm
 from connectors import gpu_telemetry as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
-from pipelines.ingest.aws import s3_client
+from pipelines.ingest.aws import aws_options, s3_client
+from pipelines.options import Option
 
 
 def _fetch(src: SourceConfig, start, end):
@@ -18,6 +19,14 @@ def _fetch(src: SourceConfig, start, end):
         return conn.iter_samples(src.uri, start, end, s3_client=client)
     return conn.read_samples(src.uri, start, end, s3_client=client, fmt=fmt)
 
+
+OPTIONS = {
+    "gpu_telemetry": (Option("format", "choice", "file layout: the aispend collector's hourly files, or the public "
+                                                 "Alibaba GenTD26 trace read as telemetry",
+                             default="collector", choices=("collector", "alibaba_gentd26")),
+                      *aws_options(s3_only=True)),
+    "dcgm_metrics": aws_options(s3_only=True),
+}
 
 SPECS = [RawSpec(
     raw_table="gpu_samples", source_type="gpu_telemetry", extra_source_types=("dcgm_metrics",), cadence="daily",

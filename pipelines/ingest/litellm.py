@@ -3,6 +3,8 @@
 from connectors import litellm_logs as conn
 from pipelines.ingest._factory import RawSpec
 
+OPTIONS = {"litellm_logs": ()}  # the uri only (and refetch_days, as every daily source)
+
 SPECS = [RawSpec(
     raw_table=conn.RAW_TABLE, source_type="litellm_logs", cadence="daily", schema=conn.SCHEMA,
     ts_column=conn.PARTITION_TS_COLUMN[conn.RAW_TABLE],

@@ -9,6 +9,7 @@ trailing days — see the factory).
 from connectors import openai as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
+from pipelines.options import Option
 
 REFETCH_DAYS = 3
 
@@ -21,6 +22,16 @@ def _usage(src: SourceConfig, s, e):
     return conn.fetch_usage(_client(src), s, e, endpoints=src.options.get("usage_endpoints"),
                             bucket_width=str(src.options.get("bucket_width", "1d")))
 
+
+ADMIN_KEY_ENV = Option("admin_key_env", "env", "environment variable holding the organization admin key",
+                       required=True)
+BUCKET_WIDTH = Option("bucket_width", "choice", "usage bucket width (the costs endpoint is always daily)",
+                      default="1d", choices=tuple(conn.BUCKET_LIMITS))
+OPTIONS = {"openai": (
+    ADMIN_KEY_ENV,
+    Option("usage_endpoints", "list", "Usage API endpoints read (default: every one)", choices=tuple(conn.USAGE_ENDPOINTS)),
+    BUCKET_WIDTH,
+)}
 
 SPECS = [
     RawSpec(raw_table="openai_usage", source_type="openai", cadence="daily", schema=conn.SCHEMAS["openai_usage"],

@@ -3,6 +3,8 @@
 from connectors import otel as conn
 from pipelines.ingest._factory import RawSpec
 
+OPTIONS = {"otel_traces": ()}  # the uri only (and refetch_days, as every daily source)
+
 SPECS = [RawSpec(
     raw_table="otel_spans", source_type="otel_traces", cadence="daily", schema=conn.SCHEMAS["otel_spans"],
     ts_column=conn.PARTITION_TS_COLUMN["otel_spans"],

@@ -3,6 +3,8 @@
 from connectors import self_hosted as conn
 from pipelines.ingest._factory import RawSpec
 
+OPTIONS = {"self_hosted_requests": ()}  # the uri only (and refetch_days, as every daily source)
+
 SPECS = [RawSpec(
     raw_table="self_hosted_requests", source_type="self_hosted_requests", cadence="daily",
     schema=conn.SCHEMAS["self_hosted_requests"], ts_column=conn.PARTITION_TS_COLUMN["self_hosted_requests"],

@@ -141,7 +141,7 @@ def test_missing_service_is_an_error(catalog):
 
 def test_snapshot_asset_writes_catalog_for_sources_that_enable_it(catalog, tmp_path):
     cfg = tmp_path / "aispend.yaml"
-    cfg.write_text("sources:\n"
+    cfg.write_text("start_date: 2026-11-01\nsources:\n"
                    f"  - {{name: gcp, type: gcp_billing, uri: /nonexistent, catalog: true, anonymous: true, "
                    f"catalog_api_endpoint: '{catalog.url}', catalog_services: [Compute Engine]}}\n"
                    "  - {name: gcp-other, type: gcp_billing, uri: /nonexistent}\n")
@@ -166,7 +166,7 @@ def test_snapshot_asset_writes_catalog_for_sources_that_enable_it(catalog, tmp_p
 
 def test_snapshot_asset_without_catalog_sources_writes_only_the_schema_file(catalog, tmp_path):
     cfg = tmp_path / "aispend.yaml"
-    cfg.write_text("sources:\n  - {name: gcp, type: gcp_billing, uri: /nonexistent}\n")
+    cfg.write_text("start_date: 2026-11-01\nsources:\n  - {name: gcp, type: gcp_billing, uri: /nonexistent}\n")
     defs = build_definitions(str(cfg), str(tmp_path / "home"))
     key = dg.AssetKey(["raw", "gcp_catalog_skus"])
     res = dg.materialize(list(defs.assets), selection=[key], resources=defs.resources, raise_on_error=False)

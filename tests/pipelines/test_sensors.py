@@ -30,7 +30,7 @@ def write_period(export: Path, period: str, files: list[list[float]], execution:
             "line_item_line_item_type": ["Usage"] * n,
             "line_item_usage_start_date": pa.array([datetime(y, m, 2, tzinfo=timezone.utc)] * n, TS),
             "line_item_usage_account_id": ["111122223333"] * n, "line_item_product_code": ["AmazonEC2"] * n,
-            "line_item_unblended_cost": costs,
+            "line_item_unblended_cost": costs, "line_item_currency_code": ["USD"] * n,
         }), data_dir / f"{NAME}-{i:05d}.snappy.parquet")
         uris.append(f"s3://b/p/{NAME}/data/BILLING_PERIOD={period}/{NAME}-{i:05d}.snappy.parquet")
     (meta_dir / f"{NAME}-Manifest.json").write_text(json.dumps(

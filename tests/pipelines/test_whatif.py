@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -152,3 +153,33 @@ def test_whatif_unknown_key_publishes_nothing(home, capsys):
 def test_whatif_without_a_published_warehouse(tmp_path):
     with pytest.raises(WhatIfError, match="no published warehouse"):
         run_whatif(tmp_path, ["pue=1.2"])
+
+
+def test_whatif_keeps_the_last_n_copies_and_says_where(home, tmp_path, capsys):
+    """`whatif_keep` in the config, overridden by --keep: older copies are deleted, the output names the folder."""
+    folder = home / "whatif"
+    before = sorted(folder.glob("*.duckdb")) if folder.exists() else []
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text("whatif_keep: 1\n")
+
+    assert main(["whatif", "--home", str(home), "--config", str(cfg), "--set", "pue=1.3"]) == 0
+    out = capsys.readouterr().out
+    (newest,) = sorted(folder.glob("*.duckdb"))
+    assert newest not in before
+    deleted = f"; deleted {len(before)} older: {', '.join(p.name for p in before)}" if before else ""
+    assert re.search(rf"^what-if copies in {re.escape(str(folder))}: the last 1 kept \(now 1, \d+ MiB\)"
+                     rf"{re.escape(deleted)} \(keep more or fewer: --keep N or whatif_keep in aispend\.yaml\)$", out, re.M), out
+
+    assert main(["whatif", "--home", str(home), "--config", str(cfg), "--keep", "2", "--set", "pue=1.4"]) == 0
+    out = capsys.readouterr().out
+    assert sorted(folder.glob("*.duckdb"))[0] == newest and len(list(folder.glob("*.duckdb"))) == 2
+    assert f"what-if copies in {folder}: the last 2 kept (now 2, " in out and "deleted" not in out
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_whatif_bad_keep_is_one_line_and_writes_nothing(home, capsys):
+    folder = home / "whatif"
+    before = set(folder.glob("*")) if folder.exists() else set()
+    assert main(["whatif", "--home", str(home), "--keep", "0", "--set", "pue=1.3"]) == 2
+    assert capsys.readouterr().err == "aispend whatif: error: --keep: '0' must be a whole number ≥ 1 (what-if copies kept)\n"
+    assert (set(folder.glob("*")) if folder.exists() else set()) == before
