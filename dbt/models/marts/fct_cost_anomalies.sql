@@ -10,7 +10,8 @@
 --   every day until the median catches up) — int_cost_anomaly__flagged.
 -- root_causes: the three sub-dimension values with the largest signed contribution to the impact
 -- (fct_cost_anomaly_causes: team for a service, service for a team, model/resource for a
--- team_service), then 'other' for the rest, in cents, so the figures listed add up to the impact.
+-- team_service), then 'other' for the rest when it is worth a cent, in cents, so the figures listed
+-- add up to the impact (a rounding cent goes to the largest cause).
 with flagged as (
 
     select * from {{ ref('int_cost_anomaly__flagged') }}
@@ -31,29 +32,58 @@ listed as (
         dimension_value,
         cause_rank,
         sub_dimension || ' ' || sub_value                                  as label,
+        contribution_usd,
         round(contribution_usd, 2)                                          as cents
     from causes
     where cause_rank <= 3
 
 ),
 
-with_other as (
+remainders as (
 
-    select day, dimension, dimension_value, cause_rank, label, cents from listed
-    union all
+    -- what the three listed causes leave of the impact: a real 'other' when it is worth a cent,
+    -- else only the rounding of the listed figures, which the largest cause absorbs so the cents
+    -- shown still add up to the impact (largest-remainder rounding)
     select
         flagged.day,
         flagged.dimension,
         flagged.dimension_value,
-        4                                                                   as cause_rank,
-        'other'                                                             as label,
-        round(flagged.impact_usd, 2) - coalesce(sum(listed.cents), 0)       as cents
+        flagged.impact_usd - coalesce(sum(listed.contribution_usd), 0)     as rest_usd,
+        round(flagged.impact_usd, 2) - coalesce(sum(listed.cents), 0)      as rest_cents
     from flagged
     left join listed
         on listed.day = flagged.day
         and listed.dimension = flagged.dimension
         and listed.dimension_value = flagged.dimension_value
     group by flagged.day, flagged.dimension, flagged.dimension_value, flagged.impact_usd
+
+),
+
+with_other as (
+
+    select
+        listed.day,
+        listed.dimension,
+        listed.dimension_value,
+        listed.cause_rank,
+        listed.label,
+        listed.cents + case when listed.cause_rank = 1 and abs(remainders.rest_usd) < 0.005
+                            then remainders.rest_cents else 0 end          as cents
+    from listed
+    inner join remainders
+        on remainders.day = listed.day
+        and remainders.dimension = listed.dimension
+        and remainders.dimension_value = listed.dimension_value
+    union all
+    select day, dimension, dimension_value, 4 as cause_rank, 'other' as label, rest_cents as cents
+    from remainders
+    where abs(rest_usd) >= 0.005
+       or not exists (
+           select 1 from listed
+           where listed.day = remainders.day
+             and listed.dimension = remainders.dimension
+             and listed.dimension_value = remainders.dimension_value
+       )
 
 ),
 
