@@ -167,7 +167,8 @@ def _canonical_json(texts: list[str]) -> list[str]:
         return []
     con = duckdb.connect()
     try:
-        t = pa.table({"i": pa.array(range(len(uniq)), pa.int64()), "s": pa.array(uniq, pa.string())})
+        t = pa.table({"i": pa.array(range(len(uniq)), pa.int64()),  # noqa: F841 (read by DuckDB's replacement scan)
+                      "s": pa.array(uniq, pa.string())})
         out = con.sql("select coalesce(try(json(s)::VARCHAR), s) from t order by i").fetchall()
     finally:
         con.close()

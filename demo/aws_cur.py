@@ -258,7 +258,7 @@ def build(seed: int, window: Window, *, last_closed: str) -> tuple[dict[str, pa.
                   resource=bucket, amount=reqs, rate=0.000005, cost=reqs * 0.000005,
                   description="$0.005 per 1,000 PUT, COPY, POST, or LIST requests",
                   unit="Requests", family="API Request", tags=_tags(team))
-        for k, iid in enumerate(p5_ids):
+        for k, _iid in enumerate(p5_ids):
             gbmo = 8000 / 30.0
             r.add(period=period, account=ACC_ML, start=t0, end=t1, item_type="Usage",
                   product_code="AmazonEC2", usage_type="EBS:VolumeUsage.gp3",

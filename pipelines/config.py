@@ -153,7 +153,7 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
             raise ConfigError(f"{p}: {where}.type: unknown type '{typ}' (one of {', '.join(SOURCE_TYPES)})"
                               f"{did_you_mean(typ, SOURCE_TYPES)}")
         options = {k: _expand(v, f"{where}.{k}", str(p)) for k, v in s.items() if k not in ("name", "type", "uri")}
-        for k, v in options.items():
+        for k in options:
             if k.endswith("_key") or k in ("password", "secret", "token"):
                 raise ConfigError(f"{p}: {where}.{k}: secrets must not be in the file; use '{k}_env' naming an env var")
         uri = _expand(str(s["uri"]), f"{where}.uri", str(p))

@@ -196,7 +196,7 @@ def _error(code: int, reason: str, message: str) -> dict:
                       "status": {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(code, "UNKNOWN")}}
 
 
-class serve:  # noqa: N801 — used as a context manager: `with serve(peer) as url:`
+class serve:  # lowercase: used as a context manager: `with serve(peer) as url:`
     """Run `peer` on a loopback port; yields the base URL for ``client_options.api_endpoint``."""
 
     def __init__(self, peer: BigQueryPeer):
@@ -220,10 +220,10 @@ class serve:  # noqa: N801 — used as a context manager: `with serve(peer) as u
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 self._answer("GET")
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 self._answer("POST")
 
             def log_message(self, *args):

@@ -14,7 +14,6 @@ import pytest
 
 from connectors import aws_cur, aws_cur_legacy
 from connectors.errors import SourceError
-from moto_peer import moto_s3  # noqa: F401  (fixture)
 
 SAMPLE = "billing/aws-cur-legacy-csv/sample-anonymous-aws-export-dataset.csv"
 BUCKET, PREFIX, REPORT = "acme-legacy", "cur", "acme-report"

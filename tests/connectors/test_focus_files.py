@@ -158,7 +158,7 @@ def test_discover_splits_by_billing_period_and_fingerprints_files(tmp_path):
 @pytest.mark.parametrize("missing", ["BilledCost", "ChargePeriodStart"])
 def test_missing_required_column_names_file_and_column(tmp_path, missing):
     h = [c for c in ["ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost"] if c != missing]
-    f = write_csv(tmp_path / "bad.csv", h, [["2025-01-01", "2025-01-02", "Usage"]])
+    write_csv(tmp_path / "bad.csv", h, [["2025-01-01", "2025-01-02", "Usage"]])
     with pytest.raises(SourceError, match=rf"focus_files: .*bad\.csv: required FOCUS column {missing} is missing"):
         ff.discover(str(tmp_path))
 

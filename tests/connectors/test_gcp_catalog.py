@@ -80,7 +80,7 @@ def catalog():
     p = CatalogPeer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             status, body = p.answer(self.path)
             data = json.dumps(body).encode()
             self.send_response(status)

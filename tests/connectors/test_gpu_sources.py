@@ -10,7 +10,6 @@ import pytest
 
 from connectors import dcgm, gpu_telemetry
 from connectors.errors import SourceError
-from moto_peer import moto_s3  # noqa: F401  (fixture)
 
 UTC = timezone.utc
 DAY = (datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))

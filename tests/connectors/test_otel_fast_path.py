@@ -132,7 +132,7 @@ def test_every_anyvalue_kind_base64_ids_enum_names(tmp_path):
 
 def test_existing_fixtures_identical(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dbt"))
-    from test_dbt_otel_genai import TRACES  # noqa: PLC0415  (the dbt test's hand-priced traces)
+    from test_dbt_otel_genai import TRACES  # the dbt test's hand-priced traces
     (tmp_path / "genai.jsonl").write_text(line(TRACES[:5]) + "\n" + line(TRACES[5:], service="planner-app") + "\n")
     trace = "0af7651916cd43dd8448eb211c80319c"
     root = {"traceId": trace, "spanId": "b7ad6b7169203331", "parentSpanId": "", "name": "invoke_agent triage",

@@ -431,7 +431,7 @@ def test_llm_token_lines_follow_the_focus_draft_ai_examples(wh, shared_data):
                                     "Output Tokens"]
     assert set(examples) == {r[0] for r in ours}
     for (meter, cat, sub, charge_cat, freq, cunit, punit, pcat, desc, sku, sku_price, details, cq, pq, lup,
-         lc, model, token_type, price_source) in ours:
+         lc, model, _token_type, price_source) in ours:
         ex = examples[meter]
         assert (cat, sub, charge_cat, freq, cunit, punit, pcat) == (
             ex["ServiceCategory"], ex["ServiceSubcategory"], ex["ChargeCategory"], ex["ChargeFrequency"],

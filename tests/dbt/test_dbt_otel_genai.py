@@ -21,7 +21,7 @@ from raw_fixture import write_raw_zone
 from test_dbt_build import build_selected
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
-from test_otel_genai import line, span  # noqa: E402
+from test_otel_genai import line, span
 
 UTC = timezone.utc
 A, B, C, D = ("a" * 32, "b" * 32, "c" * 32, "d" * 32)

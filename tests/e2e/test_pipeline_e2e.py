@@ -420,7 +420,7 @@ def test_repatriation_sizes_whole_replicas_of_the_model_class(pipeline):
                                   reasons
                            from main.fct_repatriation_candidates where workload_type = 'api' order by workload_id""")
     assert len(rows) == 9
-    for wid, cls, p95, util, gpr, source, spare, replicas, gpus, verdict, tco, reasons in rows:
+    for wid, cls, p95, util, gpr, source, spare, replicas, gpus, _verdict, _tco, reasons in rows:
         assert (gpr, source) == ((4, "self_hosted_logs") if cls == "70b" else (1, "seed")), wid
         assert spare == 1 and replicas == max(1, math.ceil(p95 / (util * gpr))) + spare, wid
         assert gpus == replicas * gpr, wid
@@ -454,7 +454,7 @@ def test_demo_headlines_print_the_calibrated_answers(pipeline):
     ev = pipeline.manifest.events["runaway_loop"]
     agents = {r[0]: r for r in section(report.TITLES["3_agent_loops"])}
     assert set(agents) == {"support-triage", "eval-runner"}
-    for agent, tasks, runaway, pct, basis, *_ in agents.values():
+    for _agent, tasks, runaway, pct, basis, *_ in agents.values():
         assert basis == "agent_p95" and float(pct) <= 3.0 and int(runaway) < int(tasks)
     runaway = section(report.TITLES["3b_runaway_tasks"])
     assert runaway[0][:2] == [ev["task_id"], "support-triage"] and runaway[0][-1] == "calls, cost, input amp, cost amp"

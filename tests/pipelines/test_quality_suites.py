@@ -112,9 +112,10 @@ def test_slimmed_batches_validate_like_the_whole_rows():
 # Nested columns: a list<int64> and a struct, as the agent_llm_calls contract declares lists.
 NESTED = pa.schema([*SCHEMA, ("sizes", pa.list_(pa.int64())), ("usage", pa.struct([("input", pa.int64()),
                                                                                     ("model", pa.string())]))])
+SIZES_TYPE, USAGE_TYPE = NESTED.field("sizes").type, NESTED.field("usage").type
 
 
-def nested_table(sizes, usage, sizes_type=pa.list_(pa.int64()), usage_type=NESTED.field("usage").type):
+def nested_table(sizes, usage, sizes_type=SIZES_TYPE, usage_type=USAGE_TYPE):
     rows = [(d(1), d(2), "p", "gpt-4o", 10, 5, 2, 1, "file-a"), (d(1), d(2), "p", "gpt-4o", 1, 1, 0, 1, "file-b")]
     base = table(rows, ["2026-09-01"] * 2)
     return (base.add_column(base.num_columns - 1, "sizes", pa.array(sizes, sizes_type))
