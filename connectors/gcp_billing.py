@@ -42,8 +42,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors._files import json_lines, list_files
-from connectors.rawzone import conform
 from connectors.errors import SourceError
+from connectors.rawzone import conform
 
 SOURCE = "gcp_billing"
 TS = pa.timestamp("us", tz="UTC")

@@ -35,8 +35,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._common import (
-    SPIKE_DAY, SPIKE_FACTOR, SPIKE_TEAM, TEAM_APP, UTC, Window, child_rng, day_start, diurnal,
-    month_bounds, month_key, stable_id, weekday_factor,
+    SPIKE_DAY,
+    SPIKE_FACTOR,
+    SPIKE_TEAM,
+    TEAM_APP,
+    UTC,
+    Window,
+    child_rng,
+    day_start,
+    diurnal,
+    month_bounds,
+    month_key,
+    stable_id,
+    weekday_factor,
 )
 
 EXPORT_NAME = "aispend-demo-cur"

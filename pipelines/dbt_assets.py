@@ -10,8 +10,15 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from connectors import rawzone
 from pipelines import warehouse
-from pipelines.dbt_args import DBT_DIR, dbt_build_args, dbt_env, dbt_target_path, dbt_vars
-from pipelines.dbt_args import dbt_executable, dbt_state_dir
+from pipelines.dbt_args import (
+    DBT_DIR,
+    dbt_build_args,
+    dbt_env,
+    dbt_executable,
+    dbt_state_dir,
+    dbt_target_path,
+    dbt_vars,
+)
 from pipelines.ingest import ALL_SPECS
 from pipelines.resources import AispendResource
 from pipelines.run_report import NoDataError, require_some_data

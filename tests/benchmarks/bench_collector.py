@@ -27,7 +27,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "collectors"))
 
 import fake_pynvml  # noqa: E402
-
 from collectors.gpu_collector import Collector  # noqa: E402
 
 TARGET_MS = 1.0

@@ -25,10 +25,22 @@ from types import SimpleNamespace
 
 import pynvml as _real
 from pynvml import (  # noqa: F401  (re-exported: the collector takes them from this module)
-    NVML_CLOCK_SM, NVML_GPM_METRIC_ANY_TENSOR_UTIL, NVML_GPM_METRIC_DRAM_BW_UTIL, NVML_GPM_METRIC_SM_OCCUPANCY,
-    NVML_GPM_METRIC_SM_UTIL, NVML_GPM_METRICS_GET_VERSION, NVML_TEMPERATURE_GPU, NVMLError,
-    NVMLError_DriverNotLoaded, NVMLError_FunctionNotFound, NVMLError_GpuIsLost, NVMLError_LibraryNotFound,
-    NVMLError_NoPermission, NVMLError_NotFound, NVMLError_NotSupported, c_nvmlGpmMetricsGet_t,
+    NVML_CLOCK_SM,
+    NVML_GPM_METRIC_ANY_TENSOR_UTIL,
+    NVML_GPM_METRIC_DRAM_BW_UTIL,
+    NVML_GPM_METRIC_SM_OCCUPANCY,
+    NVML_GPM_METRIC_SM_UTIL,
+    NVML_GPM_METRICS_GET_VERSION,
+    NVML_TEMPERATURE_GPU,
+    NVMLError,
+    NVMLError_DriverNotLoaded,
+    NVMLError_FunctionNotFound,
+    NVMLError_GpuIsLost,
+    NVMLError_LibraryNotFound,
+    NVMLError_NoPermission,
+    NVMLError_NotFound,
+    NVMLError_NotSupported,
+    c_nvmlGpmMetricsGet_t,
     struct_c_nvmlGpmSample_t,
 )
 

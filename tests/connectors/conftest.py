@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from moto_peer import moto_s3  # noqa: F401 (the S3 fixture, for every module here)
 
 

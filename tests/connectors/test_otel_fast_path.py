@@ -15,7 +15,6 @@ from connectors import otel
 from connectors.errors import SourceError
 from demo import otel as demo_otel
 from demo._common import Window
-
 from test_file_parsers import otlp_line
 from test_otel_genai import line, span
 
