@@ -64,7 +64,8 @@ def client(api_endpoint: str | None = None, anonymous: bool = False):
     try:
         return billing_v1.CloudCatalogClient(**kwargs)
     except DefaultCredentialsError as e:
-        raise SourceError(SOURCE, api_endpoint or DEFAULT_ENDPOINT, f"no Google credentials (application default): {e}") from None
+        raise SourceError(SOURCE, api_endpoint or DEFAULT_ENDPOINT,
+                          f"no Google credentials (application default): {e}") from None
 
 
 def _msg(e) -> str:

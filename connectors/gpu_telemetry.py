@@ -65,7 +65,8 @@ def hourly_files(uri: str, start: datetime, end: datetime) -> list[str]:
     root = Path(uri)
     if not root.exists():
         raise SourceError(SOURCE, uri, "telemetry directory not found")
-    return [str(f) for f in ([root] if root.is_file() else sorted(root.rglob("*.jsonl*"))) if _in_window(f.name, start, end)]
+    return [str(f) for f in ([root] if root.is_file() else sorted(root.rglob("*.jsonl*")))
+            if _in_window(f.name, start, end)]
 
 
 def _read_json(files: list[str], start: datetime, end: datetime) -> pa.Table:

@@ -119,8 +119,9 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
         raise ConfigError(f"{p}: top level must be a mapping")
     if "alerts" in raw:
         raise ConfigError(f"{p}: alerts: alert channels (Slack, email, webhooks) are not supported yet; remove the "
-                          "block: the weekly anomaly digest is written to $AISPEND_HOME/alerts/anomaly-digest-<date>.md "
-                          "and stdout by `aispend alert` and the weekly_anomaly_job")
+                          "block: the weekly anomaly digest is written to "
+                          "$AISPEND_HOME/alerts/anomaly-digest-<date>.md and stdout by `aispend alert` and the "
+                          "weekly_anomaly_job")
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(f"{p}: {key}: unknown top-level key (one of {', '.join(TOP_LEVEL_KEYS)})"

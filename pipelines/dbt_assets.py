@@ -35,7 +35,8 @@ def ensure_manifest(project_dir: Path = DBT_DIR, state_dir: Path | None = None) 
     """
     state = state_dir or dbt_state_dir()
     manifest = state / "target" / "manifest.json"
-    files = [p for d in ("models", "seeds", "macros", "tests", "snapshots") for p in (project_dir / d).rglob("*") if p.is_file()]
+    files = [p for d in ("models", "seeds", "macros", "tests", "snapshots") for p in (project_dir / d).rglob("*")
+             if p.is_file()]
     files += [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     newest = max((p.stat().st_mtime for p in files if p.exists()), default=0)
     if manifest.exists() and manifest.stat().st_mtime >= newest:

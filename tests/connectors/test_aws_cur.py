@@ -39,7 +39,8 @@ def cur_file(period: str, costs: list[float], *, extra_column: bool = True) -> p
         "line_item_unblended_cost": costs,
         "line_item_unblended_rate": ["0.003"] * n,
         "product": pa.array([[("region", "us-east-1"), ("servicename", "Amazon Bedrock")]] * n, MAP),
-        "resource_tags": pa.array([[("user_team", "ml-research"), ("user_application", "eval-harness")]] + [None] * (n - 1), MAP),
+        "resource_tags": pa.array([[("user_team", "ml-research"), ("user_application", "eval-harness")]]
+                                  + [None] * (n - 1), MAP),
         "cost_category": pa.array([[]] * n, MAP),
     }
     if extra_column:

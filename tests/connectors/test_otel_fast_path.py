@@ -225,7 +225,8 @@ def test_attributes_not_a_list_is_an_error(tmp_path):
     s["attributes"] = {"gen_ai.usage.input_tokens": 5}
     f = tmp_path / "t.jsonl"
     f.write_text(line([s]) + "\n")
-    with pytest.raises(SourceError, match=rf"^otel_traces: {f}:1: malformed OTLP JSON line \(span attributes is a dict"):
+    with pytest.raises(SourceError,
+                       match=rf"^otel_traces: {f}:1: malformed OTLP JSON line \(span attributes is a dict"):
         otel.read_spans(str(f), *DAY)
 
 
@@ -249,8 +250,10 @@ def test_bad_line_in_a_later_file_of_a_batch_names_it(tmp_path):
     for i in range(3):
         (tmp_path / f"t{i}.jsonl").write_text(line([span("f" * 32, f"{i:016x}", "", "chat", {})]) + "\n")
     bad = tmp_path / "t3.jsonl"
-    bad.write_text(line([]) + "\n" + line([span("f" * 32, "9" * 16, "", "chat", {"gen_ai.usage.input_tokens": -3})]) + "\n")
-    with pytest.raises(SourceError, match=rf"^otel_traces: {bad}:2: span 9999999999999999: gen_ai.usage.input_tokens = -3"):
+    bad.write_text(line([]) + "\n"
+                   + line([span("f" * 32, "9" * 16, "", "chat", {"gen_ai.usage.input_tokens": -3})]) + "\n")
+    with pytest.raises(SourceError,
+                       match=rf"^otel_traces: {bad}:2: span 9999999999999999: gen_ai.usage.input_tokens = -3"):
         otel.read_spans(str(tmp_path), *DAY)
 
 

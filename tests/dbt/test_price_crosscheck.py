@@ -117,16 +117,20 @@ def test_overrides_win_and_unknown_models_stay_unpriced(con):
     con, priced_sql = con
     con.execute("""
         insert into price_overrides values
-          ('anthropic', 'claude-opus-4-1', 'standard', date '2026-01-01', null, null, null, null, null, 0.10, 'contract', date '2026-11-22'),
-          ('openai', 'gpt-4o', 'standard', date '2026-01-01', null, null, null, null, null, 0.20, 'contract', date '2026-11-22'),
-          ('self-hosted', 'llama-internal', 'standard', date '2025-01-01', null, 0.20, 0.20, null, 0.60, null, 'rate card', date '2026-11-22')""")
+          ('anthropic', 'claude-opus-4-1', 'standard', date '2026-01-01', null, null, null, null, null, 0.10,
+           'contract', date '2026-11-22'),
+          ('openai', 'gpt-4o', 'standard', date '2026-01-01', null, null, null, null, null, 0.20, 'contract',
+           date '2026-11-22'),
+          ('self-hosted', 'llama-internal', 'standard', date '2025-01-01', null, 0.20, 0.20, null, 0.60, null,
+           'rate card', date '2026-11-22')""")
     con.execute("""
         create or replace table calls as
         select * from (values
           (1, timestamptz '2025-12-31 23:00:00+00', 'anthropic', 'claude-opus-4-1', 'standard', 1000000, 0, 0, 100000),
           (2, timestamptz '2026-01-01 00:00:00+00', 'anthropic', 'claude-opus-4-1', 'standard', 1000000, 0, 0, 100000),
           (3, timestamptz '2026-11-01 00:00:00+00', 'openai', 'gpt-4o', 'processing=batch', 1000000, 0, 0, 100000),
-          (4, timestamptz '2026-03-01 00:00:00+00', 'self-hosted', 'llama-internal', 'standard', 2000000, 500000, 0, 1000000),
+          (4, timestamptz '2026-03-01 00:00:00+00', 'self-hosted', 'llama-internal', 'standard', 2000000, 500000, 0,
+           1000000),
           (5, timestamptz '2026-03-01 00:00:00+00', 'openai', 'no-such-model', 'standard', 1000, 0, 0, 1000)
         ) as t(call_id, call_at, price_provider_id, price_model_id, variant, input_tokens, cache_read_tokens,
                cache_write_tokens, output_tokens)""")

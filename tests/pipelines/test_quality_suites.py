@@ -71,8 +71,9 @@ def test_missing_and_extra_columns_fail():
 
 def test_every_raw_table_has_a_suite():
     assert set(load_suites()) == {"aws_cur", "gcp_billing", "openai_usage", "openai_costs", "anthropic_usage",
-                                  "anthropic_costs", "anthropic_claude_code", "otel_spans", "gpu_samples", "self_hosted_requests",
-                                  "llm_prices", "llm_price_lines", "llm_price_matches", "focus_lines", "gcp_catalog_skus",
+                                  "anthropic_costs", "anthropic_claude_code", "otel_spans", "gpu_samples",
+                                  "self_hosted_requests", "llm_prices", "llm_price_lines", "llm_price_matches",
+                                  "focus_lines", "gcp_catalog_skus",
                                   "litellm_spend_logs", "agent_llm_calls"}
 
 
