@@ -7,7 +7,7 @@ export AISPEND_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(AISPEND_HOME)/dagster
 EMULATOR_PORT ?= 8765
 
-.PHONY: install demo test dev check-defs alert focus-check bench clean
+.PHONY: install demo test lint dev check-defs alert focus-check bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,20 @@ demo: install
 ## make test: the test suite (unit, connector, asset, dbt, end-to-end)
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The `lint` extra's exact pins from pyproject.toml, without the project itself (the linters import none of it).
+$(BIN)/.lint-installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $$($(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["lint"])')
+	@touch $@
+
+## make lint: ruff on the Python tree; sqlfluff on the dbt models, macros and tests and on the report SQL
+lint: $(BIN)/.lint-installed
+	@rc=0; \
+	  echo "ruff check ."; $(BIN)/ruff check . || rc=1; \
+	  echo "sqlfluff lint dbt/models dbt/macros dbt/tests"; $(BIN)/sqlfluff lint --processes 0 dbt/models dbt/macros dbt/tests || rc=1; \
+	  echo "sqlfluff lint --templater placeholder pipelines/sql"; $(BIN)/sqlfluff lint --templater placeholder pipelines/sql || rc=1; \
+	  exit $$rc
 
 ## make bench: every tests/benchmarks/bench_*.py; each reports ratios against a baseline measured in the same run
 bench: install

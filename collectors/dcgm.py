@@ -98,7 +98,8 @@ def _labels(text: str, line: int) -> dict[str, str]:
     return out
 
 
-def parse_scrapes(lines: Iterable[str], default_ts: datetime | None) -> Iterator[tuple[datetime, dict, str, float | None]]:
+def parse_scrapes(lines: Iterable[str],
+                  default_ts: datetime | None) -> Iterator[tuple[datetime, dict, str, float | None]]:
     """(ts, labels, metric, value or None if blank) for every DCGM sample line.
 
     Comments (``# HELP``/``# TYPE``) are skipped; ``# TS`` starts a scrape. Only ``DCGM_FI_*``
@@ -179,7 +180,8 @@ def to_records(samples: Iterable[tuple[datetime, dict, str, float | None]], defa
             else:  # activity of the whole GPU: slices of a 7-slice GPU, idle slices count as 0
                 r[field] = sum(w * v for w, v in vals) / max(7.0, sum(w for w, _ in vals))
     for r in recs.values():
-        if r.get("mem_total_bytes") is None and r.get("mem_used_bytes") is not None and r.get("_fb_free_bytes") is not None:
+        if (r.get("mem_total_bytes") is None and r.get("mem_used_bytes") is not None
+                and r.get("_fb_free_bytes") is not None):
             r["mem_total_bytes"] = r["mem_used_bytes"] + r["_fb_free_bytes"] + (r.get("_fb_reserved_bytes") or 0)
         for k in ("_fb_free_bytes", "_fb_reserved_bytes"):
             r.pop(k, None)

@@ -86,7 +86,8 @@ def binding_version() -> str | None:
 # --- /proc/<pid>/cgroup → container, cgroup, systemd unit, Kubernetes pod -----------------------
 _CONTAINER = re.compile(r"(?:(docker|cri-containerd|crio|libpod|containerd)[-/:])?([0-9a-f]{64})(?:\.scope)?$")
 _POD = re.compile(r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})")
-_RUNTIME = {"cri-containerd": "containerd", "containerd": "containerd", "crio": "cri-o", "libpod": "podman", "docker": "docker"}
+_RUNTIME = {"cri-containerd": "containerd", "containerd": "containerd", "crio": "cri-o", "libpod": "podman",
+            "docker": "docker"}
 
 
 def resolve_cgroup(pid: int, proc_root: str = "/proc") -> dict:
@@ -425,7 +426,8 @@ class Collector:
         nv = self.nvml
         recs, self._pending = self._pending, []
         t = _utc(ts)
-        want_proc = self.process_interval > 0 and (self.last_process is None or ts - self.last_process >= self.process_interval - 1e-6)
+        want_proc = self.process_interval > 0 and (self.last_process is None
+                                                   or ts - self.last_process >= self.process_interval - 1e-6)
         try:
             count = nv.nvmlDeviceGetCount()
         except self._errcls["NVMLError"] as e:

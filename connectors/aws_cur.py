@@ -47,9 +47,9 @@ SCHEMAS = {"aws_cur": pa.schema(
     [("bill_billing_period_start_date", TS), ("bill_billing_period_end_date", TS)]
     + [(c, pa.string()) for c in _STR]
     + [("line_item_usage_start_date", TS), ("line_item_usage_end_date", TS)]
-    + [(c, pa.string()) for c in ("line_item_usage_account_id", "line_item_usage_account_name", "line_item_product_code",
-                                  "line_item_usage_type", "line_item_operation", "line_item_resource_id",
-                                  "line_item_availability_zone")]
+    + [(c, pa.string()) for c in ("line_item_usage_account_id", "line_item_usage_account_name",
+                                  "line_item_product_code", "line_item_usage_type", "line_item_operation",
+                                  "line_item_resource_id", "line_item_availability_zone")]
     + [("line_item_usage_amount", _F), ("line_item_unblended_rate", pa.string()), ("line_item_unblended_cost", _F),
        ("line_item_blended_cost", _F), ("line_item_net_unblended_cost", _F), ("line_item_currency_code", pa.string()),
        ("line_item_line_item_description", pa.string()), ("line_item_legal_entity", pa.string()),
@@ -102,7 +102,8 @@ class _Store:
             return fn(**kw)
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "ClientError")
-            raise SourceError(self.source, what, f"S3 {code}: {e.response.get('Error', {}).get('Message', '')}") from None
+            raise SourceError(self.source, what,
+                              f"S3 {code}: {e.response.get('Error', {}).get('Message', '')}") from None
         except BotoCoreError as e:
             raise SourceError(self.source, what, f"S3 error: {e}") from None
 
@@ -220,7 +221,9 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
 # Parquet rows per batch (~75 MiB of projected Arrow): small enough for the ingest's 64 MiB
 # validation groups to bound memory, large enough to amortise per-batch kernels; CSV: CSV_BLOCK bytes
 BATCH_ROWS = 65_536
-CSV_BLOCK = 4 << 20  # CSV text per batch: a 4 MiB block keeps a legacy CUR ingest (hundreds of columns) near 1 GiB peak; 16 MiB: 1.5 GiB, no faster
+# CSV text per batch: a 4 MiB block keeps a legacy CUR ingest (hundreds of columns) near 1 GiB peak
+# (16 MiB: 1.5 GiB, no faster)
+CSV_BLOCK = 4 << 20
 
 
 def _head(data: bytes | str, n: int = 4) -> bytes:

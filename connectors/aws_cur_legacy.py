@@ -33,8 +33,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors import aws_cur
-from connectors.aws_cur import ExportPeriod, _Store
 from connectors._json import json_object
+from connectors.aws_cur import ExportPeriod, _Store
 from connectors.errors import SourceError
 
 SOURCE = "aws_cur_legacy"

@@ -31,8 +31,8 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -151,7 +151,8 @@ def _to_timestamp(col, source: str, where: str, name: str) -> pa.Array:
         return text.cast(TS)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         row, value = _first_bad(text, lambda v: pa.array([v]).cast(TS))
-        raise SourceError(source, where, f"column {name}: unparseable datetime {value[:-1]!r} in data row {row}") from None
+        raise SourceError(source, where,
+                          f"column {name}: unparseable datetime {value[:-1]!r} in data row {row}") from None
 
 
 def _decimal_from_text(v: str) -> Decimal:
@@ -187,7 +188,8 @@ def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
     return pa.array(values, DEC)
 
 
-def _extra_json(t: pa.Table, names: list[str], strip_prefix: str = "", notes: dict[str, pa.Array] | None = None) -> pa.Array:
+def _extra_json(t: pa.Table, names: list[str], strip_prefix: str = "",
+                notes: dict[str, pa.Array] | None = None) -> pa.Array:
     """Per row, a JSON object of the non-null values of `names` (sorted keys); null when none.
 
     Values are kept as the export's text (literal NULL → null), nested ones as JSON. `notes` adds

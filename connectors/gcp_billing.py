@@ -42,8 +42,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors._files import json_lines, list_files
-from connectors.rawzone import conform
 from connectors.errors import SourceError
+from connectors.rawzone import conform
 
 SOURCE = "gcp_billing"
 TS = pa.timestamp("us", tz="UTC")
@@ -61,11 +61,12 @@ SCHEMAS = {"gcp_billing": pa.schema([
 
 # column -> dotted path in an export row; per-field differences are data, not code
 FIELDS = {
-    "billing_account_id": "billing_account_id", "service_id": "service.id", "service_description": "service.description",
-    "sku_id": "sku.id", "sku_description": "sku.description", "usage_start_time": "usage_start_time",
-    "usage_end_time": "usage_end_time", "project_id": "project.id", "project_name": "project.name",
-    "project_number": "project.number", "location_location": "location.location", "location_country": "location.country",
-    "location_region": "location.region", "location_zone": "location.zone", "resource_name": "resource.name",
+    "billing_account_id": "billing_account_id", "service_id": "service.id",
+    "service_description": "service.description", "sku_id": "sku.id", "sku_description": "sku.description",
+    "usage_start_time": "usage_start_time", "usage_end_time": "usage_end_time", "project_id": "project.id",
+    "project_name": "project.name", "project_number": "project.number", "location_location": "location.location",
+    "location_country": "location.country", "location_region": "location.region", "location_zone": "location.zone",
+    "resource_name": "resource.name",
     "resource_global_name": "resource.global_name", "cost": "cost", "currency": "currency",
     "currency_conversion_rate": "currency_conversion_rate", "usage_amount": "usage.amount", "usage_unit": "usage.unit",
     "usage_amount_in_pricing_units": "usage.amount_in_pricing_units", "usage_pricing_unit": "usage.pricing_unit",

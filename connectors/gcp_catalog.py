@@ -64,7 +64,8 @@ def client(api_endpoint: str | None = None, anonymous: bool = False):
     try:
         return billing_v1.CloudCatalogClient(**kwargs)
     except DefaultCredentialsError as e:
-        raise SourceError(SOURCE, api_endpoint or DEFAULT_ENDPOINT, f"no Google credentials (application default): {e}") from None
+        raise SourceError(SOURCE, api_endpoint or DEFAULT_ENDPOINT,
+                          f"no Google credentials (application default): {e}") from None
 
 
 def _msg(e) -> str:
@@ -116,7 +117,8 @@ def sku_rows(cat, endpoint: str, services: Iterable[str] = DEFAULT_SERVICES, cur
     for svc in found.values():
         where = f"{base}/v1/{svc.name}/skus"
         request = {"parent": svc.name, **({"currency_code": currency} if currency else {})}
-        for page_where, page in _pages(where, _call(where, lambda: cat.list_skus(request=request))):
+        pager = _call(where, lambda: cat.list_skus(request=request))  # noqa: B023 (_call calls it at once)
+        for page_where, page in _pages(where, pager):
             for sku in page.skus:
                 cat_ = sku.category
                 if not is_accelerator(sku.description, cat_.resource_group):

@@ -24,10 +24,9 @@ import tarfile
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-import duckdb
 from typing import Iterator
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -66,7 +65,8 @@ def hourly_files(uri: str, start: datetime, end: datetime) -> list[str]:
     root = Path(uri)
     if not root.exists():
         raise SourceError(SOURCE, uri, "telemetry directory not found")
-    return [str(f) for f in ([root] if root.is_file() else sorted(root.rglob("*.jsonl*"))) if _in_window(f.name, start, end)]
+    return [str(f) for f in ([root] if root.is_file() else sorted(root.rglob("*.jsonl*")))
+            if _in_window(f.name, start, end)]
 
 
 def _read_json(files: list[str], start: datetime, end: datetime) -> pa.Table:

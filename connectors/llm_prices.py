@@ -29,15 +29,17 @@ SCHEMAS = {
     "llm_prices": pa.schema([("provider_id", pa.string()), ("model_id", pa.string()), ("model_match", pa.string()),
                              ("price_start_at", TS), ("price_end_at", TS)]
                             + [(f, _F) for f in PRICE_FIELDS]
-                            + [("tiered", pa.bool_()), ("genai_prices_version", pa.string()), ("_source_uri", pa.string())]),
+                            + [("tiered", pa.bool_()), ("genai_prices_version", pa.string()),
+                               ("_source_uri", pa.string())]),
     "llm_price_lines": pa.schema([("provider_id", pa.string()), ("model_id", pa.string()),
                                   ("valid_from", TS), ("valid_to", TS), ("variant", pa.string()),
                                   ("tier_start_tokens", pa.int64()), ("price_key", pa.string()),
                                   ("usd_per_unit", pa.decimal128(38, 18)), ("unit_size", pa.int64()),
                                   ("has_time_of_day_price", pa.bool_()), ("genai_prices_version", pa.string()),
                                   ("_source_uri", pa.string())]),
-    "llm_price_matches": pa.schema([("provider_id", pa.string()), ("model_id", pa.string()), ("match_kind", pa.string()),
-                                    ("match_value", pa.string()), ("_source_uri", pa.string())]),
+    "llm_price_matches": pa.schema([("provider_id", pa.string()), ("model_id", pa.string()),
+                                    ("match_kind", pa.string()), ("match_value", pa.string()),
+                                    ("_source_uri", pa.string())]),
 }
 _CLAUSE_KINDS = {"equals": "equals", "starts_with": "starts_with", "ends_with": "ends_with",
                  "contains": "contains", "regex": "regex"}

@@ -68,7 +68,8 @@ _USAGE_FIELDS.update({"image_size": "size", "image_source": "source"})
 def usage_endpoint(name: str, bucket_width: str = "1d") -> Endpoint:
     """The `Endpoint` for one usage endpoint of `USAGE_ENDPOINTS` at a bucket width (1d or 1h)."""
     if name not in USAGE_ENDPOINTS:
-        raise SourceError(SOURCE, "usage_endpoints", f"unknown usage endpoint {name!r} (one of {', '.join(USAGE_ENDPOINTS)})")
+        raise SourceError(SOURCE, "usage_endpoints",
+                          f"unknown usage endpoint {name!r} (one of {', '.join(USAGE_ENDPOINTS)})")
     if bucket_width not in BUCKET_LIMITS:
         raise SourceError(SOURCE, "bucket_width", f"{bucket_width!r} not supported (one of {', '.join(BUCKET_LIMITS)})")
     group_by, _metrics = USAGE_ENDPOINTS[name]
@@ -97,8 +98,8 @@ def make_client(base_url: str, admin_key: str, *, key_env: str | None = "OPENAI_
     return ApiClient(base_url, {"Authorization": f"Bearer {admin_key}"}, source=SOURCE, key_env=key_env, **kw)
 
 
-def fetch_usage(client: ApiClient, start: datetime, end: datetime, *, endpoints: tuple[str, ...] | list[str] | None = None,
-                bucket_width: str = "1d") -> pa.Table:
+def fetch_usage(client: ApiClient, start: datetime, end: datetime, *,
+                endpoints: tuple[str, ...] | list[str] | None = None, bucket_width: str = "1d") -> pa.Table:
     """Usage of every endpoint in `endpoints` (default all), buckets in [start, end): one row per
     endpoint × bucket × group (``openai_usage``; the `endpoint` column says which)."""
     names = list(endpoints) if endpoints else list(USAGE_ENDPOINTS)

@@ -167,7 +167,8 @@ def _canonical_json(texts: list[str]) -> list[str]:
         return []
     con = duckdb.connect()
     try:
-        t = pa.table({"i": pa.array(range(len(uniq)), pa.int64()), "s": pa.array(uniq, pa.string())})
+        t = pa.table({"i": pa.array(range(len(uniq)), pa.int64()),  # noqa: F841 (read by DuckDB's replacement scan)
+                      "s": pa.array(uniq, pa.string())})
         out = con.sql("select coalesce(try(json(s)::VARCHAR), s) from t order by i").fetchall()
     finally:
         con.close()
@@ -231,9 +232,11 @@ def _python_table(files: list[str], lo: int, hi: int) -> pa.Table:
 # Python path, which returns the same rows or raises the precise `<file>:<line>` error.
 # ---------------------------------------------------------------------------------------------
 
-_LINE = json.dumps({"resourceSpans": [{"resource": {"attributes": "JSON"}, "scopeSpans": [{"scope": {"name": "VARCHAR"}, "spans": [{
-    "traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
-    "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": "JSON", "status": {"code": "VARCHAR"}}]}]}]})
+_LINE = json.dumps({"resourceSpans": [{"resource": {"attributes": "JSON"}, "scopeSpans": [{
+    "scope": {"name": "VARCHAR"}, "spans": [{
+        "traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
+        "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": "JSON",
+        "status": {"code": "VARCHAR"}}]}]}]})
 
 # The token-count check on an attribute list's text, as ONE regex search (a per-entry
 # decode costs ~3× more). yyjson's compact text has no whitespace and escapes every quote inside
@@ -272,7 +275,8 @@ def _sql_id(v: str, n: int) -> str:
     """SQL mirror of `_hex_id`: hex of the expected length → lower case; strict base64 → hex; else as is."""
     return (f"CASE WHEN {v} IS NULL OR {v} = '' THEN NULL "
             f"WHEN length({v}) = {n} AND regexp_full_match({v}, '[0-9a-fA-F]+') THEN lower({v}) "
-            f"WHEN length({v}) % 4 = 0 AND regexp_full_match({v}, '[A-Za-z0-9+/]*={{0,2}}') THEN lower(hex(from_base64({v}))) "
+            f"WHEN length({v}) % 4 = 0 AND regexp_full_match({v}, '[A-Za-z0-9+/]*={{0,2}}') "
+            f"THEN lower(hex(from_base64({v}))) "
             f"ELSE {v} END")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+
 import pyarrow as pa
 
 from connectors._files import json_lines, list_files

@@ -35,8 +35,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._common import (
-    SPIKE_DAY, SPIKE_FACTOR, SPIKE_TEAM, TEAM_APP, UTC, Window, child_rng, day_start, diurnal,
-    month_bounds, month_key, stable_id, weekday_factor,
+    SPIKE_DAY,
+    SPIKE_FACTOR,
+    SPIKE_TEAM,
+    TEAM_APP,
+    UTC,
+    Window,
+    child_rng,
+    day_start,
+    diurnal,
+    month_bounds,
+    month_key,
+    stable_id,
+    weekday_factor,
 )
 
 EXPORT_NAME = "aispend-demo-cur"
@@ -258,7 +269,7 @@ def build(seed: int, window: Window, *, last_closed: str) -> tuple[dict[str, pa.
                   resource=bucket, amount=reqs, rate=0.000005, cost=reqs * 0.000005,
                   description="$0.005 per 1,000 PUT, COPY, POST, or LIST requests",
                   unit="Requests", family="API Request", tags=_tags(team))
-        for k, iid in enumerate(p5_ids):
+        for k, _iid in enumerate(p5_ids):
             gbmo = 8000 / 30.0
             r.add(period=period, account=ACC_ML, start=t0, end=t1, item_type="Usage",
                   product_code="AmazonEC2", usage_type="EBS:VolumeUsage.gp3",

@@ -472,7 +472,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         route = ROUTES.get(parts.path.rstrip("/"))
         flavour = route[0] if route else "openai"

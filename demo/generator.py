@@ -15,8 +15,17 @@ from pathlib import Path
 
 from . import aws_cur, gcp_billing, gpu, llm_apis, otel
 from ._common import (
-    DEFAULT_END, GPU_WINDOW_DAYS, IDLE_END, IDLE_START, RUNAWAY_CALLS, RUNAWAY_DAY, SPIKE_DAY,
-    SPIKE_FACTOR, SPIKE_TEAM, Window, month_key,
+    DEFAULT_END,
+    GPU_WINDOW_DAYS,
+    IDLE_END,
+    IDLE_START,
+    RUNAWAY_CALLS,
+    RUNAWAY_DAY,
+    SPIKE_DAY,
+    SPIKE_FACTOR,
+    SPIKE_TEAM,
+    Window,
+    month_key,
 )
 
 CUR_ROOT = Path("aws/cur2") / aws_cur.EXPORT_NAME

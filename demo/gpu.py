@@ -30,8 +30,16 @@ import numpy as np
 import polars as pl
 
 from ._common import (
-    GPU_HOST, GPU_NAME, IDLE_END, IDLE_START, SELF_HOSTED_MODEL, Window, child_rng, day_start,
-    diurnal, stable_id,
+    GPU_HOST,
+    GPU_NAME,
+    IDLE_END,
+    IDLE_START,
+    SELF_HOSTED_MODEL,
+    Window,
+    child_rng,
+    day_start,
+    diurnal,
+    stable_id,
 )
 
 N_GPUS = 8

@@ -34,8 +34,14 @@ from collections import defaultdict
 from pathlib import Path
 
 from ._common import (
-    ANTHROPIC_WEB_SEARCH_PER_1K, ANTHROPIC_WORKSPACE, LLM_PRICES, OPENAI_BATCH_DISCOUNT,
-    OPENAI_PROJECT, Window, child_rng, weekday_factor,
+    ANTHROPIC_WEB_SEARCH_PER_1K,
+    ANTHROPIC_WORKSPACE,
+    LLM_PRICES,
+    OPENAI_BATCH_DISCOUNT,
+    OPENAI_PROJECT,
+    Window,
+    child_rng,
+    weekday_factor,
 )
 
 OPENAI_KEYS = {p: f"key_{p.removeprefix('proj_')}prod{i}" for i, p in

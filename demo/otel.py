@@ -32,8 +32,16 @@ from pathlib import Path
 import numpy as np
 
 from ._common import (
-    APP_TEAM, PROVIDER_OF_MODEL, RUNAWAY_CALLS, RUNAWAY_DAY, Window, child_rng, day_start,
-    diurnal, llm_cost, weekday_factor,
+    APP_TEAM,
+    PROVIDER_OF_MODEL,
+    RUNAWAY_CALLS,
+    RUNAWAY_DAY,
+    Window,
+    child_rng,
+    day_start,
+    diurnal,
+    llm_cost,
+    weekday_factor,
 )
 
 APPS = {

@@ -1,4 +1,5 @@
-"""`aispend` command line: demo, run, alert, whatif, focus-check, collect-gpu, dev. Thin: everything runs through the Dagster graph."""
+"""`aispend` command line: demo, run, alert, whatif, focus-check, collect-gpu, dev. Thin: everything runs through the
+Dagster graph."""
 
 from __future__ import annotations
 
@@ -263,7 +264,8 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
             if cfg.sources_of_type(*billing_source_types()):
                 steps.append(("billing_ingest_job", range_tags(*month_range), f"billing ingest {windows['monthly']}"))
             if daily:
-                steps.append(("daily_job", range_tags(*day_range), f"daily ingest {windows['daily']} + dbt build + publish"))
+                steps.append(("daily_job", range_tags(*day_range),
+                              f"daily ingest {windows['daily']} + dbt build + publish"))
             else:
                 steps.append(("build_job", {}, "dbt build + publish"))
             for job, tags, what in steps:
@@ -478,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("demo", help="generate the synthetic organisation, run everything, print the answers")
     d.add_argument("--home", help="AISPEND_HOME (default ./data)")
     d.add_argument("--seed", type=int, default=7)
-    d.add_argument("--verbose", action="store_true", help="stream Dagster and dbt logs instead of writing them to a file")
+    d.add_argument("--verbose", action="store_true",
+                   help="stream Dagster and dbt logs instead of writing them to a file")
     d.set_defaults(fn=cmd_demo)
     r = sub.add_parser("run", help="ingest every partition of the configured sources, build, publish")
     r.add_argument("--config", required=True)
@@ -506,9 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     for sp in (q, ds):
         sp.add_argument("--max-rows", type=int, default=100, help="rows shown (default 100)")
         sp.add_argument("--max-width", type=int, default=100, help="widest cell shown, in characters (default 100)")
-    w = sub.add_parser("whatif", help="re-run GPU cost and repatriation with changed assumptions into $AISPEND_HOME/whatif/")
+    w = sub.add_parser("whatif",
+                       help="re-run GPU cost and repatriation with changed assumptions into $AISPEND_HOME/whatif/")
     w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", required=True,
-                   help="e.g. electricity_usd_per_kwh=0.12, gpu_price_usd.H100=28000, target_utilisation=0.7 (repeatable)")
+                   help="e.g. electricity_usd_per_kwh=0.12, gpu_price_usd.H100=28000, target_utilisation=0.7 "
+                        "(repeatable)")
     w.add_argument("--config")
     w.add_argument("--home")
     w.add_argument("--keep", metavar="N",

@@ -119,8 +119,9 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
         raise ConfigError(f"{p}: top level must be a mapping")
     if "alerts" in raw:
         raise ConfigError(f"{p}: alerts: alert channels (Slack, email, webhooks) are not supported yet; remove the "
-                          "block: the weekly anomaly digest is written to $AISPEND_HOME/alerts/anomaly-digest-<date>.md "
-                          "and stdout by `aispend alert` and the weekly_anomaly_job")
+                          "block: the weekly anomaly digest is written to "
+                          "$AISPEND_HOME/alerts/anomaly-digest-<date>.md and stdout by `aispend alert` and the "
+                          "weekly_anomaly_job")
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(f"{p}: {key}: unknown top-level key (one of {', '.join(TOP_LEVEL_KEYS)})"
@@ -153,7 +154,7 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
             raise ConfigError(f"{p}: {where}.type: unknown type '{typ}' (one of {', '.join(SOURCE_TYPES)})"
                               f"{did_you_mean(typ, SOURCE_TYPES)}")
         options = {k: _expand(v, f"{where}.{k}", str(p)) for k, v in s.items() if k not in ("name", "type", "uri")}
-        for k, v in options.items():
+        for k in options:
             if k.endswith("_key") or k in ("password", "secret", "token"):
                 raise ConfigError(f"{p}: {where}.{k}: secrets must not be in the file; use '{k}_env' naming an env var")
         uri = _expand(str(s["uri"]), f"{where}.uri", str(p))

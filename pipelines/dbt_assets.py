@@ -10,8 +10,15 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from connectors import rawzone
 from pipelines import warehouse
-from pipelines.dbt_args import DBT_DIR, dbt_build_args, dbt_env, dbt_target_path, dbt_vars  # noqa: F401 (re-exported)
-from pipelines.dbt_args import dbt_executable, dbt_state_dir
+from pipelines.dbt_args import (
+    DBT_DIR,
+    dbt_build_args,
+    dbt_env,
+    dbt_executable,
+    dbt_state_dir,
+    dbt_target_path,
+    dbt_vars,
+)
 from pipelines.ingest import ALL_SPECS
 from pipelines.resources import AispendResource
 from pipelines.run_report import NoDataError, require_some_data
@@ -28,7 +35,8 @@ def ensure_manifest(project_dir: Path = DBT_DIR, state_dir: Path | None = None) 
     """
     state = state_dir or dbt_state_dir()
     manifest = state / "target" / "manifest.json"
-    files = [p for d in ("models", "seeds", "macros", "tests", "snapshots") for p in (project_dir / d).rglob("*") if p.is_file()]
+    files = [p for d in ("models", "seeds", "macros", "tests", "snapshots") for p in (project_dir / d).rglob("*")
+             if p.is_file()]
     files += [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     newest = max((p.stat().st_mtime for p in files if p.exists()), default=0)
     if manifest.exists() and manifest.stat().st_mtime >= newest:

@@ -43,10 +43,12 @@ def build_definitions(config_path: str | None = None, home: str | None = None) -
     # 90-day run: 90 events for each of nine such assets, seconds of bookkeeping). The assets all
     # stay defined, so dbt's sources resolve and a source added later joins the jobs on reload.
     def enabled(spec) -> bool:
-        return (spec.cadence == "snapshot" and spec.source_snapshot is None) or bool(cfg.sources_of_type(*spec.source_types))
+        return ((spec.cadence == "snapshot" and spec.source_snapshot is None)
+                or bool(cfg.sources_of_type(*spec.source_types)))
 
     def selected(cadence: str) -> dg.AssetSelection:
-        return dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS) if s.cadence == cadence and enabled(s)])
+        return dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS)
+                                          if s.cadence == cadence and enabled(s)])
 
     billing, daily_raw, snapshot = selected("monthly"), selected("daily"), selected("snapshot")
     build = dg.AssetSelection.assets(dbt_defs, publish)

@@ -35,10 +35,12 @@ REQUIREMENTS = ("focus-validator==2.2.1", "pyarrow<21")
 APPLICABILITY = "ALL"
 # Rules of the validator's own model (model-1.2.0.1.json) that no dataset can pass; reported, not gating.
 KNOWN_MODEL_DEFECTS = {
-    "CommitmentDiscountStatus-C-004-C": "its Condition tests CommitmentDiscountId IS NULL (the spec says IS NOT NULL), "
-                                        "so it contradicts CommitmentDiscountStatus-C-003-C on every non-commitment row",
-    "CapacityReservationStatus-C-004-C": "its Condition is written {'AND': [...]}, a form the validator does not compile, "
-                                         "so the rule applies to every row, including those without a capacity reservation",
+    "CommitmentDiscountStatus-C-004-C": "its Condition tests CommitmentDiscountId IS NULL (the spec says IS NOT "
+                                        "NULL), so it contradicts CommitmentDiscountStatus-C-003-C on every "
+                                        "non-commitment row",
+    "CapacityReservationStatus-C-004-C": "its Condition is written {'AND': [...]}, a form the validator does not "
+                                         "compile, so the rule applies to every row, including those without a "
+                                         "capacity reservation",
 }
 _RULE_LINE = re.compile(r"^\S+\s+([A-Za-z0-9]+-[A-Z]-\d{3}-[A-Z]):\s+(PASS|FAIL|SKIPPED)\b")
 
@@ -238,7 +240,8 @@ def classify(status: dict[str, str], rules: dict[str, dict]) -> tuple[list[str],
     failed = sorted(r for r, s in status.items() if s == "FAIL")
     hard = [r for r in failed if mandatory(r)]
     derived = {r for r in failed
-               if (rules.get(r, {}).get("ValidationCriteria", {}).get("Requirement") or {}).get("CheckFunction") == "AND"
+               if (rules.get(r, {}).get("ValidationCriteria", {}).get("Requirement") or {}).get(
+                   "CheckFunction") == "AND"
                and any(status.get(c) == "FAIL" for c in children[r])}
     return hard, [r for r in failed if r not in hard], derived
 

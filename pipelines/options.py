@@ -58,7 +58,8 @@ class Option:
                 return value.strip().lower() in _TRUE
             raise OptionError(f"{value!r} must be true or false")
         if kind == "int":
-            whole = isinstance(value, (int, str)) and not isinstance(value, bool) and re.fullmatch(r"-?\d+", str(value).strip())
+            whole = (isinstance(value, (int, str)) and not isinstance(value, bool)
+                     and re.fullmatch(r"-?\d+", str(value).strip()))
             n = int(value) if whole else None
             if n is None or (self.min is not None and n < self.min) or (self.max is not None and n > self.max):
                 raise OptionError(f"{value!r} must be a whole number{self._range()}")

@@ -43,7 +43,8 @@ def sum_counts(per_asset: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str
     return out
 
 
-def report(cfg: AispendConfig, counts: Mapping[str, SourceCounts], windows: Mapping[str, str]) -> tuple[list[str], list[str]]:
+def report(cfg: AispendConfig, counts: Mapping[str, SourceCounts],
+           windows: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """(lines of the per-source table, WARNING lines) for the configured sources the run read.
 
     `windows`: the requested range per cadence (`daily`, `monthly`) for the warning text.

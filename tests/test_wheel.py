@@ -32,7 +32,8 @@ CODE = ("collectors", "connectors", "dashboards", "demo", "pipelines")
 SKIP_DIRS = {"__pycache__", "target", "logs", "dbt_packages"}  # build output, never project files
 DBT_PACKAGE = "pipelines.dbt_project"  # where the wheel puts the top-level dbt/ folder
 
-FOCUS_CSV = """BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,BilledCost,BillingCurrency,ProviderName
+FOCUS_CSV = """\
+BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,BilledCost,BillingCurrency,ProviderName
 2025-01-01,2025-02-01,2025-01-05,2025-01-06,Usage,1.25,USD,Acme
 2025-01-01,2025-02-01,2025-01-06,2025-01-07,Usage,2.50,USD,Acme
 2025-01-01,2025-02-01,2025-01-07,2025-01-08,Tax,0.10,USD,Acme

@@ -268,7 +268,8 @@ def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:
                 # Only the latest catalogue matters: one fixed partition, replaced each run.
                 rawzone.write_partitions(cfg.home, name, source_name, "snapshot", {"latest": tables[name]},
                                          spec.snapshot_schemas[name], load_id, context.run_id)
-            per_source = {src: {"rows": tables[name].num_rows, "partitions_written": 1} for src, tables in loads.items()}
+            per_source = {src: {"rows": tables[name].num_rows, "partitions_written": 1}
+                          for src, tables in loads.items()}
             yield dg.MaterializeResult(asset_key=keys[name], metadata={
                 "rows": sum(t[name].num_rows for t in loads.values()), "load_id": load_id,
                 **source_metadata(per_source)})
@@ -356,8 +357,10 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
                 sp.discard()  # no-op for committed partitions
         per_source = {src.name: {"rows": rows_by_source.get(src.name, 0),
                                  "partitions_written": sum(1 for name, _ in staged if name == src.name),
-                                 "partitions_unchanged": sum(1 for k in skips.unchanged if k.startswith(f"{src.name}/")),
-                                 "partitions_without_export": sum(1 for k in skips.absent if k.startswith(f"{src.name}/"))}
+                                 "partitions_unchanged": sum(1 for k in skips.unchanged
+                                                             if k.startswith(f"{src.name}/")),
+                                 "partitions_without_export": sum(1 for k in skips.absent
+                                                                  if k.startswith(f"{src.name}/"))}
                       for src in cfg.sources_of_type(*spec.source_types)}
         yield dg.MaterializeResult(metadata={
             "rows": sum(rows_by_source.values()),

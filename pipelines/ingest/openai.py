@@ -29,7 +29,8 @@ BUCKET_WIDTH = Option("bucket_width", "choice", "usage bucket width (the costs e
                       default="1d", choices=tuple(conn.BUCKET_LIMITS))
 OPTIONS = {"openai": (
     ADMIN_KEY_ENV,
-    Option("usage_endpoints", "list", "Usage API endpoints read (default: every one)", choices=tuple(conn.USAGE_ENDPOINTS)),
+    Option("usage_endpoints", "list", "Usage API endpoints read (default: every one)",
+           choices=tuple(conn.USAGE_ENDPOINTS)),
     BUCKET_WIDTH,
 )}
 

@@ -1,4 +1,5 @@
-"""LLM list prices from the `genai-prices` package → raw `llm_prices`, `llm_price_lines`, `llm_price_matches` (snapshot)."""
+"""LLM list prices from the `genai-prices` package → raw `llm_prices`, `llm_price_lines`, `llm_price_matches`
+(snapshot)."""
 
 from connectors import llm_prices as conn
 from pipelines.ingest._factory import RawSpec

@@ -265,7 +265,8 @@ def slim(raw_table: str, table: pa.Table) -> pa.Table:
     return out
 
 
-def validate(raw_table: str, table: pa.Table, schema: pa.Schema, *, sample: pa.Table | None = None) -> ValidationOutcome:
+def validate(raw_table: str, table: pa.Table, schema: pa.Schema, *,
+             sample: pa.Table | None = None) -> ValidationOutcome:
     """Run the raw table's suite on `table` (declared columns + `_partition`).
 
     With `sample` (a few whole rows of the same load), `table` may be `slim(...)` of the load's
@@ -286,12 +287,14 @@ def validate(raw_table: str, table: pa.Table, schema: pa.Schema, *, sample: pa.T
     for f in schema:
         if f.name in _LINEAGE or f.name not in present:
             continue
-        column_checks.append((f"type of {f.name}", gxe.ExpectColumnValuesToBeInTypeList(column=f.name, type_list=_pandas_type_names(f.type))))
+        column_checks.append((f"type of {f.name}", gxe.ExpectColumnValuesToBeInTypeList(
+            column=f.name, type_list=_pandas_type_names(f.type))))
     for col in suite_def.get("not_null") or []:
         row_checks.append((f"{col} not null", gxe.ExpectColumnValuesToNotBeNull(column=col)))
     for col, rng in (suite_def.get("ranges") or {}).items():
         row_checks.append((f"{col} within [{rng.get('min')}, {rng.get('max')}]",
-                           gxe.ExpectColumnValuesToBeBetween(column=col, min_value=rng.get("min"), max_value=rng.get("max"))))
+                           gxe.ExpectColumnValuesToBeBetween(column=col, min_value=rng.get("min"),
+                                                             max_value=rng.get("max"))))
 
     slimmed = slim(raw_table, table)
     rows_table = slimmed.drop_columns([c for c in ("_partition", "_source_uri") if c in slimmed.column_names])
@@ -300,7 +303,8 @@ def validate(raw_table: str, table: pa.Table, schema: pa.Schema, *, sample: pa.T
         starts, ends = _window_columns(slimmed, window_col)
         rows_table = rows_table.append_column("_window_start", starts).append_column("_window_end", ends)
         row_checks.append((f"{window_col} on or after its partition's start",
-                           gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=window_col, column_B="_window_start", or_equal=True)))
+                           gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=window_col, column_B="_window_start",
+                                                                       or_equal=True)))
         row_checks.append((f"{window_col} before its partition's end",
                            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="_window_end", column_B=window_col)))
     # the column-level checks judge the sample: failures name its files (every row shares its schema)

@@ -27,7 +27,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "collectors"))
 
 import fake_pynvml  # noqa: E402
-
 from collectors.gpu_collector import Collector  # noqa: E402
 
 TARGET_MS = 1.0
@@ -37,7 +36,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gpus", type=int, default=8)
     ap.add_argument("--cycles", type=int, default=3000)
-    ap.add_argument("--flush-every", type=int, default=60, help="cycles between atomic file rewrites (60 = 1 min at 1 Hz)")
+    ap.add_argument("--flush-every", type=int, default=60,
+                    help="cycles between atomic file rewrites (60 = 1 min at 1 Hz)")
     ap.add_argument("--dir", default=None)
     a = ap.parse_args()
     out = Path(a.dir or tempfile.mkdtemp(prefix="aispend-bench-collector-"))

@@ -158,12 +158,14 @@ def main() -> int:
     aispend, home, total = run_aispend(work, args.rows)
     export = work / "export"
     files = str(export / "data" / "*" / "*.parquet")
-    baseline = measure([sys.executable, "-c", _BASELINE, files, str(REPO / "dbt" / "seeds"), str(work / "baseline.parquet")])
+    baseline = measure([sys.executable, "-c", _BASELINE, files, str(REPO / "dbt" / "seeds"),
+                        str(work / "baseline.parquet")])
     floor = run_aispend(Path(args.dir) / "cur-focus-floor", args.floor_rows)[0] if args.floor_rows else None
 
     import duckdb
     con = duckdb.connect(str(home / "warehouse" / "aispend.duckdb"), read_only=True)
-    n, billed = con.execute("select count(*), sum(BilledCost) from main.focus_costs where x_source = 'aws_cur'").fetchone()
+    n, billed = con.execute("select count(*), sum(BilledCost) from main.focus_costs "
+                            "where x_source = 'aws_cur'").fetchone()
     con.close()
     if n != args.rows or abs(float(billed) - total) > 0.01:
         sys.exit(f"focus_costs disagrees with the export: {n} rows, {billed} USD vs {args.rows} rows, {total:.2f} USD")
@@ -188,7 +190,8 @@ def main() -> int:
           f"focus_costs holds {n:,} AWS lines = {float(billed):,.2f} USD (matches the export)")
     (Path(args.dir) / "results-cur-focus.json").write_text(json.dumps({
         "rows": args.rows, "baseline": baseline, "aispend": {k: v for k, v in aispend.items() if k != "output"},
-        **({"floor_rows": args.floor_rows, "floor": {k: v for k, v in floor.items() if k != "output"}} if floor else {}),
+        **({"floor_rows": args.floor_rows, "floor": {k: v for k, v in floor.items() if k != "output"}}
+           if floor else {}),
         "time_ratio": round(ratio_t, 2), "rss_ratio": round(ratio_m, 2)}, indent=2))
     return 0
 

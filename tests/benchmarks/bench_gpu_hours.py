@@ -107,7 +107,8 @@ with s as (
   select *, median(dt) over (partition by gpu_uuid) as nom from i
 ), c as (
   select gpu_uuid, host, name, date_trunc('hour', t0) as hour_at, least(dt, 3 * nom) as cs,
-    case when de >= 0 and dt <= 3 * nom then de else (coalesce(p0, power_w) + power_w) / 2 * least(dt, 3 * nom) end as ej,
+    case when de >= 0 and dt <= 3 * nom then de
+         else (coalesce(p0, power_w) + power_w) / 2 * least(dt, 3 * nom) end as ej,
     coalesce(gpm_sm_activity_pct, util_gpu_pct) / 100.0 * least(dt, 3 * nom) as bs
   from n
 ), h as (
@@ -193,7 +194,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gpus", type=int, default=int(os.environ.get("BENCH_GPUS", 1000)))
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/tmp/aispend-bench"))
-    ap.add_argument("--reuse-files", action="store_true", help="keep collector files of a previous run of the same size")
+    ap.add_argument("--reuse-files", action="store_true",
+                    help="keep collector files of a previous run of the same size")
     args = ap.parse_args()
     work = Path(args.dir) / "gpu-hours"
     files, home = work / "collector", work / "home"

@@ -11,7 +11,8 @@ Both sides run as child processes under the same measuring wrapper as bench_cur_
 time, peak RSS). Input: N GenAI spans (agent span + 9 chat spans per trace, 10 attributes each,
 100 spans per line as the file exporter batches them).
 
-    python tests/benchmarks/bench_otel_ingest.py [--spans 200000,1000000] [--dir /tmp/aispend-bench-otel] [--python-path]
+    python tests/benchmarks/bench_otel_ingest.py [--spans 200000,1000000] [--dir /tmp/aispend-bench-otel] \
+        [--python-path]
 
 Two sizes by default: each load pays a fixed ~0.4 s (the GE suite is built and its column-level
 checks run once per process; the raw-zone file is opened and closed), a third of a 200k-span
@@ -119,7 +120,8 @@ def generate(path: Path, n: int) -> None:
                     "attributes": [_kv(k, v) for k, v in attrs.items()], "status": {}})
             fh.write(json.dumps({"resourceSpans": [{
                 "resource": {"attributes": [_kv("service.name", "bench-agent")]},
-                "scopeSpans": [{"scope": {"name": "opentelemetry.instrumentation.openai_v2"}, "spans": spans}]}]}) + "\n")
+                "scopeSpans": [{"scope": {"name": "opentelemetry.instrumentation.openai_v2"},
+                                "spans": spans}]}]}) + "\n")
 
 
 def measure(args: list[str]) -> dict:
@@ -175,7 +177,8 @@ def main() -> None:
     a = ap.parse_args()
     results = [run_size(Path(a.dir) / f"spans-{n}", int(n), a.python_path) for n in a.spans.split(",")]
     print(json.dumps(results, indent=2))
-    print(f"{'spans':>10}{'ingest spans/s':>16}{'connector s':>13}{'GE s':>7}{'write s':>9}{'floor spans/s':>15}  target")
+    print(f"{'spans':>10}{'ingest spans/s':>16}{'connector s':>13}{'GE s':>7}{'write s':>9}"
+          f"{'floor spans/s':>15}  target")
     for r in results:
         st = r["aispend"]["stages"]
         print(f"{r['spans']:>10,}{r['aispend']['ingest_spans_per_s']:>16,}{st['connector_s']:>13.2f}"

@@ -50,9 +50,11 @@ con.execute(f"set temp_directory = '{work}/tmp'")
 load_catalogue(con, bands_sql)
 con.execute(f"create view calls as select * from read_parquet('{work}/calls.parquet')")
 t = time.monotonic()
-con.execute(f"copy (select call_id, price_source, cost_usd from ({priced_sql})) to '{work}/priced.parquet' (format parquet)")
+con.execute(f"copy (select call_id, price_source, cost_usd from ({priced_sql})) "
+            f"to '{work}/priced.parquet' (format parquet)")
 s = time.monotonic() - t
-n, unpriced, total = con.execute(f"select count(*), count(*) filter (where price_source = 'unpriced'), sum(cost_usd) from read_parquet('{work}/priced.parquet')").fetchone()
+n, unpriced, total = con.execute(f"select count(*), count(*) filter (where price_source = 'unpriced'), sum(cost_usd) "
+                                 f"from read_parquet('{work}/priced.parquet')").fetchone()
 print(json.dumps({"price_s": round(s, 3), "rows": n, "unpriced": unpriced, "total_usd": float(total)}))
 """
 
@@ -150,7 +152,8 @@ def main() -> None:
     }
     print(table([("dbt pricing SQL (child process)", sql)]))
     print(f"SQL: {args.calls:,} calls priced in {res['price_s']:.2f}s = {sql_rate:,.0f} calls/s "
-          f"({out['sql_calls_per_s_incl_startup']:,} incl. catalogue load and start); peak RSS {sql['peak_rss_mib']:.0f} MiB")
+          f"({out['sql_calls_per_s_incl_startup']:,} incl. catalogue load and start); "
+          f"peak RSS {sql['peak_rss_mib']:.0f} MiB")
     print(f"calc_price per call: {sampled:,} calls in {per_s:.2f}s = {per_call_rate:,.0f} calls/s "
           f"→ {out['per_call_extrapolated_s']:,}s extrapolated for {args.calls:,}")
     print(f"speed-up {out['speedup']}× (target ≥ 100×); ≥ 1M calls/s: {'yes' if sql_rate >= 1e6 else 'NO'}; "

@@ -274,7 +274,8 @@ def main() -> None:
     print(f"rows: {counts}")
     print("per model s: " + ", ".join(f"{k} {v:.1f}" for k, v in model_s.items()))
     print(f"repatriation verdicts: {verdicts}")
-    print(f"CPU {build['cpu_s']:.1f}s on {os.cpu_count()} CPUs (wall ≥ {build['cpu_s'] / os.cpu_count():.1f}s on idle CPUs; "
+    print(f"CPU {build['cpu_s']:.1f}s on {os.cpu_count()} CPUs "
+          f"(wall ≥ {build['cpu_s'] / os.cpu_count():.1f}s on idle CPUs; "
           f"more is waiting for them); 1-min load average after: {os.getloadavg()[0]:.1f}")
     print(f"< 60 s: {'yes' if build['wall_s'] < 60 else 'NO'}; "
           f"RSS < 2 GiB: {'yes' if build['peak_rss_mib'] < 2048 else 'NO'}")

@@ -11,8 +11,8 @@ Scenario keys: ``init_error`` (e.g. "LibraryNotFound"), ``driver``, ``nvml``, ``
 (the UUID order at each index changes every cycle), ``gpus``: list of {uuid, name, mem_total,
 power_mw, limit_mw, energy0, gpm (bool), lost_until_cycle (reset: back),
 gone_from_cycle (no longer enumerated),
-lost_at_handle (GpuIsLost already from nvmlDeviceGetHandleByIndex), unsupported: [fn names → NotSupported], no_permission:
-[fn names → NoPermission], lost_from_cycle, energy_reset_at_cycle, mig: [{uuid, gi, ci, mem_total,
+lost_at_handle (GpuIsLost already from nvmlDeviceGetHandleByIndex), unsupported: [fn names → NotSupported],
+no_permission: [fn names → NoPermission], lost_from_cycle, energy_reset_at_cycle, mig: [{uuid, gi, ci, mem_total,
 mem_used}], processes: [{pid, mem}]}.
 """
 
@@ -25,10 +25,22 @@ from types import SimpleNamespace
 
 import pynvml as _real
 from pynvml import (  # noqa: F401  (re-exported: the collector takes them from this module)
-    NVML_CLOCK_SM, NVML_GPM_METRIC_ANY_TENSOR_UTIL, NVML_GPM_METRIC_DRAM_BW_UTIL, NVML_GPM_METRIC_SM_OCCUPANCY,
-    NVML_GPM_METRIC_SM_UTIL, NVML_GPM_METRICS_GET_VERSION, NVML_TEMPERATURE_GPU, NVMLError,
-    NVMLError_DriverNotLoaded, NVMLError_FunctionNotFound, NVMLError_GpuIsLost, NVMLError_LibraryNotFound,
-    NVMLError_NoPermission, NVMLError_NotFound, NVMLError_NotSupported, c_nvmlGpmMetricsGet_t,
+    NVML_CLOCK_SM,
+    NVML_GPM_METRIC_ANY_TENSOR_UTIL,
+    NVML_GPM_METRIC_DRAM_BW_UTIL,
+    NVML_GPM_METRIC_SM_OCCUPANCY,
+    NVML_GPM_METRIC_SM_UTIL,
+    NVML_GPM_METRICS_GET_VERSION,
+    NVML_TEMPERATURE_GPU,
+    NVMLError,
+    NVMLError_DriverNotLoaded,
+    NVMLError_FunctionNotFound,
+    NVMLError_GpuIsLost,
+    NVMLError_LibraryNotFound,
+    NVMLError_NoPermission,
+    NVMLError_NotFound,
+    NVMLError_NotSupported,
+    c_nvmlGpmMetricsGet_t,
     struct_c_nvmlGpmSample_t,
 )
 
@@ -169,7 +181,8 @@ def nvmlDeviceGetUtilizationRates(h):
 def nvmlDeviceGetMemoryInfo(h):
     _check(h, "nvmlDeviceGetMemoryInfo")
     if h.mig:
-        return SimpleNamespace(total=h.mig["mem_total"], used=h.mig["mem_used"], free=h.mig["mem_total"] - h.mig["mem_used"])
+        return SimpleNamespace(total=h.mig["mem_total"], used=h.mig["mem_used"],
+                               free=h.mig["mem_total"] - h.mig["mem_used"])
     t = h.gpu.get("mem_total", 85_520_809_984)
     return SimpleNamespace(total=t, used=h.gpu.get("mem_used", t // 2), free=t - h.gpu.get("mem_used", t // 2))
 

@@ -72,7 +72,8 @@ def test_basic_fields_versions_and_gpm(tmp_path):
     assert a[0]["power_w"] == 312.5 and a[0]["power_limit_w"] == 700.0 and a[0]["temp_c"] == 51.0
     assert a[0]["sm_clock_mhz"] == 1980.0 and a[0]["util_gpu_pct"] == 50.0 and a[0]["mig_mode"] is False
     # GPM: window between two samples; tensor = half of SM in the fake
-    assert (a[0]["gpm_sm_activity_pct"], a[0]["gpm_tensor_activity_pct"], a[0]["gpm_sm_occupancy_pct"]) == (40.0, 20.0, 30.0)
+    assert ((a[0]["gpm_sm_activity_pct"], a[0]["gpm_tensor_activity_pct"], a[0]["gpm_sm_occupancy_pct"])
+            == (40.0, 20.0, 30.0))
     b = [r for r in g if r["gpu_uuid"] == "GPU-b"]
     assert all(r["gpm_sm_activity_pct"] is None for r in b)
     assert all(r["driver_version"] == "550.90.07" and r["nvml_py_version"] == pynvml_version() for r in g)
@@ -84,7 +85,8 @@ def pynvml_version():
 
 
 def test_mig_power_and_energy_once_per_physical_gpu(tmp_path):
-    migs = [{"uuid": f"MIG-{k}", "gi": k + 1, "ci": 0, "mem_total": 10 * 2**30, "mem_used": k * 2**30} for k in range(3)]
+    migs = [{"uuid": f"MIG-{k}", "gi": k + 1, "ci": 0, "mem_total": 10 * 2**30, "mem_used": k * 2**30}
+            for k in range(3)]
     _, recs = run_cycles(tmp_path, {"gpus": [gpu("GPU-m", mig=migs, power_mw=400_000), gpu("GPU-n")]}, 2)
     g = of(recs, "gpu")
     assert len(g) == 4  # one gpu record per physical GPU per cycle, MIG or not
@@ -107,11 +109,13 @@ def test_unsupported_fields_null_and_logged_once(tmp_path, caplog):
         _, recs = run_cycles(tmp_path, sc, 4)
     a = [r for r in of(recs, "gpu") if r["gpu_uuid"] == "GPU-a"]
     b = [r for r in of(recs, "gpu") if r["gpu_uuid"] == "GPU-b"]
-    assert len(a) == 4 and all(r["sm_clock_mhz"] is None and r["energy_mj"] is None and r["power_limit_w"] is None for r in a)
+    assert len(a) == 4 and all(r["sm_clock_mhz"] is None and r["energy_mj"] is None and r["power_limit_w"] is None
+                               for r in a)
     assert all(r["power_w"] == 300.0 and r["temp_c"] == 45.0 for r in a)  # the others still there
     assert all(r["sm_clock_mhz"] == 1980.0 and r["energy_mj"] is not None for r in b)
     msgs = [r.getMessage() for r in caplog.records]
-    for field, err in (("sm_clock_mhz", "NotSupported"), ("energy_mj", "NotSupported"), ("power_limit_w", "NoPermission")):
+    for field, err in (("sm_clock_mhz", "NotSupported"), ("energy_mj", "NotSupported"),
+                       ("power_limit_w", "NoPermission")):
         hits = [m for m in msgs if m.startswith(f"GPU-a: {field} unavailable") and err in m]
         assert len(hits) == 1, (field, msgs)
     assert not any(m.startswith("GPU-b") for m in msgs)
@@ -203,7 +207,8 @@ def test_mig_lost_reset_and_nulls_survive_ingestion(tmp_path):
 def test_processes_resolved_from_proc_cgroup(tmp_path):
     proc = tmp_path / "proc"
     cg = {
-        101: "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_aaaa_bbbb_cccc_0123456789ab.slice/"
+        101: "0::/kubepods.slice/kubepods-burstable.slice/"
+             "kubepods-burstable-pod1b2c3d4e_aaaa_bbbb_cccc_0123456789ab.slice/"
              "cri-containerd-" + "a" * 64 + ".scope\n",
         102: "0::/system.slice/vllm.service\n",
         103: "12:memory:/docker/" + "b" * 64 + "\n11:cpu,cpuacct:/docker/" + "b" * 64 + "\n",
@@ -219,15 +224,18 @@ def test_processes_resolved_from_proc_cgroup(tmp_path):
     by = {r["pid"]: r for r in p}
     assert by[101]["container"] == "a" * 64 and by[101]["container_runtime"] == "containerd"
     assert by[101]["pod"] == "1b2c3d4e-aaaa-bbbb-cccc-0123456789ab" and by[101]["unit"] is None
-    assert by[102]["unit"] == "vllm.service" and by[102]["container"] is None and by[102]["cgroup"] == "/system.slice/vllm.service"
-    assert by[103]["container"] == "b" * 64 and by[103]["container_runtime"] == "docker" and by[103]["used_memory_bytes"] is None
+    assert by[102]["unit"] == "vllm.service" and by[102]["container"] is None
+    assert by[102]["cgroup"] == "/system.slice/vllm.service"
+    assert by[103]["container"] == "b" * 64 and by[103]["container_runtime"] == "docker"
+    assert by[103]["used_memory_bytes"] is None
     assert by[999]["cgroup"] is None  # exited process: unknown, not an error
     assert by[101]["used_memory_bytes"] == 1000 and by[101]["gpu_uuid"] == "GPU-a"
 
 
 def test_disk_limit_deletes_oldest_hours(tmp_path):
     root = tmp_path / "node-a"
-    pad = gzip.compress((json.dumps({"record": "pad", "x": os.urandom(150_000).hex()}) + "\n").encode(), compresslevel=0)
+    pad = gzip.compress((json.dumps({"record": "pad", "x": os.urandom(150_000).hex()}) + "\n").encode(),
+                        compresslevel=0)
     for h in range(5):  # five old hours of ~300 kB each (stored, not compressed)
         d = root / "2026-09-20"
         d.mkdir(parents=True, exist_ok=True)
@@ -241,7 +249,8 @@ def test_disk_limit_deletes_oldest_hours(tmp_path):
 def test_restart_within_the_hour_keeps_earlier_samples(tmp_path):
     run_cycles(tmp_path, {"gpus": [gpu("GPU-a")]}, 2)
     fake_pynvml.configure({"gpus": [gpu("GPU-a")]})
-    c = Collector(fake_pynvml, tmp_path, host="node-a", interval=10, process_interval=60, max_disk_mb=100, flush_interval=0)
+    c = Collector(fake_pynvml, tmp_path, host="node-a", interval=10, process_interval=60, max_disk_mb=100,
+                  flush_interval=0)
     c.write(T0 + 100, c.sample(T0 + 100))
     c.shutdown()
     recs = records(tmp_path)
@@ -252,7 +261,8 @@ def test_restart_within_the_hour_keeps_earlier_samples(tmp_path):
 def test_resolve_cgroup_v1_pod_path(tmp_path):
     d = tmp_path / "7"
     d.mkdir()
-    (d / "cgroup").write_text("4:memory:/kubepods/besteffort/pod0f1e2d3c-1111-2222-3333-444455556666/" + "c" * 64 + "\n")
+    (d / "cgroup").write_text("4:memory:/kubepods/besteffort/pod0f1e2d3c-1111-2222-3333-444455556666/"
+                              + "c" * 64 + "\n")
     r = resolve_cgroup(7, str(tmp_path))
     assert r["pod"] == "0f1e2d3c-1111-2222-3333-444455556666" and r["container"] == "c" * 64
     assert r["container_runtime"] == "containerd"
@@ -308,7 +318,8 @@ def test_subprocess_sigterm_leaves_complete_files_readable_by_ingestion(tmp_path
 
 def test_subprocess_once_then_ingested(tmp_path):
     out = tmp_path / "out"
-    r = subprocess.run(_cmd(out, "--once", "--interval", "0.1"), env=_env({"gpus": [gpu("GPU-a"), gpu("GPU-b"), gpu("GPU-c")]}, tmp_path),
+    r = subprocess.run(_cmd(out, "--once", "--interval", "0.1"),
+                       env=_env({"gpus": [gpu("GPU-a"), gpu("GPU-b"), gpu("GPU-c")]}, tmp_path),
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     recs = records(out)
@@ -318,7 +329,8 @@ def test_subprocess_once_then_ingested(tmp_path):
     assert read_samples(str(out), start, start + timedelta(hours=4)).num_rows == 3
 
 
-@pytest.mark.parametrize("err, words", [("LibraryNotFound", "libnvidia-ml.so.1"), ("DriverNotLoaded", "lsmod | grep nvidia")])
+@pytest.mark.parametrize("err, words", [("LibraryNotFound", "libnvidia-ml.so.1"),
+                                        ("DriverNotLoaded", "lsmod | grep nvidia")])
 def test_subprocess_fatal_without_nvml(tmp_path, err, words):
     r = subprocess.run(_cmd(tmp_path / "out", "--once"), env=_env({"init_error": err, "gpus": []}, tmp_path),
                        capture_output=True, text=True, timeout=60)
@@ -336,10 +348,12 @@ def test_imports_only_stdlib_and_pynvml(tmp_path):
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import collectors.gpu_collector as m; "
             "bad = sorted(k for k in sys.modules if k.split('.')[0] not in sys.stdlib_module_names "
             "and k.split('.')[0] not in ('collectors', 'pynvml', 'fake_pynvml', '__main__')); print('BAD', bad); "
-            "sys.argv = ['x', '--out', sys.argv[2], '--once', '--interval', '0.05', '--nvml-module', 'fake_pynvml', '--host', 'iso']; "
+            "sys.argv = ['x', '--out', sys.argv[2], '--once', '--interval', '0.05', '--nvml-module', 'fake_pynvml', "
+            "'--host', 'iso']; "
             "rc = m.main(); "
             "bad = sorted(k for k in sys.modules if k.split('.')[0] not in sys.stdlib_module_names "
-            "and k.split('.')[0] not in ('collectors', 'pynvml', 'fake_pynvml', '__main__')); print('BAD', bad); sys.exit(rc)")
+            "and k.split('.')[0] not in ('collectors', 'pynvml', 'fake_pynvml', '__main__')); print('BAD', bad); "
+            "sys.exit(rc)")
     env = {"AISPEND_FAKE_NVML": str(tmp_path / "s.json"), "PATH": "/usr/bin:/bin"}
     (tmp_path / "s.json").write_text(json.dumps({"gpus": [gpu("GPU-a")]}))
     r = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(iso), str(tmp_path / "out")], env=env,
@@ -353,7 +367,8 @@ def test_aispend_collect_gpu_delegates(tmp_path):
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "pipelines.cli", "collect-gpu", "--out", str(out), "--host", "node-a",
                         "--once", "--interval", "0.05", "--nvml-module", "fake_pynvml"],
-                       env=_env({"gpus": [gpu("GPU-a"), gpu("GPU-b")]}, tmp_path), capture_output=True, text=True, timeout=120)
+                       env=_env({"gpus": [gpu("GPU-a"), gpu("GPU-b")]}, tmp_path), capture_output=True, text=True,
+                       timeout=120)
     assert r.returncode == 0, r.stderr
     assert len(of(records(out), "gpu")) == 2
 
@@ -385,7 +400,8 @@ def test_second_collector_on_the_same_folder_refused(tmp_path):
 
 def test_hour_roll_two_complete_files(tmp_path):
     fake_pynvml.configure({"gpus": [gpu("GPU-a"), gpu("GPU-b")]})
-    c = Collector(fake_pynvml, tmp_path, host="node-a", interval=10, process_interval=0, max_disk_mb=100, flush_interval=60)
+    c = Collector(fake_pynvml, tmp_path, host="node-a", interval=10, process_interval=0, max_disk_mb=100,
+                  flush_interval=60)
     c.prime()
     hour = 1_790_002_800.0  # 2026-09-21T15:00:00Z
     for k in range(-3, 3):  # 14:59:30 .. 15:00:20

@@ -57,7 +57,8 @@ def _requests(path) -> None:
     path.mkdir(parents=True)
     lines = [{"request_id": f"req-{g}", "arrival_time": T0 + 600, "finished_time": T0 + 610,
               "model": "llama-3.1-70b-instruct", "prompt_tokens": 1000, "completion_tokens": 100, "status": "ok",
-              "host": HOST, "gpus": [f"GPU-{g}"], "headers": {"x-task-id": f"task-{g}", "x-application": "internal-chat"}}
+              "host": HOST, "gpus": [f"GPU-{g}"],
+              "headers": {"x-task-id": f"task-{g}", "x-application": "internal-chat"}}
              for g in ("mig", "ok")]
     (path / "requests.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
 

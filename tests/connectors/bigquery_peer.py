@@ -129,7 +129,8 @@ class BigQueryPeer:
             return 200, {"schema": MONTHS_SCHEMA, "rows": out}
         after, upto = _ts_param(params["after"]), _ts_param(params["upto"])
         out = [r for r in rows if r["invoice"]["month"] == params["invoice_month"]
-               and after < (_ts_param(r["export_time"]) if isinstance(r["export_time"], str) else r["export_time"]) <= upto]
+               and after < (_ts_param(r["export_time"]) if isinstance(r["export_time"], str)
+                            else r["export_time"]) <= upto]
         return 200, {"schema": schema, "rows": out}
 
     def _page(self, job_id: str, token: str | None, max_results: int | None, int64_ts: bool, project: str) -> dict:
@@ -193,10 +194,11 @@ class BigQueryPeer:
 def _error(code: int, reason: str, message: str) -> dict:
     return {"error": {"code": code, "message": message, "errors": [{"message": message, "domain": "global",
                                                                     "reason": reason}],
-                      "status": {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(code, "UNKNOWN")}}
+                      "status": {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED",
+                                 404: "NOT_FOUND"}.get(code, "UNKNOWN")}}
 
 
-class serve:  # noqa: N801 — used as a context manager: `with serve(peer) as url:`
+class serve:  # lowercase: used as a context manager: `with serve(peer) as url:`
     """Run `peer` on a loopback port; yields the base URL for ``client_options.api_endpoint``."""
 
     def __init__(self, peer: BigQueryPeer):
@@ -220,10 +222,10 @@ class serve:  # noqa: N801 — used as a context manager: `with serve(peer) as u
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 self._answer("GET")
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 self._answer("POST")
 
             def log_message(self, *args):

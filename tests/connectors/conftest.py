@@ -8,6 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from moto_peer import moto_s3  # noqa: F401 (the S3 fixture, for every module here)
+
 
 class Peer:
     def __init__(self):
@@ -23,7 +25,7 @@ def peer():
     p = Peer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             p.requests.append((self.path, dict(self.headers)))
             status, headers, body = p.script.pop(0) if p.script else (500, {}, "script exhausted")
             self.send_response(status)

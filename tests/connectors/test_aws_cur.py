@@ -9,7 +9,6 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -17,7 +16,6 @@ import pytest
 from connectors import aws_cur
 from connectors._json import json_string, map_to_json
 from connectors.errors import SourceError
-from moto_peer import moto_s3  # noqa: F401  (fixture)
 
 UTC = timezone.utc
 BUCKET, PREFIX, NAME = "acme-billing", "cur2", "acme-cur"
@@ -41,7 +39,8 @@ def cur_file(period: str, costs: list[float], *, extra_column: bool = True) -> p
         "line_item_unblended_cost": costs,
         "line_item_unblended_rate": ["0.003"] * n,
         "product": pa.array([[("region", "us-east-1"), ("servicename", "Amazon Bedrock")]] * n, MAP),
-        "resource_tags": pa.array([[("user_team", "ml-research"), ("user_application", "eval-harness")]] + [None] * (n - 1), MAP),
+        "resource_tags": pa.array([[("user_team", "ml-research"), ("user_application", "eval-harness")]]
+                                  + [None] * (n - 1), MAP),
         "cost_category": pa.array([[]] * n, MAP),
     }
     if extra_column:
@@ -56,7 +55,7 @@ def csv_gz(t: pa.Table) -> bytes:
     w.writerow(t.column_names)
     for row in t.to_pylist():
         out = []
-        for k, v in row.items():
+        for v in row.values():
             if isinstance(v, list):  # a map: pyarrow gives [(k, v), ...]
                 v = json.dumps(dict(v))
             elif isinstance(v, datetime):

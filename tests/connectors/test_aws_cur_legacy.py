@@ -14,7 +14,6 @@ import pytest
 
 from connectors import aws_cur, aws_cur_legacy
 from connectors.errors import SourceError
-from moto_peer import moto_s3  # noqa: F401  (fixture)
 
 SAMPLE = "billing/aws-cur-legacy-csv/sample-anonymous-aws-export-dataset.csv"
 BUCKET, PREFIX, REPORT = "acme-legacy", "cur", "acme-report"
@@ -188,5 +187,6 @@ def test_report_period_without_its_manifest_is_not_offered_and_missing_file_is_n
     (p,) = aws_cur_legacy.discover(str(report))
     assert p.billing_period == "2026-09"
     Path(p.data_files[0]).unlink()
-    with pytest.raises(SourceError, match=rf"^aws_cur_legacy: {p.data_files[0]}: file listed in the manifest is missing"):
+    with pytest.raises(SourceError,
+                       match=rf"^aws_cur_legacy: {p.data_files[0]}: file listed in the manifest is missing"):
         aws_cur_legacy.read_period(p)

@@ -6,10 +6,10 @@ totals are computed independently from the emulator's stored rows / the Parquet 
 
 import json
 import shutil
-from pathlib import Path
 from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq

@@ -30,7 +30,8 @@ def test_otel_spans(tmp_path):
     trace = "0af7651916cd43dd8448eb211c80319c"
     root = {"traceId": trace, "spanId": "b7ad6b7169203331", "parentSpanId": "", "name": "invoke_agent triage",
             "kind": "SPAN_KIND_INTERNAL", "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 5_000_000_000),
-            "attributes": [kv("gen_ai.operation.name", {"stringValue": "invoke_agent"})], "status": {"code": "STATUS_CODE_OK"}}
+            "attributes": [kv("gen_ai.operation.name", {"stringValue": "invoke_agent"})],
+            "status": {"code": "STATUS_CODE_OK"}}
     chat = {"traceId": base64.b64encode(bytes.fromhex(trace)).decode(),
             "spanId": base64.b64encode(bytes.fromhex("00f067aa0ba902b7")).decode(),
             "parentSpanId": "b7ad6b7169203331", "name": "chat gpt-4o", "kind": 3,
@@ -47,7 +48,8 @@ def test_otel_spans(tmp_path):
     assert len(rows) == 2  # the span starting the next day is outside the window
     r0, r1 = rows
     assert r0["parent_span_id"] is None and r0["kind"] == 1 and r0["status_code"] == 1
-    assert r1["trace_id"] == trace and r1["span_id"] == "00f067aa0ba902b7" and r1["parent_span_id"] == "b7ad6b7169203331"
+    assert (r1["trace_id"] == trace and r1["span_id"] == "00f067aa0ba902b7"
+            and r1["parent_span_id"] == "b7ad6b7169203331")
     assert r1["kind"] == 3 and r1["status_code"] == 2
     # OTLP's attribute lists kept as given (compact JSON): 64-bit ints stay exact strings
     assert r1["attributes"] == ('[{"key":"app.request.bytes","value":{"intValue":"9007199254740993"}},'
@@ -82,7 +84,8 @@ def gcp_row(**over):
 
 
 def test_gcp_flattening_and_invoice_month(tmp_path):
-    (tmp_path / "a.jsonl").write_text("\ufeff" + gcp_row() + "\n" + gcp_row(invoice={"month": "202611"}, cost=1.0) + "\n")
+    (tmp_path / "a.jsonl").write_text("\ufeff" + gcp_row() + "\n"
+                                      + gcp_row(invoice={"month": "202611"}, cost=1.0) + "\n")
     assert gcp_billing.discover(str(tmp_path)) == ["2026-10", "2026-11"]
     t = gcp_billing.read_month(str(tmp_path), "2026-10")
     assert t.schema.names == gcp_billing.SCHEMAS["gcp_billing"].names
@@ -114,18 +117,21 @@ def test_gpu_collector_files(tmp_path):
     for hour in (3, 4):
         data = "\n".join(json.dumps(x) for x in lines(hour)) + "\n"
         (host / f"gpu-node-01-20261110T{hour:02d}.jsonl.gz").write_bytes(gzip.compress(data.encode()))
-    files = gpu_telemetry.hourly_files(str(tmp_path), datetime(2026, 11, 10, 4, tzinfo=UTC), datetime(2026, 11, 10, 5, tzinfo=UTC))
+    files = gpu_telemetry.hourly_files(str(tmp_path), datetime(2026, 11, 10, 4, tzinfo=UTC),
+                                       datetime(2026, 11, 10, 5, tzinfo=UTC))
     assert len(files) == 2  # the previous hour's file is read too (boundary samples), then filtered by ts
-    t = gpu_telemetry.read_samples(str(tmp_path), datetime(2026, 11, 10, 4, tzinfo=UTC), datetime(2026, 11, 10, 5, tzinfo=UTC))
+    t = gpu_telemetry.read_samples(str(tmp_path), datetime(2026, 11, 10, 4, tzinfo=UTC),
+                                   datetime(2026, 11, 10, 5, tzinfo=UTC))
     assert t.schema.names == gpu_telemetry.SCHEMAS["gpu_samples"].names
     assert t.num_rows == 3 and pc.sum(t["energy_mj"]).as_py() == 3003
-    assert t["gpm_sm_activity_pct"].null_count == 3 and t["ts"][0].as_py() == datetime(2026, 11, 10, 4, 0, 10, tzinfo=UTC)
+    assert (t["gpm_sm_activity_pct"].null_count == 3
+            and t["ts"][0].as_py() == datetime(2026, 11, 10, 4, 0, 10, tzinfo=UTC))
 
 
 def test_self_hosted_requests(tmp_path):
     base = datetime(2026, 11, 10, 12, tzinfo=UTC).timestamp()
-    lines = [{"request_id": "r1", "arrival_time": base, "finished_time": base + 2.5, "model": "llama", "prompt_tokens": 10,
-              "completion_tokens": 5, "status": "ok", "host": "h", "gpus": ["GPU-a", "GPU-b"],
+    lines = [{"request_id": "r1", "arrival_time": base, "finished_time": base + 2.5, "model": "llama",
+              "prompt_tokens": 10, "completion_tokens": 5, "status": "ok", "host": "h", "gpus": ["GPU-a", "GPU-b"],
               "headers": {"x-task-id": "task-1", "x-application": "internal-chat"}},
              {"request_id": "r2", "arrival_time": base + 86400, "finished_time": base + 86401, "model": "llama"}]
     (tmp_path / "requests-2026-11-10.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
@@ -139,7 +145,8 @@ def test_self_hosted_requests(tmp_path):
 
 def test_llm_price_catalogue():
     snap = llm_prices.snapshot()
-    prices = {(r["provider_id"], r["model_id"]): r for r in snap["llm_prices"].to_pylist() if r["price_start_at"] is None}
+    prices = {(r["provider_id"], r["model_id"]): r for r in snap["llm_prices"].to_pylist()
+              if r["price_start_at"] is None}
     gpt4o = prices[("openai", "gpt-4o")]
     assert (gpt4o["input_mtok"], gpt4o["output_mtok"], gpt4o["cache_read_mtok"]) == (2.5, 10.0, 1.25)
     sonnet = prices[("anthropic", "claude-sonnet-4-5")]
@@ -148,7 +155,8 @@ def test_llm_price_catalogue():
     assert {"provider_id": "openai", "model_id": "gpt-4o", "match_kind": "equals", "match_value": "gpt-4o-2024-08-06",
             "_source_uri": matches[0]["_source_uri"]} in matches
     # time-versioned: a model whose price changed has consecutive periods
-    periods = [r for r in snap["llm_prices"].to_pylist() if (r["provider_id"], r["model_id"]) == ("anthropic", "claude-sonnet-4-6")]
+    periods = [r for r in snap["llm_prices"].to_pylist()
+               if (r["provider_id"], r["model_id"]) == ("anthropic", "claude-sonnet-4-6")]
     assert len(periods) == 2 and periods[0]["price_end_at"] == periods[1]["price_start_at"] is not None
 
 
@@ -205,9 +213,11 @@ def test_gpu_truncated_file_is_a_source_error(tmp_path):
     data = gzip.compress(b'{"record":"gpu","ts":"2026-11-10T04:00:10Z","gpu_uuid":"GPU-a"}\n' * 100)
     (d / "h-20261110T04.jsonl.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(SourceError, match=r"^gpu_telemetry: "):
-        gpu_telemetry.read_samples(str(tmp_path), datetime(2026, 11, 10, 4, tzinfo=UTC), datetime(2026, 11, 10, 5, tzinfo=UTC))
+        gpu_telemetry.read_samples(str(tmp_path), datetime(2026, 11, 10, 4, tzinfo=UTC),
+                                   datetime(2026, 11, 10, 5, tzinfo=UTC))
     # files outside the window (by name) are not even opened
-    t = gpu_telemetry.read_samples(str(tmp_path), datetime(2026, 11, 11, tzinfo=UTC), datetime(2026, 11, 12, tzinfo=UTC))
+    t = gpu_telemetry.read_samples(str(tmp_path), datetime(2026, 11, 11, tzinfo=UTC),
+                                   datetime(2026, 11, 12, tzinfo=UTC))
     assert t.num_rows == 0 and t.schema == gpu_telemetry.SCHEMAS["gpu_samples"]
 
 

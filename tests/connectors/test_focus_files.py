@@ -135,9 +135,11 @@ def test_parquet_with_map_tags_float_costs_and_int_ids(tmp_path):
 
 def test_discover_splits_by_billing_period_and_fingerprints_files(tmp_path):
     root = tmp_path / "exports"
-    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost", "BillingCurrency"]
+    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost",
+         "BillingCurrency"]
     write_csv(root / "a.csv", h, [["2025-01-01", "2025-01-03", "2025-01-04", "Usage", "1.5", "USD"],
-                                  ["NULL", "2025-02-03", "2025-02-04", "Usage", "2.25", "USD"]])  # falls back to charge period
+                                  # falls back to the charge period
+                                  ["NULL", "2025-02-03", "2025-02-04", "Usage", "2.25", "USD"]])
     write_csv(root / "sub" / "b.csv.gz", h, [["2025-02-01", "2025-02-05", "2025-02-06", "Usage", "3", "USD"]], gz=True)
     (root / "notes.txt").write_text("not a FOCUS file")
     periods = ff.discover(str(root))
@@ -158,7 +160,7 @@ def test_discover_splits_by_billing_period_and_fingerprints_files(tmp_path):
 @pytest.mark.parametrize("missing", ["BilledCost", "ChargePeriodStart"])
 def test_missing_required_column_names_file_and_column(tmp_path, missing):
     h = [c for c in ["ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost"] if c != missing]
-    f = write_csv(tmp_path / "bad.csv", h, [["2025-01-01", "2025-01-02", "Usage"]])
+    write_csv(tmp_path / "bad.csv", h, [["2025-01-01", "2025-01-02", "Usage"]])
     with pytest.raises(SourceError, match=rf"focus_files: .*bad\.csv: required FOCUS column {missing} is missing"):
         ff.discover(str(tmp_path))
 
@@ -224,7 +226,8 @@ def aws_focus_file(period: str, costs: list[str]) -> pa.Table:
 def write_aws_export(root: Path, periods: dict[str, list[list[str]]]) -> Path:
     export = root / NAME
     for period, files in periods.items():
-        data_dir, meta_dir = export / "data" / f"BILLING_PERIOD={period}", export / "metadata" / f"BILLING_PERIOD={period}"
+        data_dir = export / "data" / f"BILLING_PERIOD={period}"
+        meta_dir = export / "metadata" / f"BILLING_PERIOD={period}"
         data_dir.mkdir(parents=True)
         meta_dir.mkdir(parents=True)
         uris = []
@@ -232,13 +235,15 @@ def write_aws_export(root: Path, periods: dict[str, list[list[str]]]) -> Path:
             fname = f"{NAME}-{i:05d}.snappy.parquet"
             pq.write_table(aws_focus_file(period, costs), data_dir / fname)
             uris.append(f"s3://{BUCKET}/{PREFIX}/{NAME}/data/BILLING_PERIOD={period}/{fname}")
-        (meta_dir / f"{NAME}-Manifest.json").write_text(json.dumps({"exportName": NAME, "executionId": f"exec-{root.name}", "dataFiles": uris}))
+        manifest = {"exportName": NAME, "executionId": f"exec-{root.name}", "dataFiles": uris}
+        (meta_dir / f"{NAME}-Manifest.json").write_text(json.dumps(manifest))
     return export
 
 
 @pytest.fixture
 def aws_export(tmp_path):
-    return write_aws_export(tmp_path / "src", {"2026-09": [["1.10", "2.20"]], "2026-10": [["10"], ["20.000000000000001"]]})
+    return write_aws_export(tmp_path / "src", {"2026-09": [["1.10", "2.20"]],
+                                               "2026-10": [["10"], ["20.000000000000001"]]})
 
 
 def test_aws_focus_local_export(aws_export):
@@ -350,10 +355,11 @@ def test_commitment_discount_identity_in_spec_examples(shared_data):
         usage, purchase = _by_commitment(t, "Usage", "EffectiveCost"), _by_commitment(t, "Purchase", "BilledCost")
         assert usage == purchase, f.name
         totals[f.stem] = purchase["<my-commitment-discount-id>"]
-    assert totals == {"one_hundred_percent_utilization_with_commitment_discount_flexibility_with_1_resource": Decimal("0.5"),
-                      "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources": Decimal("2"),
-                      "one_hundred_percent_utilization_without_commitment_discount_flexibility": Decimal("1.5"),
-                      "zero_percent_utilization_without_commitment_discount_flexibility": Decimal("1.5")}
+    assert totals == {
+        "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_1_resource": Decimal("0.5"),
+        "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources": Decimal("2"),
+        "one_hundred_percent_utilization_without_commitment_discount_flexibility": Decimal("1.5"),
+        "zero_percent_utilization_without_commitment_discount_flexibility": Decimal("1.5")}
 
 
 def test_commitment_scenarios_hourly_identity_and_the_spec_typo(shared_data):
@@ -456,8 +462,8 @@ def test_mapped_lines_complete_the_fields_focus_requires(shared_data):
     assert set(t.column("RegionName").to_pylist()) == {"US West (San Jose)"}
     assert set(t.column("BillingAccountType").to_pylist()) == {"Tenancy"}
     types = dict(zip(t.column("ResourceId").to_pylist(), t.column("ResourceType").to_pylist()))
-    assert types["ocid1.autonomousdatabase.oc1.us-sanjose-1.anzwuljr33abj3qa3ustmv6jdlw6elfui5qg3jd7ugfx6oq7x5qa5emjmpta"] \
-        == "autonomousdatabase"
+    assert types["ocid1.autonomousdatabase.oc1.us-sanjose-1."
+                 "anzwuljr33abj3qa3ustmv6jdlw6elfui5qg3jd7ugfx6oq7x5qa5emjmpta"] == "autonomousdatabase"
     assert types["axi5rjbot4mp/MonitoringData"] is None  # no type in that id form: dbt falls back to ServiceName
     ea = shared_data / "billing/azure-ea/sample-anonymous-ea-export-dataset.csv"
     rows = ff.read_bytes(ea.read_bytes(), str(ea), mapping="azure_ea").to_pylist()
@@ -481,7 +487,8 @@ def test_mapping_transforms_fail_clearly_on_bad_values(tmp_path):
     with pytest.raises(SourceError, match=r"oci\.csv: column lineItem/intervalUsageStart: '13/11/2023 10:00' is not "
                                           r"an ISO date-time \(YYYY-MM-\.\.\.\) in data row 2"):
         ff.read_bytes(bad.read_bytes(), str(bad), mapping="oci")
-    dec = write_csv(tmp_path / "oci-dec.csv", cols, [["t", "2023-12-31T23:00Z", "2024-01-01T00:00Z", "1", "false", "USD"]])
+    dec = write_csv(tmp_path / "oci-dec.csv", cols,
+                    [["t", "2023-12-31T23:00Z", "2024-01-01T00:00Z", "1", "false", "USD"]])
     r = ff.read_bytes(dec.read_bytes(), str(dec), mapping="oci").to_pylist()[0]
     assert (r["BillingPeriodStart"], r["BillingPeriodEnd"]) == (datetime(2023, 12, 1, tzinfo=UTC),
                                                                 datetime(2024, 1, 1, tzinfo=UTC))
@@ -526,9 +533,11 @@ def test_aws_focus_gzip_csv_data_files(tmp_path):
 def test_focus_files_from_an_s3_prefix(moto_s3, tmp_path):
     bucket = "focus-drop"
     moto_s3.create_bucket(Bucket=bucket)
-    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost", "BillingCurrency"]
+    h = ["BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "BilledCost",
+         "BillingCurrency"]
     a = write_csv(tmp_path / "a.csv", h, [["2025-01-01", "2025-01-03", "2025-01-04", "Usage", "1.5", "USD"]])
-    b = write_csv(tmp_path / "b.csv.gz", h, [["2025-02-01", "2025-02-03", "2025-02-04", "Usage", "2.5", "USD"]], gz=True)
+    b = write_csv(tmp_path / "b.csv.gz", h, [["2025-02-01", "2025-02-03", "2025-02-04", "Usage", "2.5", "USD"]],
+                  gz=True)
     moto_s3.upload_file(str(a), bucket, "exports/2025/a.csv")
     moto_s3.upload_file(str(b), bucket, "exports/2025/b.csv.gz")
     moto_s3.put_object(Bucket=bucket, Key="exports/README.md", Body=b"not data")
@@ -574,5 +583,6 @@ def test_billing_currency_option_fills_only_what_the_file_omits_and_says_so(tmp_
     assert p.fingerprint != ff.discover(str(f), billing_currency="GBP")[0].fingerprint
     assert ff.discover(str(f), billing_currency="GBP")[0].table.column("BillingCurrency").to_pylist() == ["EUR", "GBP"]
     for bad in ("usd", "US", 1):
-        with pytest.raises(SourceError, match=rf"^focus_files: option billing_currency: {bad!r} is not a currency code"):
+        with pytest.raises(SourceError,
+                           match=rf"^focus_files: option billing_currency: {bad!r} is not a currency code"):
             ff.discover(str(f), billing_currency=bad)

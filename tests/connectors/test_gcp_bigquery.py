@@ -13,10 +13,10 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from bigquery_peer import DETAILED_SCHEMA, STANDARD_SCHEMA, BigQueryPeer, serve
 from connectors import gcp_billing as g
 from connectors.errors import SourceError
 from pipelines.definitions import build_definitions
-from bigquery_peer import DETAILED_SCHEMA, STANDARD_SCHEMA, BigQueryPeer, serve
 
 UTC = timezone.utc
 TABLE = "acme-billing.billing_export.gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9"

@@ -48,8 +48,10 @@ CE_SKUS = [  # two pages; the N2 core and the PD are not accelerators
 ]
 TPU_SKUS = [[sku("F6", "Tpu-v5e accelerator-hours in us-west4", "TPU", "OnDemand", "h", "1", 200_000_000,
                  regions=("us-west4",),
-                 tiers=[{"startUsageAmount": 0, "unitPrice": {"currencyCode": "USD", "units": "1", "nanos": 200_000_000}},
-                        {"startUsageAmount": 1000, "unitPrice": {"currencyCode": "USD", "units": "0", "nanos": 960_000_000}}])]]
+                 tiers=[{"startUsageAmount": 0,
+                         "unitPrice": {"currencyCode": "USD", "units": "1", "nanos": 200_000_000}},
+                        {"startUsageAmount": 1000,
+                         "unitPrice": {"currencyCode": "USD", "units": "0", "nanos": 960_000_000}}])]]
 
 
 class CatalogPeer:
@@ -80,7 +82,7 @@ def catalog():
     p = CatalogPeer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             status, body = p.answer(self.path)
             data = json.dumps(body).encode()
             self.send_response(status)
@@ -152,7 +154,8 @@ def test_snapshot_asset_writes_catalog_for_sources_that_enable_it(catalog, tmp_p
     raw = tmp_path / "home/lake/raw/gcp_catalog_skus"
     assert [p.relative_to(raw).as_posix() for p in sorted(raw.glob("source=*/*"))] == ["source=gcp/snapshot=latest"]
     t = pq.read_table(raw / "source=gcp/snapshot=latest")
-    assert sorted(t["sku_id"].to_pylist()) == ["A1", "C3", "D4"] and sum(t["unit_price"].to_pylist()) == Decimal("13.764")
+    assert sorted(t["sku_id"].to_pylist()) == ["A1", "C3", "D4"]
+    assert sum(t["unit_price"].to_pylist()) == Decimal("13.764")
 
     catalog.fail = (403, "denied")
     res = dg.materialize(list(defs.assets), selection=[key], resources=defs.resources, raise_on_error=False)

@@ -10,7 +10,6 @@ import pytest
 
 from connectors import dcgm, gpu_telemetry
 from connectors.errors import SourceError
-from moto_peer import moto_s3  # noqa: F401  (fixture)
 
 UTC = timezone.utc
 DAY = (datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
@@ -31,7 +30,8 @@ def test_collector_files_from_an_s3_prefix_of_many_hosts(moto_s3):
     moto_s3.create_bucket(Bucket="gpu-telemetry")
     for host, uuids in (("node-a", ["GPU-a0", "GPU-a1"]), ("node-b", ["GPU-b0"])):
         for hour in (4, 9):
-            moto_s3.put_object(Bucket="gpu-telemetry", Key=f"fleet/{host}/2026-11-10/{host}-20261110T{hour:02d}.jsonl.gz",
+            moto_s3.put_object(Bucket="gpu-telemetry",
+                               Key=f"fleet/{host}/2026-11-10/{host}-20261110T{hour:02d}.jsonl.gz",
                                Body=_collector_file(host, hour, uuids))
     moto_s3.put_object(Bucket="gpu-telemetry", Key="fleet/README.txt", Body=b"not telemetry")
     t = gpu_telemetry.read_samples("s3://gpu-telemetry/fleet", datetime(2026, 11, 10, 4, tzinfo=UTC),
@@ -49,7 +49,8 @@ def test_collector_files_from_an_s3_prefix_of_many_hosts(moto_s3):
 
 def test_s3_prefix_with_no_files_is_an_error(moto_s3):
     moto_s3.create_bucket(Bucket="empty-telemetry")
-    with pytest.raises(SourceError, match=r"^gpu_telemetry: s3://empty-telemetry/fleet: no files .* under this S3 prefix"):
+    with pytest.raises(SourceError,
+                       match=r"^gpu_telemetry: s3://empty-telemetry/fleet: no files .* under this S3 prefix"):
         gpu_telemetry.read_samples("s3://empty-telemetry/fleet", *DAY, s3_client=moto_s3)
     with pytest.raises(SourceError, match=r"^dcgm_metrics: s3://empty-telemetry/dcgm: no files"):
         dcgm.read_metrics("s3://empty-telemetry/dcgm", *DAY, s3_client=moto_s3)
@@ -79,7 +80,7 @@ DCGM_FI_DEV_GPU_TEMP{{gpu="1",UUID="GPU-1",device="nvidia1",modelName="NVIDIA H1
 DCGM_FI_PROF_SM_ACTIVE{{gpu="0",UUID="GPU-0",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="dgx-01"}} 0.25
 DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{{gpu="0",UUID="GPU-0",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="dgx-01"}} 0.125
 promhttp_metric_handler_requests_total{{code="200"}} 5
-"""
+"""  # noqa: E501 (DCGM-exporter lines as scraped)
 
 
 def test_dcgm_exporter_scrape_one_per_file(tmp_path):
@@ -99,11 +100,13 @@ def test_dcgm_exporter_scrape_one_per_file(tmp_path):
     assert (g0["util_gpu_pct"], g0["power_w"], g0["energy_mj"]) == (37.0, 312.5, 2147483633)  # int64 counter kept
     assert (g0["gpm_sm_activity_pct"], g0["gpm_tensor_activity_pct"]) == (25.0, 12.5)
     assert (g0["mem_used_bytes"], g0["mem_total_bytes"]) == (1024 * 2**20, 81024 * 2**20)
-    assert (g0["name"], g0["gpu_index"], g0["driver_version"], g0["mig_mode"]) == ("NVIDIA H100 80GB HBM3", 0, "550.90.07", False)
+    assert ((g0["name"], g0["gpu_index"], g0["driver_version"], g0["mig_mode"])
+            == ("NVIDIA H100 80GB HBM3", 0, "550.90.07", False))
     # blank sentinels (int64 NOT_SUPPORTED, fp64 blank+2, int32 blank+2) are nulls, not numbers
     assert (g1["util_gpu_pct"], g1["power_w"], g1["temp_c"]) == (None, None, None)
     assert rows[2]["util_gpu_pct"] == 39.0
-    assert set(t["_source_uri"].to_pylist()) == {str(d / "dcgm-20261110T120000Z.prom"), str(d / "dcgm-20261110T120010Z.prom.gz")}
+    assert set(t["_source_uri"].to_pylist()) == {str(d / "dcgm-20261110T120000Z.prom"),
+                                                 str(d / "dcgm-20261110T120010Z.prom.gz")}
 
 
 def test_dcgm_many_scrapes_per_file_and_mig(tmp_path):

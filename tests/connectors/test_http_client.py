@@ -1,12 +1,12 @@
 """The shared HTTP client against a real HTTP server on loopback: retries, errors, pagination."""
 
+import time
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
 import pytest
 
 from connectors.errors import SourceError
-import time
-from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
-
 from connectors.http import ApiClient, retry_after_seconds, safe_url
 
 SECRET = "sk-admin-super-secret"

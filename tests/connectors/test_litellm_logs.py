@@ -15,12 +15,14 @@ from connectors.errors import SourceError
 UTC = timezone.utc
 DAY = (datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
 
-META = {"user_api_key_alias": "support-bot", "additional_usage_values": {"prompt_tokens_details": {"cached_tokens": 800}},
+META = {"user_api_key_alias": "support-bot",
+        "additional_usage_values": {"prompt_tokens_details": {"cached_tokens": 800}},
         "usage_object": {"prompt_tokens": 1200, "completion_tokens": 50, "total_tokens": 1250,
                          "prompt_tokens_details": {"cached_tokens": 800}}}
 ROWS = [
     # a retried call: the failed attempt and the success are both logged, same session
-    {"request_id": "chatcmpl-1", "call_type": "acompletion", "api_key": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",
+    {"request_id": "chatcmpl-1", "call_type": "acompletion",
+     "api_key": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",
      "spend": 0.0, "total_tokens": 0, "prompt_tokens": 0, "completion_tokens": 0,
      "startTime": "2026-11-10 09:00:00.120", "endTime": "2026-11-10 09:00:30.000", "model": "gpt-4o",
      "model_group": "gpt-4o", "custom_llm_provider": "openai", "user": "u1", "team_id": "support",

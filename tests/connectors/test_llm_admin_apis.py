@@ -185,7 +185,8 @@ class Sleeps(list):
 def test_emulator_claude_code_round_trip(emu, api_dir):
     c = anthropic.make_client(emu.base_url, emu.anthropic_admin_key)
     t = anthropic.fetch_claude_code(c, datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC), limit=1)
-    rows = [r for r in llm_apis.build_claude_code(11, Window(datetime(2026, 11, 1).date(), datetime(2026, 11, 4).date()))
+    window = Window(datetime(2026, 11, 1).date(), datetime(2026, 11, 4).date())
+    rows = [r for r in llm_apis.build_claude_code(11, window)
             if r["day"] in ("2026-11-02", "2026-11-03")]
     assert t.num_rows == len(rows) > 0
     assert sum(t["input_tokens"].to_pylist()) == sum(r["input_tokens"] for r in rows)
@@ -223,7 +224,8 @@ def test_429_retry_after_seconds_and_http_date_then_success(emu):
     assert [s for _, s in emu.requests] == [429, 429, 200]
     assert sleeps[0] == 2.0 and 0 <= sleeps[1] <= 0.5 * 2  # server's value, then jittered backoff
     # an HTTP date: waits until then on the injected clock, capped by backoff_max
-    emu.inject("/v1/organizations/cost_report", 503, retry_after=format_datetime(now + timedelta(seconds=7), usegmt=True))
+    emu.inject("/v1/organizations/cost_report", 503,
+               retry_after=format_datetime(now + timedelta(seconds=7), usegmt=True))
     sleeps.clear()
     a = anthropic.make_client(emu.base_url, emu.anthropic_admin_key, sleep=sleeps, clock=lambda: now)
     assert anthropic.fetch_costs(a, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)).num_rows > 0

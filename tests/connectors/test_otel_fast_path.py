@@ -15,7 +15,6 @@ from connectors import otel
 from connectors.errors import SourceError
 from demo import otel as demo_otel
 from demo._common import Window
-
 from test_file_parsers import otlp_line
 from test_otel_genai import line, span
 
@@ -132,7 +131,7 @@ def test_every_anyvalue_kind_base64_ids_enum_names(tmp_path):
 
 def test_existing_fixtures_identical(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dbt"))
-    from test_dbt_otel_genai import TRACES  # noqa: PLC0415  (the dbt test's hand-priced traces)
+    from test_dbt_otel_genai import TRACES  # the dbt test's hand-priced traces
     (tmp_path / "genai.jsonl").write_text(line(TRACES[:5]) + "\n" + line(TRACES[5:], service="planner-app") + "\n")
     trace = "0af7651916cd43dd8448eb211c80319c"
     root = {"traceId": trace, "spanId": "b7ad6b7169203331", "parentSpanId": "", "name": "invoke_agent triage",
@@ -226,7 +225,8 @@ def test_attributes_not_a_list_is_an_error(tmp_path):
     s["attributes"] = {"gen_ai.usage.input_tokens": 5}
     f = tmp_path / "t.jsonl"
     f.write_text(line([s]) + "\n")
-    with pytest.raises(SourceError, match=rf"^otel_traces: {f}:1: malformed OTLP JSON line \(span attributes is a dict"):
+    with pytest.raises(SourceError,
+                       match=rf"^otel_traces: {f}:1: malformed OTLP JSON line \(span attributes is a dict"):
         otel.read_spans(str(f), *DAY)
 
 
@@ -250,8 +250,10 @@ def test_bad_line_in_a_later_file_of_a_batch_names_it(tmp_path):
     for i in range(3):
         (tmp_path / f"t{i}.jsonl").write_text(line([span("f" * 32, f"{i:016x}", "", "chat", {})]) + "\n")
     bad = tmp_path / "t3.jsonl"
-    bad.write_text(line([]) + "\n" + line([span("f" * 32, "9" * 16, "", "chat", {"gen_ai.usage.input_tokens": -3})]) + "\n")
-    with pytest.raises(SourceError, match=rf"^otel_traces: {bad}:2: span 9999999999999999: gen_ai.usage.input_tokens = -3"):
+    bad.write_text(line([]) + "\n"
+                   + line([span("f" * 32, "9" * 16, "", "chat", {"gen_ai.usage.input_tokens": -3})]) + "\n")
+    with pytest.raises(SourceError,
+                       match=rf"^otel_traces: {bad}:2: span 9999999999999999: gen_ai.usage.input_tokens = -3"):
         otel.read_spans(str(tmp_path), *DAY)
 
 

@@ -59,7 +59,8 @@ def test_absurd_or_negative_token_counts(tmp_path, attr, value):
     bad = span("c" * 32, "4" * 16, "", "chat", {attr: value})
     f = tmp_path / "t.jsonl"
     f.write_text(line([good]) + "\n" + line([bad]) + "\n")
-    with pytest.raises(SourceError, match=rf"otel_traces: {f}:2: span 4444444444444444: {attr} = .* is not a token count"):
+    with pytest.raises(SourceError,
+                       match=rf"otel_traces: {f}:2: span 4444444444444444: {attr} = .* is not a token count"):
         otel.read_spans(str(f), *DAY)
 
 

@@ -19,7 +19,8 @@ def table(n, day=1, v=1):
 
 
 def test_layout_lineage_and_load_log(tmp_path):
-    recs = rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(3)}, SCHEMA, "load1", "run1", "fp1")
+    recs = rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(3)}, SCHEMA,
+                                    "load1", "run1", "fp1")
     f = tmp_path / "lake/raw/t/source=src/day=2026-09-01/part-00000.parquet"
     t = pq.read_table(f)
     assert t.schema.names == ["ts", "v", "_source_uri", "_source_name", "_ingested_at", "_load_id", "_partition"]
@@ -36,7 +37,8 @@ def test_layout_lineage_and_load_log(tmp_path):
 
 def test_rerun_replaces_never_duplicates(tmp_path):
     for i in range(3):
-        rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(5, v=i)}, SCHEMA, f"l{i}", None, f"fp{i}")
+        rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-01": table(5, v=i)}, SCHEMA,
+                                 f"l{i}", None, f"fp{i}")
     part = tmp_path / "lake/raw/t/source=src/day=2026-09-01"
     assert [p.name for p in part.parent.iterdir()] == ["day=2026-09-01"]  # no temp or aside folders left
     assert [p.name for p in part.iterdir()] == ["part-00000.parquet"]

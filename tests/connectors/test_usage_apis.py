@@ -35,7 +35,8 @@ def oa_result(**kw):
 def test_openai_usage_pages_fields_and_params(peer):
     peer.add(200, {"object": "page", "has_more": True, "next_page": "page_2",
                    "data": [{"object": "bucket", "start_time": D3, "end_time": D4,
-                             "results": [oa_result(), oa_result(batch=True, service_tier="batch", model="gpt-4.1-2025-04-14")]}]})
+                             "results": [oa_result(), oa_result(batch=True, service_tier="batch",
+                                                                model="gpt-4.1-2025-04-14")]}]})
     # an older API response: no service_tier / audio fields, plus a field we do not know
     old = oa_result(model="gpt-4o-mini-2024-07-18", brand_new_metric=7)
     for k in ("service_tier", "input_audio_tokens", "output_audio_tokens"):
@@ -56,7 +57,8 @@ def test_openai_usage_pages_fields_and_params(peer):
     assert urlsplit(p1).path == "/v1/organization/usage/completions"
     q = query(p1)
     assert ("start_time", str(D3)) in q and ("end_time", str(D5)) in q and ("bucket_width", "1d") in q
-    assert {v for k, v in q if k == "group_by"} == {"project_id", "user_id", "api_key_id", "model", "batch", "service_tier"}
+    assert {v for k, v in q if k == "group_by"} == {"project_id", "user_id", "api_key_id", "model", "batch",
+                                                    "service_tier"}
     assert ("page", "page_2") in query(p2)
     assert h1["Authorization"] == f"Bearer {OPENAI_KEY}"
     assert all(OPENAI_KEY not in u for u in t["_source_uri"].to_pylist())
@@ -65,7 +67,8 @@ def test_openai_usage_pages_fields_and_params(peer):
 
 def test_openai_usage_drops_service_tier_grouping_when_rejected(peer):
     peer.add(400, {"error": {"message": "Invalid group_by: service_tier"}})
-    peer.add(200, {"has_more": False, "data": [{"start_time": D3, "end_time": D4, "results": [oa_result(service_tier=None)]}]})
+    peer.add(200, {"has_more": False,
+                   "data": [{"start_time": D3, "end_time": D4, "results": [oa_result(service_tier=None)]}]})
     t = openai.fetch_usage(openai.make_client(peer.base_url, OPENAI_KEY), START, END, endpoints=["completions"])
     assert t.num_rows == 1
     assert "service_tier" in {v for k, v in query(peer.requests[0][0]) if k == "group_by"}
@@ -82,9 +85,10 @@ def test_openai_other_400_is_not_retried_without_optional_params(peer):
 def test_openai_costs(peer):
     results = [{"object": "organization.costs.result", "amount": {"value": 1.25, "currency": "usd"},
                 "line_item": "gpt-4o-2024-08-06, input", "project_id": "proj_search", "organization_id": "org_1"},
-               {"object": "organization.costs.result", "amount": {"value": 0.5}, "line_item": "gpt-4o-2024-08-06, output",
-                "project_id": None}]
-    peer.add(200, {"has_more": False, "next_page": None, "data": [{"start_time": D3, "end_time": D4, "results": results}]})
+               {"object": "organization.costs.result", "amount": {"value": 0.5},
+                "line_item": "gpt-4o-2024-08-06, output", "project_id": None}]
+    peer.add(200, {"has_more": False, "next_page": None,
+                   "data": [{"start_time": D3, "end_time": D4, "results": results}]})
     t = openai.fetch_costs(openai.make_client(peer.base_url, OPENAI_KEY), START, END)
     assert t.schema == openai.SCHEMAS["openai_costs"]
     assert t.to_pylist()[0] | {"_source_uri": None} == {
@@ -113,7 +117,8 @@ def test_anthropic_usage_nested_fields_and_params(peer):
          "cache_creation": {"ephemeral_1h_input_tokens": 30, "ephemeral_5m_input_tokens": 70}, "output_tokens": 40,
          "server_tool_use": {"web_search_requests": 2}, "api_key_id": "apikey_1", "workspace_id": "wrkspc_support",
          "model": "claude-sonnet-4-5-20250929", "service_tier": "standard", "context_window": "0-200k"}
-    minimal = {"uncached_input_tokens": 1, "output_tokens": 2, "model": "claude-haiku-4-5-20251001", "workspace_id": None}
+    minimal = {"uncached_input_tokens": 1, "output_tokens": 2, "model": "claude-haiku-4-5-20251001",
+               "workspace_id": None}
     peer.add(200, {"data": [an_bucket("2026-11-03", "2026-11-04", [r])], "has_more": True, "next_page": "cur_1"})
     peer.add(200, {"data": [an_bucket("2026-11-04", "2026-11-05", [minimal])], "has_more": False, "next_page": None})
     t = anthropic.fetch_usage(anthropic.make_client(peer.base_url, ANTHROPIC_KEY), START, END)
@@ -121,14 +126,16 @@ def test_anthropic_usage_nested_fields_and_params(peer):
     a, b = t.to_pylist()
     assert a["starting_at"] == START and a["ending_at"] == datetime(2026, 11, 4, tzinfo=UTC)
     assert (a["uncached_input_tokens"], a["cache_read_input_tokens"], a["cache_creation_ephemeral_5m_input_tokens"],
-            a["cache_creation_ephemeral_1h_input_tokens"], a["server_tool_use_web_search_requests"]) == (100, 5000, 70, 30, 2)
+            a["cache_creation_ephemeral_1h_input_tokens"],
+            a["server_tool_use_web_search_requests"]) == (100, 5000, 70, 30, 2)
     assert a["context_window"] == "0-200k" and a["service_tier"] == "standard"
     assert b["cache_creation_ephemeral_5m_input_tokens"] is None and b["server_tool_use_web_search_requests"] is None
     (p1, h1), (p2, _) = peer.requests
     assert urlsplit(p1).path == "/v1/organizations/usage_report/messages"
     q = query(p1)
     assert ("starting_at", "2026-11-03T00:00:00Z") in q and ("ending_at", "2026-11-05T00:00:00Z") in q
-    assert {v for k, v in q if k == "group_by[]"} == {"api_key_id", "workspace_id", "model", "service_tier", "context_window"}
+    assert {v for k, v in q if k == "group_by[]"} == {"api_key_id", "workspace_id", "model", "service_tier",
+                                                      "context_window"}
     assert ("page", "cur_1") in query(p2)
     assert h1["x-api-key"] == ANTHROPIC_KEY and h1["anthropic-version"] == "2023-06-01"
     assert "Authorization" not in h1
@@ -151,7 +158,8 @@ def test_anthropic_costs_keep_cents_as_decimal_strings(peer):
 
 
 def test_shared_paginator_handles_429_then_200_mid_pagination(peer):
-    peer.add(200, {"data": [an_bucket("2026-11-03", "2026-11-04", [{"amount": "1"}])], "has_more": True, "next_page": "c"})
+    peer.add(200, {"data": [an_bucket("2026-11-03", "2026-11-04", [{"amount": "1"}])], "has_more": True,
+                   "next_page": "c"})
     peer.add(429, {"error": "rate limited"}, {"Retry-After": "0"})
     peer.add(200, {"data": [an_bucket("2026-11-04", "2026-11-05", [{"amount": "2"}])], "has_more": False})
     t = anthropic.fetch_costs(anthropic.make_client(peer.base_url, ANTHROPIC_KEY, backoff_base=0.01), START, END)

@@ -5,8 +5,19 @@ import json
 
 import pytest
 
-from real_data import (FOCUS_FLEX, FOCUS_SAMPLE, GENTD26, LEGACY_CUR, LITELLM, REAL_END, REAL_START, SWE, TAU,
-                       PublishedRun, run_config)
+from real_data import (
+    FOCUS_FLEX,
+    FOCUS_SAMPLE,
+    GENTD26,
+    LEGACY_CUR,
+    LITELLM,
+    REAL_END,
+    REAL_START,
+    SWE,
+    TAU,
+    PublishedRun,
+    run_config,
+)
 
 
 @pytest.fixture(scope="session")

@@ -213,11 +213,14 @@ def otel_spans() -> list[dict]:
         _span(t1, "0000000000000001", None, "invoke_agent support-triage", "2026-11-10T09:00:00",
               {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support-triage",
                "gen_ai.conversation.id": "conv-1"}, SUPPORT),
-        _chat(t1, "0000000000000002", "0000000000000001", "2026-11-10T09:00:01", "gpt-4o-2024-08-06", "openai", 100, 50, conv="conv-1"),
+        _chat(t1, "0000000000000002", "0000000000000001", "2026-11-10T09:00:01", "gpt-4o-2024-08-06", "openai",
+              100, 50, conv="conv-1"),
         _span(t1, "0000000000000003", "0000000000000001", "execute_tool search_kb", "2026-11-10T09:00:02",
               {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search_kb"}, SUPPORT),
-        _chat(t1, "0000000000000004", "0000000000000001", "2026-11-10T09:00:03", "gpt-4o-2024-08-06", "openai", 250, 50, conv="conv-1"),
-        _chat(t1, "0000000000000005", "0000000000000001", "2026-11-10T09:00:04", "gpt-4o-2024-08-06", "openai", 500, 100, conv="conv-1"),
+        _chat(t1, "0000000000000004", "0000000000000001", "2026-11-10T09:00:03", "gpt-4o-2024-08-06", "openai",
+              250, 50, conv="conv-1"),
+        _chat(t1, "0000000000000005", "0000000000000001", "2026-11-10T09:00:04", "gpt-4o-2024-08-06", "openai",
+              500, 100, conv="conv-1"),
         # one-call chat with a model nobody prices
         _chat("b" * 32, "0000000000000006", None, "2026-11-10T10:00:00", "mystery-model-x", "openai", 10, 10,
               resource={"service.name": "doc-search", "team": "search"}),
@@ -326,7 +329,8 @@ def fixture_tables() -> dict[str, list[dict]]:
     return {
         "aws_cur": aws_cur(), "gcp_billing": gcp_billing(), "openai_usage": openai_usage(),
         "openai_costs": openai_costs(), "anthropic_usage": anthropic_usage(),
-        "anthropic_costs": anthropic_costs(), "anthropic_claude_code": anthropic_claude_code(), "otel_spans": otel_spans(), "gpu_samples": gpu_samples(),
+        "anthropic_costs": anthropic_costs(), "anthropic_claude_code": anthropic_claude_code(),
+        "otel_spans": otel_spans(), "gpu_samples": gpu_samples(),
         "self_hosted_requests": self_hosted_requests(), "llm_prices": llm_prices(),
         "llm_price_matches": llm_price_matches(), "focus_lines": focus_lines(), "gcp_catalog_skus": gcp_catalog_skus(),
     }

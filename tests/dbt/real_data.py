@@ -37,12 +37,13 @@ REAL_START, REAL_END = "2022-09-11", "2024-10-31"
 LITELLM = [
     {"request_id": "chatcmpl-1", "call_type": "acompletion", "spend": 0.0, "prompt_tokens": 0, "completion_tokens": 0,
      "total_tokens": 0, "startTime": "2024-06-01 09:00:00", "endTime": "2024-06-01 09:00:30", "model": "gpt-4o",
-     "custom_llm_provider": "openai", "team_id": "support", "session_id": "sess-1", "status": "failure", "metadata": {}},
+     "custom_llm_provider": "openai", "team_id": "support", "session_id": "sess-1", "status": "failure",
+     "metadata": {}},
     # 1200 input incl. 800 cached: 400 × 2.5 + 800 × 1.25 + 50 × 10 = $0.0025; LiteLLM said 0.00275
     {"request_id": "chatcmpl-2", "call_type": "acompletion", "spend": 0.00275, "prompt_tokens": 1200,
-     "completion_tokens": 50, "total_tokens": 1250, "startTime": "2024-06-01 09:00:31", "endTime": "2024-06-01 09:00:33",
-     "model": "gpt-4o", "custom_llm_provider": "openai", "team_id": "support", "session_id": "sess-1",
-     "status": "success",
+     "completion_tokens": 50, "total_tokens": 1250, "startTime": "2024-06-01 09:00:31",
+     "endTime": "2024-06-01 09:00:33", "model": "gpt-4o", "custom_llm_provider": "openai", "team_id": "support",
+     "session_id": "sess-1", "status": "success",
      "metadata": {"usage_object": {"prompt_tokens": 1200, "completion_tokens": 50,
                                    "prompt_tokens_details": {"cached_tokens": 800}}}},
     # no session: the request is its own task

@@ -63,7 +63,8 @@ def test_runaway_flags_are_a_small_tail_of_tau_bench(con, shared_data):
     assert len(expected) == 4
 
     basis, tasks, amp_bar, calls_bar, cost_bar = con.execute(
-        "select any_value(runaway_threshold_basis), any_value(agent_tasks), any_value(runaway_input_amplification_threshold), "
+        "select any_value(runaway_threshold_basis), any_value(agent_tasks), "
+        "any_value(runaway_input_amplification_threshold), "
         "any_value(runaway_llm_calls_threshold), any_value(runaway_cost_usd_threshold) from fct_agent_loops "
         "where agent = ?", [AGENT]).fetchone()
     assert (basis, tasks) == ("agent_p95", 200)

@@ -153,7 +153,8 @@ def test_tau_bench_success_rate_and_cost_per_resolved_task(con, shared_data):
     def chars(msg):
         content = msg.get("content")
         n = sum(len(p.get("text") or "") for p in content) if isinstance(content, list) else len(content or "")
-        return n + sum(len((c.get("function") or {}).get("name") or "") + len((c.get("function") or {}).get("arguments") or "")
+        return n + sum(len((c.get("function") or {}).get("name") or "")
+                       + len((c.get("function") or {}).get("arguments") or "")
                        for c in msg.get("tool_calls") or [])
 
     total, in_tok, out_tok = Decimal(0), 0, 0

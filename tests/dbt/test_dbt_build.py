@@ -60,7 +60,8 @@ def _dbt_executable() -> str:
 def build_selected(home: Path, *select: str) -> Path:
     """`dbt build --select <select>` (no unit tests) over `home`'s raw zone into `home/build.duckdb`."""
     from connectors import rawzone
-    env = {**os.environ, "AISPEND_RAW_ROOT": str(rawzone.raw_root(home)), "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
+    env = {**os.environ, "AISPEND_RAW_ROOT": str(rawzone.raw_root(home)),
+           "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
            "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     run = subprocess.run([_dbt_executable(), "build", "--select", *select, "--exclude-resource-type", "unit_test",
@@ -148,7 +149,8 @@ def test_focus_row_counts_and_categories(wh):
     for ai in ("Amazon Bedrock", "Vertex AI", "OpenAI API", "Claude API"):
         assert cats[ai] == "AI and Machine Learning"
     assert wh.one("select ChargeCategory from focus_costs where x_source = 'aws_cur' and BilledCost < 0") == "Credit"
-    assert wh.one("select count(*) from focus_costs where ChargeCategory <> 'Usage' and ConsumedQuantity is not null") == 0
+    assert wh.one("select count(*) from focus_costs "
+                  "where ChargeCategory <> 'Usage' and ConsumedQuantity is not null") == 0
 
 
 def test_focus_exports_pass_through_with_fallbacks_and_tags(wh):
@@ -263,7 +265,8 @@ def test_agent_loop_amplification_of_a_three_call_task(wh):
     assert (task, agent, calls, tools, inp, first) == ("a" * 32, "support-triage", 3, 1, 850, 100)
     assert amp == pytest.approx(8.5)                     # (100 + 250 + 500) / 100
     assert resend == pytest.approx(850 / 500)            # Σ input / final call's input
-    assert wh.one("select resent_share from fct_agent_loops") == pytest.approx(450 / 850)  # min(250, 150) + min(500, 300)
+    # min(250, 150) + min(500, 300)
+    assert wh.one("select resent_share from fct_agent_loops") == pytest.approx(450 / 850)
     assert cost == Decimal("0.004125")
     assert cost_amp == pytest.approx(5.5)                # 0.004125 / 0.00075
     assert (fanout, depth) == (4, 1)
@@ -324,7 +327,8 @@ def test_repatriation_rented_gpu_instances_are_workloads(wh):
     assert abs(gpu_h - 16) < 1e-9 and days == 1.0 and abs(p10 - 16 / 24) < 1e-12 and abs(p90 - 16 / 24) < 1e-12
     assert monthly == Decimal("196.64") * Decimal("30.4375")   # 5985.23
     # API workloads keep their own window: the usage data runs to 2026-11-11, 2 days
-    assert wh.rows("select distinct window_days from fct_repatriation_candidates where workload_type = 'api'") == [(2.0,)]
+    assert wh.rows("select distinct window_days from fct_repatriation_candidates "
+                   "where workload_type = 'api'") == [(2.0,)]
     assert wh.one("select count(*) from fct_repatriation_candidates where workload_type = 'api'") == 7
 
 
@@ -345,7 +349,8 @@ def test_gcp_credits_keep_their_type_and_sum_to_net(wh):
 
 
 def test_gcp_catalog_list_prices_per_hour(wh):
-    rows = wh.rows("select sku_id, usage_type, unit_price, hourly_unit_price from stg_gcp__catalog_skus order by sku_id")
+    rows = wh.rows("select sku_id, usage_type, unit_price, hourly_unit_price from stg_gcp__catalog_skus "
+                   "order by sku_id")
     # 0.0553 $/min × 60 = 3.318 $/h
     assert rows == [("H100-OD", "OnDemand", Decimal("11.06"), Decimal("11.06")),
                     ("H100-SPOT", "Preemptible", Decimal("0.0553"), Decimal("3.318"))]
@@ -431,7 +436,7 @@ def test_llm_token_lines_follow_the_focus_draft_ai_examples(wh, shared_data):
                                     "Output Tokens"]
     assert set(examples) == {r[0] for r in ours}
     for (meter, cat, sub, charge_cat, freq, cunit, punit, pcat, desc, sku, sku_price, details, cq, pq, lup,
-         lc, model, token_type, price_source) in ours:
+         lc, model, _token_type, price_source) in ours:
         ex = examples[meter]
         assert (cat, sub, charge_cat, freq, cunit, punit, pcat) == (
             ex["ServiceCategory"], ex["ServiceSubcategory"], ex["ChargeCategory"], ex["ChargeFrequency"],

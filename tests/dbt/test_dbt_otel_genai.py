@@ -21,7 +21,7 @@ from raw_fixture import write_raw_zone
 from test_dbt_build import build_selected
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
-from test_otel_genai import line, span  # noqa: E402
+from test_otel_genai import line, span
 
 UTC = timezone.utc
 A, B, C, D = ("a" * 32, "b" * 32, "c" * 32, "d" * 32)
@@ -33,8 +33,8 @@ TRACES = [
          "gen_ai.usage.input_tokens": 3000, "gen_ai.usage.output_tokens": 300}, kind=1),
     # 600 × 2.5 + 400 × 1.25 + 100 × 10 = 3000 per 1M → $0.003
     span(A, "a000000000000002", "a000000000000001", "chat gpt-4o", {**GPT, "gen_ai.operation.name": "chat",
-         "gen_ai.response.id": "chatcmpl-A2", "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.cache_read.input_tokens": 400,
-         "gen_ai.usage.output_tokens": 100}, t=1),
+         "gen_ai.response.id": "chatcmpl-A2", "gen_ai.usage.input_tokens": 1000,
+         "gen_ai.usage.cache_read.input_tokens": 400, "gen_ai.usage.output_tokens": 100}, t=1),
     span(A, "a000000000000003", "a000000000000001", "execute_tool lookup", {"gen_ai.operation.name": "execute_tool",
          "gen_ai.tool.name": "lookup"}, t=2, kind=1),
     # 2000 × 2.5 + 200 × 10 = 7000 → $0.007 (reasoning tokens are part of output)
@@ -61,8 +61,9 @@ TRACES = [
 # the gateway's view: chatcmpl-A2 is span a…02 again (same response id); chatcmpl-Z was never traced
 GATEWAY = [
     {"request_id": "chatcmpl-A2", "call_type": "acompletion", "spend": 0.0031, "prompt_tokens": 1000,
-     "completion_tokens": 100, "total_tokens": 1100, "startTime": "2026-11-10 09:00:01", "endTime": "2026-11-10 09:00:02",
-     "model": "gpt-4o", "custom_llm_provider": "openai", "team_id": "support", "session_id": "gw-sess",
+     "completion_tokens": 100, "total_tokens": 1100, "startTime": "2026-11-10 09:00:01",
+     "endTime": "2026-11-10 09:00:02", "model": "gpt-4o", "custom_llm_provider": "openai", "team_id": "support",
+     "session_id": "gw-sess",
      "status": "success", "metadata": {"usage_object": {"prompt_tokens": 1000, "completion_tokens": 100,
                                                        "prompt_tokens_details": {"cached_tokens": 400}}}},
     # 40 × 2.5 + 10 × 10 = 200 per 1M → $0.0002
@@ -128,9 +129,11 @@ def test_tasks_and_agent_loops(con):
 
 def test_mapping_is_data(con):
     # every field the staging model reads comes from the seed, current names first
-    rows = con.execute("select field, attribute from otel_genai_attributes where priority = 1 order by field").fetchall()
+    rows = con.execute("select field, attribute from otel_genai_attributes where priority = 1 "
+                       "order by field").fetchall()
     assert ("input_tokens", "gen_ai.usage.input_tokens") in rows and ("provider_name", "gen_ai.provider.name") in rows
-    assert con.execute("select count(*) from otel_genai_attributes where convention = 'openinference'").fetchone()[0] >= 10
+    assert con.execute("select count(*) from otel_genai_attributes "
+                       "where convention = 'openinference'").fetchone()[0] >= 10
 
 
 def test_call_in_trace_and_gateway_counts_once(con):
@@ -161,17 +164,20 @@ def test_staging_reads_every_convention_from_otlp_lists(con):
                        "tool_name, response_id, application from stg_otel__spans order by span_id").fetchall()
     gpt = ("openai", "gpt-4o", "gpt-4o-2024-08-06")
     assert rows == [
-        ("a000000000000001", "invoke_agent", None, None, None, 3000, 300, None, None, "conv-A", "triage", "asst_1", None, None, "app"),
+        ("a000000000000001", "invoke_agent", None, None, None, 3000, 300, None, None, "conv-A", "triage", "asst_1",
+         None, None, "app"),
         ("a000000000000002", "chat", *gpt, 1000, 100, 400, None, None, None, None, None, "chatcmpl-A2", "app"),
-        ("a000000000000003", "execute_tool", None, None, None, None, None, None, None, None, None, None, "lookup", None, "app"),
+        ("a000000000000003", "execute_tool", None, None, None, None, None, None, None, None, None, None, "lookup", None,
+         "app"),
         ("a000000000000004", "chat", *gpt, 2000, 200, None, 50, None, None, None, None, None, "app"),
-        ("b000000000000001", "chat", "openai", "gpt-4o", None, 100, 10, None, None, None, None, None, None, None, "app"),
+        ("b000000000000001", "chat", "openai", "gpt-4o", None, 100, 10, None, None, None, None, None, None, None,
+         "app"),
         ("c000000000000001", "invoke_agent", None, None, None, 500, 50, None, None, None, "planner", None, None, None,
          "planner-app"),
         ("c000000000000002", "chat", "openai", "gpt-4o", "gpt-4o", 500, 50, 100, None, "s-9", None, None, None, None,
          "planner-app"),
         ("c000000000000003", "execute_tool", None, None, None, None, None, None, None, None, None, None, "search", None,
          "planner-app"),
-        ("d000000000000001", "invoke_agent", "openai", "gpt-4o", None, 800, 80, None, None, None, "solo", None, None, None,
-         "planner-app"),
+        ("d000000000000001", "invoke_agent", "openai", "gpt-4o", None, 800, 80, None, None, None, "solo", None, None,
+         None, "planner-app"),
     ]

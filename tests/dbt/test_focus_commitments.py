@@ -81,7 +81,8 @@ def db(tmp_path_factory) -> Path:
                         str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--no-partial-parse"],
                        cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
-        pytest.fail(f"dbt build failed after {time.monotonic() - started:.0f}s:\n{r.stdout[-8000:]}\n{r.stderr[-2000:]}")
+        pytest.fail(f"dbt build failed after {time.monotonic() - started:.0f}s:\n"
+                    f"{r.stdout[-8000:]}\n{r.stderr[-2000:]}")
     return db_path
 
 
@@ -119,7 +120,8 @@ def test_commitment_identity_and_invoice_total(db):
                       from focus_costs where CommitmentDiscountId is not null group by 1 order by 1""")
     assert per == [(RI, Decimal(4), Decimal(4)), (SP, Decimal(10), Decimal(10))]
     # Σ BilledCost = Σ unblended = 12 − 12 + 10 + 0 + 4 − 0.5; EffectiveCost sums to the same here
-    assert rows(db, "select sum(BilledCost), sum(EffectiveCost) from focus_costs") == [(Decimal("13.5"), Decimal("13.5"))]
+    assert rows(db, "select sum(BilledCost), sum(EffectiveCost) from focus_costs") == [
+        (Decimal("13.5"), Decimal("13.5"))]
 
 
 def test_commitment_lines_pass_the_focus_validator(db, tmp_path):

@@ -45,8 +45,10 @@ def test_official_sample_totals_per_provider(built, shared_data):
                            "and ProviderName in ('AWS', 'Microsoft', 'Oracle') group by 1").fetchall())
     assert got == dict(expected)
     assert all(abs(got[p] - exact[p]) < Decimal("5e-8") for p in exact)
-    assert con.execute("select count(*) from stg_focus__lines where _source_name = 'focus-sample'").fetchone()[0] == 1000
-    assert {r[0] for r in con.execute("select distinct BillingAccountId from focus_costs where x_source = 'focus_files' "
+    assert con.execute("select count(*) from stg_focus__lines "
+                       "where _source_name = 'focus-sample'").fetchone()[0] == 1000
+    assert {r[0] for r in con.execute("select distinct BillingAccountId from focus_costs "
+                                      "where x_source = 'focus_files' "
                                       "and ProviderName in ('AWS', 'Microsoft', 'Oracle')").fetchall()} == ids
     # application from Tags through the tag_keys seed
     apps = con.execute("select count(*) from focus_costs where x_application is not null").fetchone()[0]

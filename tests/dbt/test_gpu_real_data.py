@@ -17,7 +17,8 @@ from real_data import GENTD26 as TRACE
 
 def _independent_duty(shared_data) -> tuple[int, int, float, float, int]:
     """(samples, pods, Σ value / n in %, interval-weighted busy fraction as the dbt model weighs it:
-    each interval takes its end sample's value, gaps bounded at 3 × the pod's median interval; GPU-hours with an interval)."""
+    each interval takes its end sample's value, gaps bounded at 3 × the pod's median interval; GPU-hours with an
+    interval)."""
     with tarfile.open(shared_data / TRACE / "pod_gpu_duty_cycle_anon.tar.gz") as tf:
         f = tf.extractfile(tf.getmembers()[0])
         rows = [(r["container_ip"], float(r["timestamp_anon"]), float(r["value"]))

@@ -45,7 +45,7 @@ def _candidates(con) -> list[tuple[str, str, list[str], list[datetime]]]:
     for provider, model, variants, starts in rows:
         try:
             found = genai_prices.calc_price(genai_prices.Usage(input_tokens=1), model, provider_id=provider)
-        except Exception:  # noqa: BLE001 - a model the package cannot look up by its own id
+        except Exception:  # a model the package cannot look up by its own id
             continue
         if found.model.id == model:
             out.append((provider, model, sorted(variants), sorted(starts)))
@@ -87,12 +87,12 @@ def test_sql_prices_equal_calc_price_on_10k_random_calls(con):
     cands = _candidates(con)
     assert len(cands) > 500
     calls = _random_calls(cands, N_CALLS, SEED)
-    arrow_calls = pa.Table.from_pylist(calls)  # noqa: F841
+    arrow_calls = pa.Table.from_pylist(calls)  # noqa: F841 (read by DuckDB's replacement scan)
     con.execute("create or replace table calls as select * from arrow_calls")
     got = dict(con.execute(f"select call_id, cost_usd from ({priced_sql}) order by call_id").fetchall())
     sources = dict(con.execute(f"select price_source, count(*) from ({priced_sql}) group by 1").fetchall())
 
-    diffs, batch, cached, tiered, changed = [], 0, 0, 0, 0
+    diffs, batch, cached, tiered = [], 0, 0, 0
     for c in calls:
         ctx = None if c["variant"] == "standard" else dict(kv.split("=", 1) for kv in c["variant"].split(","))
         want = genai_prices.calc_price(
@@ -117,16 +117,20 @@ def test_overrides_win_and_unknown_models_stay_unpriced(con):
     con, priced_sql = con
     con.execute("""
         insert into price_overrides values
-          ('anthropic', 'claude-opus-4-1', 'standard', date '2026-01-01', null, null, null, null, null, 0.10, 'contract', date '2026-11-22'),
-          ('openai', 'gpt-4o', 'standard', date '2026-01-01', null, null, null, null, null, 0.20, 'contract', date '2026-11-22'),
-          ('self-hosted', 'llama-internal', 'standard', date '2025-01-01', null, 0.20, 0.20, null, 0.60, null, 'rate card', date '2026-11-22')""")
+          ('anthropic', 'claude-opus-4-1', 'standard', date '2026-01-01', null, null, null, null, null, 0.10,
+           'contract', date '2026-11-22'),
+          ('openai', 'gpt-4o', 'standard', date '2026-01-01', null, null, null, null, null, 0.20, 'contract',
+           date '2026-11-22'),
+          ('self-hosted', 'llama-internal', 'standard', date '2025-01-01', null, 0.20, 0.20, null, 0.60, null,
+           'rate card', date '2026-11-22')""")
     con.execute("""
         create or replace table calls as
         select * from (values
           (1, timestamptz '2025-12-31 23:00:00+00', 'anthropic', 'claude-opus-4-1', 'standard', 1000000, 0, 0, 100000),
           (2, timestamptz '2026-01-01 00:00:00+00', 'anthropic', 'claude-opus-4-1', 'standard', 1000000, 0, 0, 100000),
           (3, timestamptz '2026-11-01 00:00:00+00', 'openai', 'gpt-4o', 'processing=batch', 1000000, 0, 0, 100000),
-          (4, timestamptz '2026-03-01 00:00:00+00', 'self-hosted', 'llama-internal', 'standard', 2000000, 500000, 0, 1000000),
+          (4, timestamptz '2026-03-01 00:00:00+00', 'self-hosted', 'llama-internal', 'standard', 2000000, 500000, 0,
+           1000000),
           (5, timestamptz '2026-03-01 00:00:00+00', 'openai', 'no-such-model', 'standard', 1000, 0, 0, 1000)
         ) as t(call_id, call_at, price_provider_id, price_model_id, variant, input_tokens, cache_read_tokens,
                cache_write_tokens, output_tokens)""")

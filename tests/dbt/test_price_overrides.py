@@ -30,8 +30,10 @@ def test_overlapping_override_rows_fail_naming_the_rows(tmp_path):
 
     con = duckdb.connect(str(tmp_path / "o.duckdb"))
     con.execute("""
-        insert into llm_price_overrides (provider_id, model_id, variant, valid_from, valid_to, discount_pct, source, as_of)
-        values ('anthropic', 'claude-opus-4-1', 'standard', date '2026-06-01', date '2026-12-31', 0.2, 'x', date '2026-11-22'),
+        insert into llm_price_overrides
+            (provider_id, model_id, variant, valid_from, valid_to, discount_pct, source, as_of)
+        values ('anthropic', 'claude-opus-4-1', 'standard', date '2026-06-01', date '2026-12-31', 0.2, 'x',
+                date '2026-11-22'),
                ('openai', 'gpt-4o', 'standard', date '2026-01-01', date '2026-02-01', 0.1, 'x', date '2026-11-22'),
                ('openai', 'gpt-4o', 'standard', date '2026-02-01', null, 0.2, 'x', date '2026-11-22'),
                ('openai', 'gpt-4o', 'processing=batch', date '2026-01-15', null, 0.3, 'x', date '2026-11-22')""")

@@ -46,7 +46,8 @@ def test_raw_zone_has_lineage_and_one_folder_per_partition(pipeline):
     days = sorted(p.name for p in (raw / "otel_spans" / "source=otel_traces").iterdir())
     assert days[0] == "day=2026-10-02" and days[-1] == "day=2026-11-15" and len(days) == 45
     import duckdb
-    cols = [r[0] for r in duckdb.connect().sql(f"describe select * from read_parquet('{raw}/aws_cur/source=*/*/*.parquet')").fetchall()]
+    cols = [r[0] for r in duckdb.connect().sql(
+        f"describe select * from read_parquet('{raw}/aws_cur/source=*/*/*.parquet')").fetchall()]
     for c in ("_source_name", "_source_uri", "_ingested_at", "_load_id", "_partition"):
         assert c in cols
 
@@ -338,7 +339,8 @@ def test_restated_month_replaces_without_duplicates(pipeline):
     ev = pipeline.manifest.events["restatement"]
     period = ev["billing_period"]
     # An analyst (another process) holds the published warehouse open read-only across the publish.
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(pipeline.home / "warehouse" / "aispend.duckdb"), period],
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(pipeline.home / "warehouse" / "aispend.duckdb"),
+                                period],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     first = float(analyst.stdout.readline())
     assert first == pytest.approx(ev["old_total_usd"], abs=0.05)
@@ -413,14 +415,15 @@ def test_repatriation_sizes_whole_replicas_of_the_model_class(pipeline):
     # The organisation serves Llama-3.1-70B on 4 GPUs per request: a 70B-class replica is 4 H100.
     assert pipeline.sql("select distinct gpu_count from main.stg_self_hosted__requests") == [(4,)]
     assert pipeline.sql("select gpus_per_replica, replica_size_source, seed_gpus_per_replica, measured_model "
-                        "from main.int_repatriation__replica_sizes where size_class = '70b' and gpu_model = 'H100'") == [
+                        "from main.int_repatriation__replica_sizes "
+                        "where size_class = '70b' and gpu_model = 'H100'") == [
         (4, "self_hosted_logs", 4, "meta-llama/Llama-3.1-70B-Instruct")]
     rows = pipeline.sql("""select workload_id, size_class, p95_gpu_hours_per_hour, sizing_utilisation, gpus_per_replica,
                                   replica_size_source, spare_replicas, replicas_needed, gpus_needed, verdict, tco_ratio,
                                   reasons
                            from main.fct_repatriation_candidates where workload_type = 'api' order by workload_id""")
     assert len(rows) == 9
-    for wid, cls, p95, util, gpr, source, spare, replicas, gpus, verdict, tco, reasons in rows:
+    for wid, cls, p95, util, gpr, source, spare, replicas, gpus, _verdict, _tco, reasons in rows:
         assert (gpr, source) == ((4, "self_hosted_logs") if cls == "70b" else (1, "seed")), wid
         assert spare == 1 and replicas == max(1, math.ceil(p95 / (util * gpr))) + spare, wid
         assert gpus == replicas * gpr, wid
@@ -438,7 +441,8 @@ def test_repatriation_sizes_whole_replicas_of_the_model_class(pipeline):
     rented = pipeline.sql("select workload_id, verdict, gpus_needed, gpus_per_replica, replica_size_source, "
                           "spare_replicas, demand_cov from main.fct_repatriation_candidates "
                           "where workload_type = 'cloud_gpu_instance'")
-    assert [r[:6] for r in rented] == [("cloud_gpu_instance|aws|p5|222233334444", "candidate", 16, 1, "rented_instances", 0)]
+    assert [r[:6] for r in rented] == [
+        ("cloud_gpu_instance|aws|p5|222233334444", "candidate", 16, 1, "rented_instances", 0)]
     assert float(rented[0][6]) < 0.01
 
 
@@ -454,7 +458,7 @@ def test_demo_headlines_print_the_calibrated_answers(pipeline):
     ev = pipeline.manifest.events["runaway_loop"]
     agents = {r[0]: r for r in section(report.TITLES["3_agent_loops"])}
     assert set(agents) == {"support-triage", "eval-runner"}
-    for agent, tasks, runaway, pct, basis, *_ in agents.values():
+    for _agent, tasks, runaway, pct, basis, *_ in agents.values():
         assert basis == "agent_p95" and float(pct) <= 3.0 and int(runaway) < int(tasks)
     runaway = section(report.TITLES["3b_runaway_tasks"])
     assert runaway[0][:2] == [ev["task_id"], "support-triage"] and runaway[0][-1] == "calls, cost, input amp, cost amp"

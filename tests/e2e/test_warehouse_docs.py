@@ -29,7 +29,7 @@ def test_aispend_describe_prints_them(pipeline, capsys):
     assert main(["describe", "focus_costs", "--home", str(pipeline.home), "--max-width", "400"]) == 0
     out = capsys.readouterr().out
     x_source = next(c for c in _yml("focus_costs")["columns"] if c["name"] == "x_source")
-    assert f"x_source" in out and x_source["description"].strip() in out
+    assert "x_source" in out and x_source["description"].strip() in out
     assert main(["sql", "select count(*) as n from fct_cost_anomaly_causes", "--home", str(pipeline.home),
                  "--csv"]) == 0
     n = pipeline.sql("select count(*) from fct_cost_anomaly_causes")[0][0]

@@ -88,19 +88,21 @@ def _run_cli(argv, capsys) -> tuple[int, str, str]:
     ("start_date: 2999-01-01\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n", [],
      "config error: {cfg}: start_date: 2999-01-01 is after yesterday ({yesterday}), the last day a run ingests by "
      "default; nothing to ingest"),
-    ("start_date: 2023-01-01\nsources:\n  - {name: a, type: aws_cur, uri: exports}\n  - {name: b, type: aws_cur, uri: exports}\n"
-     "  - {name: c, type: aws_cur, uri: exports}\n"
+    ("start_date: 2023-01-01\nsources:\n  - {name: a, type: aws_cur, uri: exports}\n"
+     "  - {name: b, type: aws_cur, uri: exports}\n  - {name: c, type: aws_cur, uri: exports}\n"
      "  - {name: d, type: aws_cur_legacy, uri: 's3://bucket/cur', rol_arn: 'arn:aws:iam::123456789012:role/r'}\n", [],
      "config error: {cfg}: sources[3].rol_arn: unknown option for type aws_cur_legacy; did you mean 'role_arn'?"),
     ("start_date: 2023-01-01\nsources:\n  - {name: oa, type: openai, uri: 'http://127.0.0.1:9', admin_key_env: K, "
-     "refetch_days: x}\n", [], "config error: {cfg}: sources[0].refetch_days: 'x' must be a whole number from 0 to 366"),
+     "refetch_days: x}\n", [],
+     "config error: {cfg}: sources[0].refetch_days: 'x' must be a whole number from 0 to 366"),
     ("start_date: 2023-01-01\nalerts:\n  - {slack_webhook_env: SLACK_URL}\n", [],
      "config error: {cfg}: alerts: alert channels (Slack, email, webhooks) are not supported yet; remove the block: "
      "the weekly anomaly digest is written to $AISPEND_HOME/alerts/anomaly-digest-<date>.md and stdout by "
      "`aispend alert` and the weekly_anomaly_job"),
     # checked at start, before any partition is written: local paths, env vars
-    ("start_date: 2023-01-01\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n  - {name: gcp, type: gcp_billing, "
-     "uri: gcp-exprots}\n", [], "config error: {cfg}: sources[1].uri: {tmp}/gcp-exprots does not exist"),
+    ("start_date: 2023-01-01\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n"
+     "  - {name: gcp, type: gcp_billing, uri: gcp-exprots}\n", [],
+     "config error: {cfg}: sources[1].uri: {tmp}/gcp-exprots does not exist"),
     ("start_date: 2023-01-01\nsources:\n  - {name: legacy, type: aws_cur_legacy, uri: 'exports/*.csv.gz'}\n", [],
      "config error: {cfg}: sources[0].uri: no file matches {tmp}/exports/*.csv.gz"),
     ("start_date: 2023-01-01\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n  - {name: oa, type: openai, "
@@ -126,7 +128,8 @@ def test_run_where_no_source_has_data_fails_and_publishes_nothing(tmp_path, caps
     assert rc == 1
     assert re.fullmatch(r"  billing ingest 2026-10\.\.2026-10: ok in \d+\.\ds\n"
                         r"  loaded this run, per source:\n"
-                        r"    payer +aws_cur +0 rows   0 partitions written, 0 unchanged, 1 without a complete export\n",
+                        r"    payer +aws_cur +0 rows   0 partitions written, 0 unchanged, "
+                        r"1 without a complete export\n",
                         out), out
     (log,) = (home / "logs").glob("run-*.log")
     assert err == (
@@ -226,7 +229,8 @@ def test_run_reports_rows_per_source_and_warns_about_sources_without_rows(tmp_pa
                           partition_key="2026-10").success
     capsys.readouterr()  # the setup's own Dagster output
     cfg = _config(tmp_path, "start_date: 2026-10-01\nsources:\n  - {name: old, type: aws_cur, uri: old}\n"
-                            "  - {name: new, type: aws_cur, uri: new}\n  - {name: payer, type: aws_cur, uri: exports}\n")
+                            "  - {name: new, type: aws_cur, uri: new}\n"
+                            "  - {name: payer, type: aws_cur, uri: exports}\n")
     # two billing periods: a range load is recorded per partition, its counts are reported once
     rc, out, err = _run_cli(["run", "--config", str(cfg), "--home", str(home), "--end", "2026-11-02"], capsys)
     assert rc == 0, err
@@ -245,6 +249,7 @@ def test_run_reports_rows_per_source_and_warns_about_sources_without_rows(tmp_pa
                    "check its uri and start_date\n")
     con = duckdb.connect(str(home / "warehouse" / "aispend.duckdb"), read_only=True)
     try:
-        assert con.execute("select x_source, sum(BilledCost) from focus_costs group by 1").fetchall() == [("aws_cur", 16)]
+        assert con.execute("select x_source, sum(BilledCost) from focus_costs group by 1").fetchall() == [
+            ("aws_cur", 16)]
     finally:
         con.close()

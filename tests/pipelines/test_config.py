@@ -48,11 +48,14 @@ def test_secret_resolved_from_named_env_var(tmp_path, monkeypatch):
 @pytest.mark.parametrize("text, match", [
     ("sources:\n  - {name: a, type: nope, uri: x}\n", r"sources\[0\]\.type: unknown type 'nope'"),
     ("sources:\n  - {name: a, type: aws_cur}\n", r"sources\[0\]\.uri: required"),
-    ("sources:\n  - {name: a, type: aws_cur, uri: x}\n  - {name: a, type: aws_cur, uri: y}\n", r"sources\[1\]\.name: duplicate"),
-    ("sources:\n  - {name: a, type: openai, uri: x, admin_key: sk-123}\n", r"sources\[0\]\.admin_key: secrets must not be in the file"),
+    ("sources:\n  - {name: a, type: aws_cur, uri: x}\n  - {name: a, type: aws_cur, uri: y}\n",
+     r"sources\[1\]\.name: duplicate"),
+    ("sources:\n  - {name: a, type: openai, uri: x, admin_key: sk-123}\n",
+     r"sources\[0\]\.admin_key: secrets must not be in the file"),
     ("bogus: 1\n", "bogus: unknown top-level key"),
     ("start_date: yesterday\n", "start_date: 'yesterday' is not a date written YYYY-MM-DD"),
-    ("sources:\n  - {name: a, type: openai, uri: '${NOT_SET_ANYWHERE_X}'}\n", r"sources\[0\]\.uri: environment variable NOT_SET_ANYWHERE_X"),
+    ("sources:\n  - {name: a, type: openai, uri: '${NOT_SET_ANYWHERE_X}'}\n",
+     r"sources\[0\]\.uri: environment variable NOT_SET_ANYWHERE_X"),
 ])
 def test_invalid_configs_name_the_key(tmp_path, text, match):
     with pytest.raises(ConfigError, match=match) as e:
@@ -69,7 +72,8 @@ def test_missing_file(tmp_path):
 def test_start_date_is_required_when_sources_are_configured(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, "sources:\n  - {name: a, type: aws_cur, uri: /x}\n"))
-    assert re.fullmatch(rf"{re.escape(str(tmp_path / 'aispend.yaml'))}: start_date: required \(the first day to ingest, "
+    assert re.fullmatch(rf"{re.escape(str(tmp_path / 'aispend.yaml'))}: start_date: required "
+                        r"\(the first day to ingest, "
                         r"YYYY-MM-DD, e\.g\. start_date: \d{4}-\d{2}-01\)", str(e.value))
     assert load_config(write(tmp_path, "home: /tmp/h\n")).sources == ()  # no sources: nothing to ingest, no date needed
 
@@ -87,7 +91,8 @@ def test_invalid_start_date_names_the_key(tmp_path, value, problem):
 
 def test_dates_stay_text_as_written(tmp_path):
     cfg = load_config(write(tmp_path, "start_date: 2026-08-18\nsources:\n"
-                                      "  - {name: r, type: agent_trajectories, uri: /x, started_at: 2024-06-01T09:30:00Z}\n"))
+                                      "  - {name: r, type: agent_trajectories, uri: /x, "
+                                      "started_at: 2024-06-01T09:30:00Z}\n"))
     assert (cfg.start_date, cfg.sources[0].options) == ("2026-08-18", {"started_at": "2024-06-01T09:30:00Z"})
 
 
@@ -97,7 +102,8 @@ def test_dates_stay_text_as_written(tmp_path):
      "sources[0].rol_arn: unknown option for type aws_cur_legacy; did you mean 'role_arn'?"),
     ("{name: a, type: openai, uri: http://x, admin_key_env: K, refetch_dayz: 3}",
      "sources[0].refetch_dayz: unknown option for type openai; did you mean 'refetch_days'?"),
-    ("{name: a, type: otel_traces, uri: /x, url: /y}", "sources[0].url: unknown option for type otel_traces; did you mean 'uri'?"),
+    ("{name: a, type: otel_traces, uri: /x, url: /y}",
+     "sources[0].url: unknown option for type otel_traces; did you mean 'uri'?"),
     ("{name: a, type: otel_traces, uri: /x, colour: red}",
      "sources[0].colour: unknown option for type otel_traces (options of otel_traces: refetch_days)"),
     ("{name: a, type: openai, uri: http://x, admin_key_env: K, refetch_days: x}",
@@ -148,7 +154,8 @@ sources:
   - {name: s3, type: gpu_telemetry, uri: s3://b/gpu, role_arn: "arn:aws:iam::123456789012:role/r", format: collector}
 """))
     assert [s.options for s in cfg.sources] == [
-        {"catalog": True, "anonymous": False, "page_size": 500, "catalog_services": ["Compute Engine"], "currency": "EUR"},
+        {"catalog": True, "anonymous": False, "page_size": 500, "catalog_services": ["Compute Engine"],
+         "currency": "EUR"},
         {"admin_key_env": "K", "claude_code": False, "refetch_days": 0},
         {"role_arn": "arn:aws:iam::123456789012:role/r", "format": "collector"}]
 

@@ -12,7 +12,8 @@ from pipelines.definitions import build_definitions
 ROOT = Path(__file__).resolve().parents[2]
 RAW = {"aws_cur", "gcp_billing", "openai_usage", "openai_costs", "anthropic_usage", "anthropic_costs",
        "anthropic_claude_code",
-       "otel_spans", "gpu_samples", "self_hosted_requests", "llm_prices", "llm_price_lines", "llm_price_matches", "focus_lines", "gcp_catalog_skus",
+       "otel_spans", "gpu_samples", "self_hosted_requests", "llm_prices", "llm_price_lines", "llm_price_matches",
+       "focus_lines", "gcp_catalog_skus",
        "litellm_spend_logs", "agent_llm_calls"}
 MARTS = {"focus_costs", "fct_daily_spend", "fct_llm_calls", "fct_cost_per_query", "agg_cost_per_query_daily",
          "fct_agent_loops", "fct_gpu_hours", "fct_repatriation_candidates", "fct_cost_anomalies"}
@@ -80,4 +81,5 @@ def test_jobs_ingest_only_the_sources_the_config_enables(tmp_path):
     daily = defs.resolve_job_def("daily_job").asset_layer.executable_asset_keys
     assert {dg.AssetKey("focus_costs"), dg.AssetKey("warehouse")} <= daily
     # every ingest asset is still defined (dbt's sources resolve; the UI can run any of them)
-    assert {"raw/otel_spans", "raw/gcp_billing"} <= {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"raw/otel_spans", "raw/gcp_billing"} <= {k.to_user_string()
+                                                     for k in defs.resolve_asset_graph().get_all_asset_keys()}

@@ -93,7 +93,8 @@ def test_restatement_on_s3_replaces_the_period_and_unchanged_is_not_downloaded(m
     _upload(s3, first, "billing", "cur2")
     cfg = tmp_path / "aispend.yaml"
     cfg.write_text("start_date: '2026-01-01'\nsources:\n"
-                   f"  - {{name: prod, type: aws_cur, uri: 's3://billing/cur2/{NAME}', endpoint_url: '{moto_endpoint}'}}\n")
+                   f"  - {{name: prod, type: aws_cur, uri: 's3://billing/cur2/{NAME}', "
+                   f"endpoint_url: '{moto_endpoint}'}}\n")
     home = tmp_path / "home"
     defs = build_definitions(str(cfg), str(home))
     part = home / "lake/raw/aws_cur/source=prod/billing_period=2026-10"  # a part file per batch

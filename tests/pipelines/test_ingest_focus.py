@@ -15,8 +15,8 @@ import requests
 from pipelines.definitions import build_definitions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
-from moto_peer import moto_server  # noqa: E402
-from test_focus_files import NAME, PREFIX, write_aws_export, write_csv  # noqa: E402
+from moto_peer import moto_server
+from test_focus_files import NAME, PREFIX, write_aws_export, write_csv
 
 H = ["BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory",
      "BilledCost", "BillingAccountId", "ProviderName", "BillingCurrency", "x_Custom"]

@@ -53,5 +53,5 @@ def test_collector_and_dcgm_feed_gpu_samples_and_bad_line_keeps_previous(tmp_pat
     assert not res.success
     text = "\n".join(ev.event_specific_data.error.message for ev in res.all_events
                      if ev.event_type_value == "STEP_FAILURE")
-    assert f"source 'dcgm' (dcgm_metrics)" in text and f"{bad}:2" in text and "previous data kept" in text
+    assert "source 'dcgm' (dcgm_metrics)" in text and f"{bad}:2" in text and "previous data kept" in text
     assert pq.read_table(next(raw.glob("source=dcgm/day=2026-11-10/*.parquet"))).num_rows == 2

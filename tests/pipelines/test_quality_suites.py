@@ -71,8 +71,9 @@ def test_missing_and_extra_columns_fail():
 
 def test_every_raw_table_has_a_suite():
     assert set(load_suites()) == {"aws_cur", "gcp_billing", "openai_usage", "openai_costs", "anthropic_usage",
-                                  "anthropic_costs", "anthropic_claude_code", "otel_spans", "gpu_samples", "self_hosted_requests",
-                                  "llm_prices", "llm_price_lines", "llm_price_matches", "focus_lines", "gcp_catalog_skus",
+                                  "anthropic_costs", "anthropic_claude_code", "otel_spans", "gpu_samples",
+                                  "self_hosted_requests", "llm_prices", "llm_price_lines", "llm_price_matches",
+                                  "focus_lines", "gcp_catalog_skus",
                                   "litellm_spend_logs", "agent_llm_calls"}
 
 
@@ -112,9 +113,10 @@ def test_slimmed_batches_validate_like_the_whole_rows():
 # Nested columns: a list<int64> and a struct, as the agent_llm_calls contract declares lists.
 NESTED = pa.schema([*SCHEMA, ("sizes", pa.list_(pa.int64())), ("usage", pa.struct([("input", pa.int64()),
                                                                                     ("model", pa.string())]))])
+SIZES_TYPE, USAGE_TYPE = NESTED.field("sizes").type, NESTED.field("usage").type
 
 
-def nested_table(sizes, usage, sizes_type=pa.list_(pa.int64()), usage_type=NESTED.field("usage").type):
+def nested_table(sizes, usage, sizes_type=SIZES_TYPE, usage_type=USAGE_TYPE):
     rows = [(d(1), d(2), "p", "gpt-4o", 10, 5, 2, 1, "file-a"), (d(1), d(2), "p", "gpt-4o", 1, 1, 0, 1, "file-b")]
     base = table(rows, ["2026-09-01"] * 2)
     return (base.add_column(base.num_columns - 1, "sizes", pa.array(sizes, sizes_type))

@@ -43,7 +43,8 @@ def test_unknown_key_lists_valid_keys():
         parse_sets(["electricity_price=0.1"], CATALOG)
     msg = str(e.value)
     assert "unknown key 'electricity_price'" in msg
-    for key in ("electricity_usd_per_kwh", "gpu_price_usd", "useful_life_years", "target_utilisation", "hours_per_month"):
+    for key in ("electricity_usd_per_kwh", "gpu_price_usd", "useful_life_years", "target_utilisation",
+                "hours_per_month"):
         assert key in msg
 
 
@@ -111,7 +112,8 @@ def test_whatif_rebuilds_a_copy_with_the_overrides(home, capsys):
     published = warehouse.published_path(home)
     digest, mtime = hashlib.sha256(published.read_bytes()).hexdigest(), published.stat().st_mtime_ns
 
-    rc = main(["whatif", "--home", str(home), "--set", "electricity_usd_per_kwh=0.12", "--set", "gpu_price_usd.H100=28000"])
+    rc = main(["whatif", "--home", str(home), "--set", "electricity_usd_per_kwh=0.12",
+               "--set", "gpu_price_usd.H100=28000"])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert hashlib.sha256(published.read_bytes()).hexdigest() == digest
@@ -121,7 +123,8 @@ def test_whatif_rebuilds_a_copy_with_the_overrides(home, capsys):
 
     # the fixture GPU-hour: 0.5 kWh measured, H100 (30000 + 12500) / (5 × 8760), PUE 1.56, ops 150/730
     before, after = _q(published, GPU_HOUR_SQL)[0], _q(whatif_db, GPU_HOUR_SQL)[0]
-    assert before[:3] == ((Decimal(42500) / Decimal(43800)).quantize(Decimal("1e-10")), Decimal("0.0417"), Decimal("0.023352"))
+    assert before[:3] == ((Decimal(42500) / Decimal(43800)).quantize(Decimal("1e-10")), Decimal("0.0417"),
+                          Decimal("0.023352"))
     assert after[0] == (Decimal(40500) / Decimal(43800)).quantize(Decimal("1e-10"))      # 28000 + 12500
     assert after[1] == Decimal("0.06")                                                   # 0.5 × 0.12
     assert after[2] == Decimal("0.0336")                                                 # 0.5 × 0.56 × 0.12
@@ -168,7 +171,8 @@ def test_whatif_keeps_the_last_n_copies_and_says_where(home, tmp_path, capsys):
     assert newest not in before
     deleted = f"; deleted {len(before)} older: {', '.join(p.name for p in before)}" if before else ""
     assert re.search(rf"^what-if copies in {re.escape(str(folder))}: the last 1 kept \(now 1, \d+ MiB\)"
-                     rf"{re.escape(deleted)} \(keep more or fewer: --keep N or whatif_keep in aispend\.yaml\)$", out, re.M), out
+                     rf"{re.escape(deleted)} \(keep more or fewer: --keep N or whatif_keep in aispend\.yaml\)$",
+                     out, re.M), out
 
     assert main(["whatif", "--home", str(home), "--config", str(cfg), "--keep", "2", "--set", "pue=1.4"]) == 0
     out = capsys.readouterr().out
@@ -181,5 +185,6 @@ def test_whatif_bad_keep_is_one_line_and_writes_nothing(home, capsys):
     folder = home / "whatif"
     before = set(folder.glob("*")) if folder.exists() else set()
     assert main(["whatif", "--home", str(home), "--keep", "0", "--set", "pue=1.3"]) == 2
-    assert capsys.readouterr().err == "aispend whatif: error: --keep: '0' must be a whole number ≥ 1 (what-if copies kept)\n"
+    assert capsys.readouterr().err == ("aispend whatif: error: --keep: '0' must be a whole number ≥ 1 "
+                                       "(what-if copies kept)\n")
     assert (set(folder.glob("*")) if folder.exists() else set()) == before

@@ -117,19 +117,19 @@ instance_lines as (
 instance_hourly as (
 
     select
-        provider,
-        instance_family,
-        account_id,
-        application,
-        gpu_model,
-        hour_at,
-        gpu_hours / line_hours as gpu_hours,
-        cost_usd / line_hours  as cost_usd
+        spread.provider,
+        spread.instance_family,
+        spread.account_id,
+        spread.application,
+        spread.gpu_model,
+        line_hour.hour_at,
+        spread.gpu_hours / spread.line_hours as gpu_hours,
+        spread.cost_usd / spread.line_hours  as cost_usd
     from (
         select *, unnest(generate_series(0, line_hours - 1)) as hour_offset
         from instance_lines
     ) as spread
-    cross join lateral (select start_at + to_hours(hour_offset) as hour_at)
+    cross join lateral (select spread.start_at + to_hours(spread.hour_offset) as hour_at) as line_hour
 
 ),
 
@@ -387,7 +387,7 @@ select
     w.instance_family,
     w.application,
     w.account_id,
-    w.instance_family,
+    w.instance_family,  -- positional: it fills the model column above too -- noqa: AL08
     hours.hour_at,
     w.first_demand_at,
     'billing',

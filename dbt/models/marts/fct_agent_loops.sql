@@ -215,7 +215,7 @@ flagged as (
 
     select
         metrics.*,
-        bars.* exclude (agent, raw_llm_calls_threshold),
+        bars.* exclude (agent, raw_llm_calls_threshold),  -- EXCLUDE lists names, not references -- noqa: RF02
         -- calls are whole: reaching 34.65 calls means 35
         ceil(bars.raw_llm_calls_threshold)                                as raw_llm_calls_threshold
     from metrics

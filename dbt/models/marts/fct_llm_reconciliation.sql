@@ -126,7 +126,7 @@ from joined
 )
 
 select
-    reconciled.* exclude (has_priority_tier, has_web_search),
+    reconciled.* exclude (has_priority_tier, has_web_search),  -- EXCLUDE lists names, not references -- noqa: RF02
     explained.gap_reason
 from reconciled
 left join explained

@@ -13,7 +13,7 @@ renamed as (
         provider_id,
         model_id,
         coalesce({{ utc('valid_from') }}, cast('1970-01-01 00:00:00+00' as timestamptz)) as valid_from_at,
-        coalesce({{ utc('valid_to') }},   cast('9999-12-31 00:00:00+00' as timestamptz)) as valid_to_at,
+        coalesce({{ utc('valid_to') }}, cast('9999-12-31 00:00:00+00' as timestamptz))   as valid_to_at,
         variant,
         cast(tier_start_tokens as bigint)                       as tier_start_tokens,
         price_key,

@@ -13,7 +13,7 @@ renamed as (
         model_id,
         model_match                                             as model_match_json,
         coalesce({{ utc('price_start_at') }}, cast('1970-01-01 00:00:00+00' as timestamptz)) as valid_from_at,
-        coalesce({{ utc('price_end_at') }},   cast('9999-12-31 00:00:00+00' as timestamptz)) as valid_to_at,
+        coalesce({{ utc('price_end_at') }}, cast('9999-12-31 00:00:00+00' as timestamptz))   as valid_to_at,
         {{ money('input_mtok') }}                               as input_usd_per_mtok,
         {{ money('cache_read_mtok') }}                          as cache_read_usd_per_mtok,
         {{ money('cache_write_mtok') }}                         as cache_write_usd_per_mtok,
