@@ -18,7 +18,7 @@ from types import SimpleNamespace as _Namespace
 
 import yaml as _yaml
 
-_VARS = _yaml.safe_load((_Path(__file__).resolve().parents[2] / "dbt" / "dbt_project.yml").read_text())["vars"]
+_VARS = _yaml.safe_load((_Path(__file__).resolve().parents[3] / "dbt" / "dbt_project.yml").read_text())["vars"]
 
 execute = False
 
