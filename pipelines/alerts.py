@@ -50,7 +50,7 @@ def week_digest(home: Path, week_ending: date | None = None, limit: int = 20) ->
             return Digest(None, None, [])
         start = end - timedelta(days=6)
         rows = con.execute(read_sql("anomaly_digest"), [start, end, limit]).fetchall()
-        _, by_type, previous = con.execute(read_sql("anomaly_digest_freshness"), [start]).fetchone()
+        by_type, previous = con.execute(read_sql("anomaly_digest_freshness"), [start]).fetchone()
         return Digest(start, end, rows, data_through, {r["source_type"]: r["through"] for r in by_type or []},
                       previous)
     finally:

@@ -359,16 +359,19 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def config_and_home(args):
+    """The config (`--config`, or None) and the home a command works on: `--home`, else the
+    config's home, else AISPEND_HOME / ./data."""
+    cfg = load_config(args.config) if args.config else None
+    home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
+    return cfg, home
+
+
 def cmd_alert(args) -> int:
     from pipelines.alerts import write_digest
 
-    cfg = load_config(args.config) if args.config else None
-    home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
-    try:
-        week_ending = date.fromisoformat(args.week_ending) if args.week_ending else None
-    except ValueError:
-        print(f"--week-ending: {args.week_ending!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
-        return 2
+    _, home = config_and_home(args)
+    week_ending = parse_day(args.week_ending, "--week-ending") if args.week_ending else None
     path, text = write_digest(home, week_ending=week_ending)
     print(text)
     print(f"(written to {path})")
@@ -378,8 +381,7 @@ def cmd_alert(args) -> int:
 def _published(args) -> Path | None:
     from pipelines import warehouse
 
-    cfg = load_config(args.config) if args.config else None
-    home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
+    _, home = config_and_home(args)
     path = warehouse.published_path(home)
     if not path.exists():
         print(f"{args.cmd}: no published warehouse at {path}; run `aispend run` (or `aispend demo`) first",
@@ -448,8 +450,7 @@ def cmd_describe(args) -> int:
 def cmd_whatif(args) -> int:
     from pipelines.whatif import WhatIfError, compare, prune_copies, run_whatif, whatif_dir
 
-    cfg = load_config(args.config) if args.config else None
-    home = Path(args.home).resolve() if args.home else (cfg.home if cfg else default_home())
+    cfg, home = config_and_home(args)
     keep = cfg.whatif_keep if cfg else WHATIF_KEEP
     if args.keep is not None:
         if not args.keep.strip().isdigit() or int(args.keep) < 1:

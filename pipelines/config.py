@@ -120,7 +120,7 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
     if "alerts" in raw:
         raise ConfigError(f"{p}: alerts: alert channels (Slack, email, webhooks) are not supported yet; remove the "
                           "block: the weekly anomaly digest is written to "
-                          "$AISPEND_HOME/alerts/anomaly-digest-<date>.md and stdout by `aispend alert` and the "
+                          "$AISPEND_HOME/alerts/anomaly-digest-<week end>.md and stdout by `aispend alert` and the "
                           "weekly_anomaly_job")
     for key in raw:
         if key not in TOP_LEVEL_KEYS:

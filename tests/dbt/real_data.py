@@ -12,14 +12,13 @@ block the billing sources beside it.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from aispend_cli import aispend
 
 SWE = "agent-traces/swe-agent-gpt4"
 TAU = "agent-traces/tau-bench_gpt-4o-airline.json"
@@ -51,14 +50,6 @@ LITELLM = [
      "completion_tokens": 10, "total_tokens": 50, "startTime": "2024-06-01 10:00:00", "endTime": "2024-06-01 10:00:01",
      "model": "gpt-4o", "custom_llm_provider": "openai", "session_id": None, "status": "success", "metadata": {}},
 ]
-
-
-def aispend(*args: str, home: Path, timeout: int = 1500) -> subprocess.CompletedProcess:
-    """The `aispend` command line (`python -m pipelines.cli`) on `home`, as a user runs it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "AISPEND_CONFIG")}
-    env.update(AISPEND_HOME=str(home), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Runaway flags on real agent runs: the tau-bench airline transcripts (200 GPT-4o runs, 50 tasks × 4
 trials, shared data) loaded the way a user loads them — `aispend run --config` with an
-`agent_trajectories` source — and fct_agent_loops' calibrated flags checked against the transcripts.
+`agent_trajectories` source (the session-wide real run, conftest.real_run) — and fct_agent_loops'
+calibrated flags checked against the transcripts.
 
 The fixed bar this replaces (input amplification ≥ 20) flagged 81 of the 200 runs (41 %). Calibrated
 per agent (max(floor, 1.5 × the agent's p95 of each metric)), the flags mark 4 runs (2 %): the runs
@@ -10,36 +11,20 @@ whose context grew most, every one of them a 30-step run that hit tau-bench's st
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-TAU = "agent-traces/tau-bench_gpt-4o-airline.json"
-AGENT = "tau-bench-airline"
+from real_data import TAU
+
+AGENT = "tau-bench-airline"  # the agent the session-wide real run (conftest.real_run) names the transcripts
 
 
 @pytest.fixture(scope="module")
-def con(shared_data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("tau_calibration")
-    config = root / "aispend.yaml"
-    config.write_text(yaml.safe_dump({
-        "start_date": "2024-06-01",
-        "sources": [{"name": "tau", "type": "agent_trajectories", "uri": str(shared_data / TAU),
-                     "model": "gpt-4o-2024-08-06", "agent": AGENT, "started_at": "2024-06-01"}],
-    }))
-    home = root / "home"
-    env = {k: v for k, v in os.environ.items() if k not in ("AISPEND_HOME", "DAGSTER_HOME")}
-    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--home", str(home),
-                          "--end", "2024-06-01"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, f"aispend run failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
-    c = duckdb.connect(str(home / "warehouse" / "aispend.duckdb"), read_only=True)
+def con(real_run):
+    # flags are calibrated per agent: the other sources of the shared run do not move this agent's bars
+    c = real_run.connect()
     yield c
     c.close()
 

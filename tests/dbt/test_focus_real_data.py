@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from real_data import FOCUS_FLEX, FOCUS_SAMPLE, REAL_END, REAL_START, aispend
+from aispend_cli import aispend
+from real_data import FOCUS_FLEX, FOCUS_SAMPLE, REAL_END, REAL_START
 
 SAMPLE, FLEX = FOCUS_SAMPLE, FOCUS_FLEX
 

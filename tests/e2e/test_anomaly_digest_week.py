@@ -8,10 +8,7 @@ over its own trailing mean) added up to more than the impact they explained.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
-import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,13 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from aispend_cli import aispend
+
 FIRST, SPIKE, LAST = date(2026, 8, 1), date(2026, 8, 31), date(2026, 9, 29)
-
-
-def _aispend(*args: str, home: Path) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("aispend")
-    env = {**os.environ, "AISPEND_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
-    return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=900)
 
 
 def _export(path: Path) -> None:
@@ -52,7 +45,7 @@ def home(tmp_path_factory):
     _export(home / "focus.csv")
     (home / "aispend.yaml").write_text(f'start_date: "{FIRST}"\nsources:\n'
                                        f"  - {{name: oci, type: focus_files, uri: {home / 'focus.csv'}}}\n")
-    run = _aispend("run", "--config", str(home / "aispend.yaml"), "--end", str(LAST), home=home)
+    run = aispend("run", "--config", str(home / "aispend.yaml"), "--end", str(LAST), home=home)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return home
 
@@ -83,7 +76,7 @@ def test_the_spike_is_flagged_once_with_causes_that_add_up_to_its_impact(home):
 
 
 def test_a_quiet_week_is_reported_as_quiet_with_its_week_and_freshness(home):
-    res = _aispend("alert", "--home", str(home), home=home)
+    res = aispend("alert", "--home", str(home), home=home)
     assert res.returncode == 0, res.stderr
     week = f"Week {LAST - timedelta(days=6)} to {LAST}. Data through {LAST} (cloud_bill {LAST});"
     assert week in res.stdout
@@ -94,9 +87,10 @@ def test_a_quiet_week_is_reported_as_quiet_with_its_week_and_freshness(home):
 
 
 def test_the_week_of_the_spike_reports_it(home):
-    res = _aispend("alert", "--home", str(home), "--week-ending", "2026-09-03", home=home)
+    res = aispend("alert", "--home", str(home), "--week-ending", "2026-09-03", home=home)
     assert res.returncode == 0, res.stderr
     assert "Week 2026-08-28 to 2026-09-03." in res.stdout
     assert f"| {SPIKE} | service | Compute Instances |" in res.stdout
-    bad = _aispend("alert", "--home", str(home), "--week-ending", "2026-09-3x", home=home)
-    assert bad.returncode == 2 and bad.stderr.strip() == "--week-ending: '2026-09-3x' is not a date (YYYY-MM-DD)"
+    bad = aispend("alert", "--home", str(home), "--week-ending", "2026-09-3x", home=home)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "aispend alert: error: --week-ending: '2026-09-3x' is not a date written YYYY-MM-DD"

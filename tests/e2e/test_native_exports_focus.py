@@ -11,9 +11,6 @@ rules failed — and `--converted-only` left both exports out (it checked 0 rows
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -21,15 +18,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from aispend_cli import aispend
+
 UTC = timezone.utc
 OCI = "billing/oci/reports_cost-csv_0000000030000269.csv"
 EA = "billing/azure-ea/sample-anonymous-ea-export-dataset.csv"
-
-
-def _aispend(*args: str, home: Path) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("aispend")
-    env = {**os.environ, "AISPEND_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
-    return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +34,7 @@ sources:
   - {{name: oci, type: focus_files, uri: {shared_data / OCI}, mapping: oci}}
   - {{name: azure, type: focus_files, uri: {shared_data / EA}, mapping: azure_ea}}
 """)
-    run = _aispend("run", "--config", str(cfg), "--end", "2023-11-30", home=home)
+    run = aispend("run", "--config", str(cfg), "--end", "2023-11-30", home=home)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return home
 
@@ -88,7 +81,7 @@ def test_focus_check_converted_only_checks_them_and_they_pass(home):
         focus_check.ensure_validator()
     except focus_check.ValidatorUnavailable as e:
         pytest.skip(f"FOCUS validator unavailable: {e}")
-    res = _aispend("focus-check", "--home", str(home), "--converted-only", home=home)
+    res = aispend("focus-check", "--home", str(home), "--converted-only", home=home)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     assert "FOCUS 1.2 validator on 533 rows" in res.stdout
     assert "mandatory rules failed: 0" in res.stdout

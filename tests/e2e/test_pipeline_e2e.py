@@ -450,20 +450,19 @@ def test_demo_headlines_print_the_calibrated_answers(pipeline):
     from pipelines import report
 
     text = report.headlines(pipeline.home)
-
-    def section(title: str) -> list[list[str]]:
-        body = text.split(f"== {title} ==\n")[1].split("\n\n== ")[0].splitlines()
-        return [re.split(r"\s{2,}", line.strip()) for line in body[2:] if line.strip()]
-
     ev = pipeline.manifest.events["runaway_loop"]
-    agents = {r[0]: r for r in section(report.TITLES["3_agent_loops"])}
+    agents = {r["agent"]: r for r in _printed(text, report.TITLES["3_agent_loops"])}
     assert set(agents) == {"support-triage", "eval-runner"}
-    for _agent, tasks, runaway, pct, basis, *_ in agents.values():
-        assert basis == "agent_p95" and float(pct) <= 3.0 and int(runaway) < int(tasks)
-    runaway = section(report.TITLES["3b_runaway_tasks"])
-    assert runaway[0][:2] == [ev["task_id"], "support-triage"] and runaway[0][-1] == "calls, cost, input amp, cost amp"
+    for r in agents.values():
+        assert r["bars_from"] == "agent_p95" and float(r["runaway_pct"]) <= 3.0
+        assert int(r["runaway_tasks"]) < int(r["tasks"])
+    runaway = _printed(text, report.TITLES["3b_runaway_tasks"])
+    assert (runaway[0]["task_id"], runaway[0]["agent"], runaway[0]["runaway_on"]) == (
+        ev["task_id"], "support-triage", "calls, cost, input amp, cost amp")
     assert 1 <= len(runaway) <= 8
-    repat = {(r[1], r[2], r[3]): r for r in section(report.TITLES["4_repatriation"])}
+    repat = {(r["provider"], r["model"], r["application"]): r for r in _printed(text, report.TITLES["4_repatriation"])}
     doc = repat[("openai", "gpt-4o-2024-08-06", "doc-search")]
-    assert doc[4] == "keep" and doc[7:11] == ["2", "4", "8", "self_hosted_logs"]
-    assert repat[("aws", "p5", "eval-harness")][4] == "candidate"
+    assert doc["verdict"] == "keep"
+    assert [doc[c] for c in ("replicas", "gpus_per_replica", "gpus_needed", "replica_size_from")] == [
+        "2", "4", "8", "self_hosted_logs"]
+    assert repat[("aws", "p5", "eval-harness")]["verdict"] == "candidate"

@@ -97,7 +97,7 @@ def _run_cli(argv, capsys) -> tuple[int, str, str]:
      "config error: {cfg}: sources[0].refetch_days: 'x' must be a whole number from 0 to 366"),
     ("start_date: 2023-01-01\nalerts:\n  - {slack_webhook_env: SLACK_URL}\n", [],
      "config error: {cfg}: alerts: alert channels (Slack, email, webhooks) are not supported yet; remove the block: "
-     "the weekly anomaly digest is written to $AISPEND_HOME/alerts/anomaly-digest-<date>.md and stdout by "
+     "the weekly anomaly digest is written to $AISPEND_HOME/alerts/anomaly-digest-<week end>.md and stdout by "
      "`aispend alert` and the weekly_anomaly_job"),
     # checked at start, before any partition is written: local paths, env vars
     ("start_date: 2023-01-01\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n"

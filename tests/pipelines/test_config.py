@@ -165,7 +165,7 @@ def test_alerts_block_is_rejected_not_ignored(tmp_path):
         load_config(write(tmp_path, "alerts:\n  - {slack: https://hooks.slack.com/x}\n"))
     assert str(e.value) == (f"{tmp_path / 'aispend.yaml'}: alerts: alert channels (Slack, email, webhooks) are not "
                             "supported yet; remove the block: the weekly anomaly digest is written to "
-                            "$AISPEND_HOME/alerts/anomaly-digest-<date>.md and stdout by `aispend alert` and the "
+                            "$AISPEND_HOME/alerts/anomaly-digest-<week end>.md and stdout by `aispend alert` and the "
                             "weekly_anomaly_job")
 
 
