@@ -82,6 +82,20 @@ def partition_ranges(start_date: str, end_day: date) -> tuple[tuple[str, str], t
     return (first.strftime("%Y-%m"), end_day.strftime("%Y-%m")), (first.isoformat(), end_day.isoformat())
 
 
+def last_complete_day(now: datetime) -> date:
+    """The newest daily partition that has ended at `now` (daily partitions are whole UTC days)."""
+    return now.astimezone(timezone.utc).date() - timedelta(days=1)
+
+
+def no_complete_day(start_date: str, last_day: date) -> str:
+    """Why a start date past `last_day` has nothing to ingest yet, naming when its first day completes."""
+    first = date.fromisoformat(start_date)
+    today = last_day + timedelta(days=1)
+    when = "today (UTC)" if first == today else f"in the future (today is {today} UTC)"
+    return (f"{start_date} is {when}: there is no complete daily partition yet; the first, {start_date}, "
+            f"is complete at {first + timedelta(days=1)} 00:00 UTC")
+
+
 def billing_source_types() -> tuple[str, ...]:
     """Source types ingested by billing_ingest_job: those feeding a monthly raw table."""
     from pipelines.ingest import ALL_SPECS
@@ -238,9 +252,12 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
     cfg = load_config(config_path)
     preflight(cfg)
     home = home or cfg.home
-    if end_day is None and (end_day := date.today() - timedelta(days=1)).isoformat() < cfg.start_date:
-        raise ConfigError(f"{cfg.path}: start_date: {cfg.start_date} is after yesterday ({end_day}), the last day "
-                          "a run ingests by default; nothing to ingest")
+    last_day = last_complete_day(datetime.now(timezone.utc))
+    if end_day is None and (end_day := last_day).isoformat() < cfg.start_date:
+        raise ConfigError(f"{cfg.path}: start_date: {no_complete_day(cfg.start_date, last_day)}; nothing to ingest")
+    if end_day > last_day:
+        raise UsageError(f"--end: {end_day} is not a complete UTC day yet (the last complete day is {last_day}; "
+                         "a day is ingested once it has ended)")
     if end_day.isoformat() < cfg.start_date:
         raise UsageError(f"--end: {end_day} is before start_date {cfg.start_date} (in {cfg.path}); "
                          "nothing to ingest")

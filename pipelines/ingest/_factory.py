@@ -91,6 +91,8 @@ class RawSpec:
 
 def day_window(keys: list[str]) -> tuple[datetime, datetime]:
     """UTC [start, end) covering daily partition keys (inclusive of the last day)."""
+    if not keys:  # a run launched before its first day has ended: Dagster has no partition to give it
+        raise ValueError("no daily partition in this run: a day's partition exists once that UTC day has ended")
     first, last = date.fromisoformat(min(keys)), date.fromisoformat(max(keys))
     start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
     end = datetime(last.year, last.month, last.day, tzinfo=timezone.utc) + timedelta(days=1)

@@ -9,7 +9,7 @@ import socketserver
 import subprocess
 import sys
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -86,8 +86,15 @@ def _run_cli(argv, capsys) -> tuple[int, str, str]:
     ("start_date: 2023-01-01\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n", ["--end", "2022-12-31"],
      "aispend run: error: --end: 2022-12-31 is before start_date 2023-01-01 (in {cfg}); nothing to ingest"),
     ("start_date: 2999-01-01\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n", [],
-     "config error: {cfg}: start_date: 2999-01-01 is after yesterday ({yesterday}), the last day a run ingests by "
-     "default; nothing to ingest"),
+     "config error: {cfg}: start_date: 2999-01-01 is in the future (today is {today} UTC): there is no complete daily "
+     "partition yet; the first, 2999-01-01, is complete at 2999-01-02 00:00 UTC; nothing to ingest"),
+    # a start date of today: no daily partition has ended yet (Dagster would fail with a CheckError)
+    ("start_date: {today}\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n", [],
+     "config error: {cfg}: start_date: {today} is today (UTC): there is no complete daily partition yet; the first, "
+     "{today}, is complete at {tomorrow} 00:00 UTC; nothing to ingest"),
+    ("start_date: {yesterday}\nsources:\n  - {name: aws, type: aws_cur, uri: exports}\n", ["--end", "{today}"],
+     "aispend run: error: --end: {today} is not a complete UTC day yet (the last complete day is {yesterday}; a day "
+     "is ingested once it has ended)"),
     ("start_date: 2023-01-01\nsources:\n  - {name: a, type: aws_cur, uri: exports}\n"
      "  - {name: b, type: aws_cur, uri: exports}\n  - {name: c, type: aws_cur, uri: exports}\n"
      "  - {name: d, type: aws_cur_legacy, uri: 's3://bucket/cur', rol_arn: 'arn:aws:iam::123456789012:role/r'}\n", [],
@@ -111,10 +118,13 @@ def _run_cli(argv, capsys) -> tuple[int, str, str]:
 ])
 def test_bad_values_are_one_line_naming_the_key_and_nothing_is_written(tmp_path, capsys, monkeypatch, text, args, line):
     monkeypatch.delenv("AISPEND_TEST_UNSET_KEY", raising=False)
+    today = datetime.now(timezone.utc).date()
+    days = dict(today=today, yesterday=today - timedelta(days=1), tomorrow=today + timedelta(days=1))
+    text, args = text.replace("{today}", str(today)).replace("{yesterday}", str(days["yesterday"])), \
+        [a.format(**days) for a in args]
     cfg, home = _config(tmp_path, text), tmp_path / "home"
     rc, out, err = _run_cli(["run", "--config", str(cfg), "--home", str(home), *args], capsys)
-    today = date.today()
-    expected = line.format(cfg=cfg, tmp=tmp_path, month=today.replace(day=1), yesterday=today - timedelta(days=1))
+    expected = line.format(cfg=cfg, tmp=tmp_path, month=date.today().replace(day=1), **days)
     assert (rc, out, err) == (2, "", expected + "\n")
     assert not home.exists()  # no lake/, no warehouse, not even a log
 

@@ -4,7 +4,9 @@ import json
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from pipelines.cli import partition_ranges, range_tags
+import pytest
+
+from pipelines.cli import last_complete_day, no_complete_day, partition_ranges, range_tags
 from pipelines.dbt_args import dbt_build_args, dbt_env, dbt_target_path, dbt_vars
 from pipelines.ingest._factory import day_window
 from pipelines.quality.ge import window_bounds
@@ -21,6 +23,18 @@ def test_window_bounds_day_and_month():
 def test_day_window_covers_last_day():
     assert day_window(["2026-11-15", "2026-11-13", "2026-11-14"]) == (
         datetime(2026, 11, 13, tzinfo=UTC), datetime(2026, 11, 16, tzinfo=UTC))
+    with pytest.raises(ValueError, match="no daily partition in this run"):
+        day_window([])
+
+
+def test_last_complete_day_is_yesterday_in_utc():
+    # 23:30 in New York on 6 December is 04:30 UTC on the 7th: the 6th (UTC) has ended
+    from zoneinfo import ZoneInfo
+    assert last_complete_day(datetime(2026, 12, 6, 23, 30, tzinfo=ZoneInfo("America/New_York"))) == date(2026, 12, 6)
+    assert last_complete_day(datetime(2026, 12, 7, 0, 0, tzinfo=UTC)) == date(2026, 12, 6)
+    assert no_complete_day("2026-12-07", date(2026, 12, 6)) == (
+        "2026-12-07 is today (UTC): there is no complete daily partition yet; the first, 2026-12-07, is complete at "
+        "2026-12-08 00:00 UTC")
 
 
 def test_dbt_vars_and_args():
