@@ -86,9 +86,10 @@ def _enum(v, table: dict) -> int | None:
     return int(s) if s.isdigit() else table.get(s)
 
 
-# Token-count attributes of every convention (OTel GenAI current and deprecated, OpenInference):
-# a negative or absurd count is a broken instrumentation, not usage, and must not be priced.
-_TOKEN_ATTR = re.compile(r"(gen_ai\.usage\..*tokens|llm\.token_count\..+)")
+# Token-count attributes of every convention (OTel GenAI current and deprecated, OpenLLMetry's
+# llm.usage.*tokens, OpenInference): a negative or absurd count is a broken instrumentation, not
+# usage, and must not be priced.
+_TOKEN_ATTR = re.compile(r"(gen_ai\.usage\..*tokens|llm\.usage\..*tokens|llm\.token_count\..+)")
 MAX_TOKENS_PER_SPAN = 1_000_000_000
 
 
@@ -255,8 +256,8 @@ _INT = ',"value":{"intValue":'
 # after `_INT`: a quoted or bare number that is not a canonical 0..999,999,999 closing the entry
 _QUOTED_BAD = r'(?:[^0-9]|0(?:[^"]|"[^}]|"\}[^}])|[1-9][0-9]{0,8}(?:[^"0-9]|"[^}]|"\}[^}])|[1-9][0-9]{9})'
 _BARE_BAD = r'(?:0(?:[^}]|\}[^}])|[1-9][0-9]{0,8}(?:[^}0-9]|\}[^}])|[1-9][0-9]{9})'
-_TOKEN_BAD = (r'"key":"(?:(?:gen_ai\.usage\.|llm\.token_count\.)[^"]*\\|'
-              r'(?:gen_ai\.usage\.[^"\\]*tokens|llm\.token_count\.[^"\\]+)"'
+_TOKEN_BAD = (r'"key":"(?:(?:gen_ai\.usage\.|llm\.usage\.|llm\.token_count\.)[^"]*\\|'
+              r'(?:gen_ai\.usage\.[^"\\]*tokens|llm\.usage\.[^"\\]*tokens|llm\.token_count\.[^"\\]+)"'
               f'(?:{_deviates(_INT)}|{re.escape(_INT)}(?:[^"0-9]|"{_QUOTED_BAD}|{_BARE_BAD})))')
 assert MAX_TOKENS_PER_SPAN >= 999_999_999  # what the pattern vouches for
 

@@ -4,10 +4,11 @@
 {% macro otel_genai_attribute_map() -%}
   {%- set fields = {} -%}
   {%- if execute -%}
-    {%- set rows = run_query("select field, attribute, coalesce(value_map, '') as value_map from "
+    {%- set rows = run_query("select field, attribute, coalesce(value_map, '') as value_map, "
+                             ~ "coalesce(json_path, '') as json_path from "
                              ~ ref('otel_genai_attributes') ~ " order by field, priority") -%}
     {%- for r in rows -%}
-      {%- do fields.setdefault(r[0], []).append((r[1], r[2])) -%}
+      {%- do fields.setdefault(r[0], []).append((r[1], r[2], r[3])) -%}
     {%- endfor -%}
   {%- endif -%}
   {{ return(fields) }}
@@ -37,7 +38,7 @@ case when {{ entries_col }} is null then json_extract_string({{ legacy_col }}, '
 {% macro otel_genai_attribute_names(fields) -%}
   {%- set names = [] -%}
   {%- for field, candidates in fields.items() -%}
-    {%- for attribute, value_map in candidates -%}
+    {%- for attribute, value_map, json_path in candidates -%}
       {%- if attribute not in names %}{% do names.append(attribute) %}{% endif -%}
     {%- endfor -%}
   {%- endfor -%}
@@ -45,16 +46,21 @@ case when {{ entries_col }} is null then json_extract_string({{ legacy_col }}, '
 {%- endmacro %}
 
 {#- The first attribute present, in the seed's priority order, as `type`; values translated by the
-    row's value_map (VALUE=canonical|…) when it has one. -#}
+    row's value_map (VALUE=canonical|…) when it has one. A row with a json_path reads that path from
+    the attribute's value when the value is JSON text (a response body an instrumentation records,
+    e.g. OpenInference's output.value); any other text gives null, never an error. -#}
 {% macro otel_genai_field(fields, field, entries_col='attr_entries', legacy_col='attributes', type='varchar') -%}
   {%- set candidates = fields.get(field, []) -%}
   {%- if not candidates -%}
 cast(null as {{ type }})
   {%- else -%}
 coalesce(
-    {%- for attribute, value_map in candidates %}
+    {%- for attribute, value_map, json_path in candidates %}
       {%- set value = otel_attr(entries_col, legacy_col, attribute) %}
-      {%- if value_map %}
+      {%- if json_path %}
+        try_cast(json_extract_string(case when json_valid({{ value }}) then {{ value }} end, '{{ json_path }}')
+                 as {{ type }})
+      {%- elif value_map %}
         case {{ value }}
         {%- for pair in value_map.split('|') %} when '{{ pair.split('=')[0] }}' then '{{ pair.split('=')[1] }}'{% endfor %}
         else lower({{ value }}) end

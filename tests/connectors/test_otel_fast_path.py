@@ -183,6 +183,7 @@ TOKEN_ODD = {
     "int as a whole double": {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 5.0}},
     "whole double": {"key": "gen_ai.usage.output_tokens", "value": {"doubleValue": 12.0}},
     "the maximum itself": {"key": "llm.token_count.total", "value": {"intValue": "1000000000"}},
+    "OpenLLMetry total as a double": {"key": "llm.usage.total_tokens", "value": {"doubleValue": 25000.0}},
 }
 
 

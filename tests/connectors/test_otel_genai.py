@@ -53,7 +53,8 @@ def test_conventions_kept_verbatim(tmp_path):
 
 
 @pytest.mark.parametrize("attr,value", [("gen_ai.usage.input_tokens", -5), ("gen_ai.usage.output_tokens", 10**12),
-                                        ("llm.token_count.completion", 2.5), ("gen_ai.usage.input_tokens", "many")])
+                                        ("llm.token_count.completion", 2.5), ("gen_ai.usage.input_tokens", "many"),
+                                        ("llm.usage.total_tokens", -1)])  # OpenLLMetry's total
 def test_absurd_or_negative_token_counts(tmp_path, attr, value):
     good = span("c" * 32, "3" * 16, "", "chat", {"gen_ai.usage.input_tokens": 5})
     bad = span("c" * 32, "4" * 16, "", "chat", {attr: value})

@@ -18,7 +18,7 @@ import pytest
 from connectors import litellm_logs as ll
 from connectors import otel, rawzone
 from raw_fixture import write_raw_zone
-from test_dbt_build import build_selected
+from test_dbt_build import build_selected, dbt_build
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
 from test_otel_genai import line, span
@@ -181,3 +181,33 @@ def test_staging_reads_every_convention_from_otlp_lists(con):
         ("d000000000000001", "invoke_agent", "openai", "gpt-4o", None, 800, 80, None, None, None, "solo", None, None,
          None, "planner-app"),
     ]
+
+
+def _usage_span(i: int, attrs: dict) -> dict:
+    return span("e" * 32, f"{i:016x}", "", "chat claude-sonnet-4", {
+        "gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": "claude-sonnet-4-20250514", **attrs}, t=i)
+
+
+def test_a_changed_token_semantics_fails_the_build_naming_the_instrumentation(tmp_path):
+    """An instrumentation that passes Anthropic's input_tokens through (cache reads and writes NOT
+    included, unlike what the seed says) breaks input ≥ cache reads + writes on every cached call:
+    the build fails naming its scope. One odd span among 20 good ones in another scope passes."""
+    passes_through = [_usage_span(i, {"gen_ai.usage.input_tokens": 12, "gen_ai.usage.cache_read.input_tokens": 4000,
+                                      "gen_ai.usage.output_tokens": 80}) for i in range(6)]
+    good = [_usage_span(100 + i, {"gen_ai.usage.input_tokens": 4012, "gen_ai.usage.cache_read.input_tokens": 4000,
+                                  "gen_ai.usage.output_tokens": 80}) for i in range(20)]
+    odd = [_usage_span(200, {"gen_ai.usage.input_tokens": 10, "gen_ai.usage.cache_read.input_tokens": 20,
+                             "gen_ai.usage.output_tokens": 5})]
+    f = tmp_path / "traces.jsonl"
+    f.write_text(line(passes_through).replace("opentelemetry.instrumentation.openai_v2", "old.anthropic.instrumentor")
+                 + "\n" + line(good + odd) + "\n")
+    spans = otel.read_spans(str(f), datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))
+    rawzone.write_partitions(tmp_path, "otel_spans", "traces", "day", {"2026-11-10": spans},
+                             otel.SCHEMAS["otel_spans"], "load-otel", None)
+    run = dbt_build(tmp_path, "+otel_token_counts_keep_their_identities")
+    out = run.stdout
+    assert run.returncode != 0
+    assert ("old.anthropic.instrumentor: input_tokens >= cache reads + cache writes broken on 6 of 6 spans "
+            "(e.g. span 0000000000000000)") in out, out[-3000:]
+    assert "opentelemetry.instrumentation.openai_v2" not in out.split("semantics changed?")[-1]

@@ -1,7 +1,9 @@
 -- OTel spans with the GenAI fields pulled out of the OTLP attribute lists the raw zone keeps as
 -- given (JSON extraction by key: a cast). Which attribute feeds which field (current OTel GenAI
--- names, deprecated ones, OpenInference) is data: the otel_genai_attributes seed, first attribute
--- present wins. Input tokens INCLUDE cached tokens in every one of those conventions.
+-- names, deprecated ones, OpenLLMetry's, OpenInference) is data: the otel_genai_attributes seed,
+-- first attribute present wins. Input tokens INCLUDE cache reads and writes and output tokens
+-- INCLUDE reasoning in every one of those conventions (the seed's `semantics`); total and audio
+-- counts are kept to check that (dbt test otel_token_counts_keep_their_identities), not priced.
 -- depends_on: {{ ref('otel_genai_attributes') }}
 {%- set f = otel_genai_attribute_map() %}
 {%- set span_keys = otel_genai_attribute_names(f) + ['error.type'] %}
@@ -42,6 +44,9 @@ renamed as (
         {{ otel_genai_field(f, 'cached_input_tokens', type='bigint') }} as cached_input_tokens,
         {{ otel_genai_field(f, 'cache_write_tokens', type='bigint') }}  as cache_write_tokens,
         {{ otel_genai_field(f, 'reasoning_tokens', type='bigint') }}    as reasoning_tokens,
+        {{ otel_genai_field(f, 'total_tokens', type='bigint') }}        as total_tokens,
+        {{ otel_genai_field(f, 'input_audio_tokens', type='bigint') }}  as input_audio_tokens,
+        {{ otel_genai_field(f, 'output_audio_tokens', type='bigint') }} as output_audio_tokens,
         {{ otel_genai_field(f, 'service_tier') }}          as service_tier,
         {{ otel_genai_field(f, 'tool_name') }}             as tool_name,
         {{ otel_attr('attr_entries', 'attributes', 'error.type') }} as error_type,
