@@ -57,16 +57,21 @@ def _dbt_executable() -> str:
     return str(exe) if exe.exists() else "dbt"
 
 
-def build_selected(home: Path, *select: str) -> Path:
+def dbt_build(home: Path, *select: str) -> subprocess.CompletedProcess:
     """`dbt build --select <select>` (no unit tests) over `home`'s raw zone into `home/build.duckdb`."""
     from connectors import rawzone
     env = {**os.environ, "AISPEND_RAW_ROOT": str(rawzone.raw_root(home)),
            "AISPEND_DBT_DB_PATH": str(home / "build.duckdb"),
            "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    run = subprocess.run([_dbt_executable(), "build", "--select", *select, "--exclude-resource-type", "unit_test",
-                          "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--no-partial-parse"],
-                         cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([_dbt_executable(), "build", "--select", *select, "--exclude-resource-type", "unit_test",
+                           "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--no-partial-parse"],
+                          cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+
+
+def build_selected(home: Path, *select: str) -> Path:
+    """`dbt_build`, failing the test when the build fails; the built database."""
+    run = dbt_build(home, *select)
     if run.returncode != 0:
         pytest.fail(f"dbt build failed:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}")
     return home / "build.duckdb"
