@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from collectors.dcgm import DcgmParseError, parse_scrapes, time_from_name, to_records
+from collectors.dcgm import DcgmParseError, DcgmSemanticError, parse_scrapes, time_from_name, to_records
 from connectors import gpu_telemetry
 from connectors._files import list_files
 from connectors.aws_cur import s3_objects
@@ -37,11 +37,14 @@ def _text(data: bytes, where: str) -> list[str]:
 
 
 def parse_file(data: bytes, where: str, default_host: str | None) -> list[dict]:
-    """One file's records (collector v1 field names); a malformed line raises naming ``file:line``."""
+    """One file's records (collector v1 field names); a malformed line raises naming ``file:line``,
+    framebuffer figures that contradict each other raise naming the file and the GPU."""
     try:
         return to_records(parse_scrapes(_text(data, where), time_from_name(where.rsplit("/", 1)[-1])), default_host)
     except DcgmParseError as e:
         raise SourceError(SOURCE, f"{where}:{e.line}", e.problem) from None
+    except DcgmSemanticError as e:
+        raise SourceError(SOURCE, where, str(e)) from None
 
 
 def _host_from_path(where: str, root: str) -> str | None:

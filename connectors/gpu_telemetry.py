@@ -42,6 +42,9 @@ SCHEMAS = {"gpu_samples": pa.schema([
     ("energy_mj", pa.int64()), ("temp_c", pa.float64()), ("sm_clock_mhz", pa.float64()),
     ("gpm_sm_activity_pct", pa.float64()), ("gpm_tensor_activity_pct", pa.float64()), ("mig_mode", pa.bool_()),
     ("driver_version", pa.string()), ("nvml_version", pa.string()), ("collector_version", pa.string()),
+    # DCGM-exporter only (null from the collector): DCGM_FI_PROF_GR_ENGINE_ACTIVE in %, and the
+    # samples of metrics aispend does not read whose value was not a number (skipped, counted)
+    ("gr_engine_active_pct", pa.float64()), ("unparsed_values", pa.int64()),
     ("_source_uri", pa.string())])}
 PARTITION_TS_COLUMN = {"gpu_samples": "ts"}
 

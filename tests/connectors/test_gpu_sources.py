@@ -119,6 +119,12 @@ def test_dcgm_many_scrapes_per_file_and_mig(tmp_path):
         f'DCGM_FI_PROF_SM_ACTIVE{{{lab},GPU_I_PROFILE="4g.40gb",GPU_I_ID="2"}} 0.0',
         f'DCGM_FI_DEV_FB_USED{{{lab},GPU_I_PROFILE="3g.40gb",GPU_I_ID="1"}} 100',
         f'DCGM_FI_DEV_FB_USED{{{lab},GPU_I_PROFILE="4g.40gb",GPU_I_ID="2"}} 50',
+        f'DCGM_FI_DEV_FB_FREE{{{lab},GPU_I_PROFILE="3g.40gb",GPU_I_ID="1"}} 40092',
+        f'DCGM_FI_DEV_FB_FREE{{{lab},GPU_I_PROFILE="4g.40gb",GPU_I_ID="2"}} 40142',
+        f'DCGM_FI_DEV_FB_TOTAL{{{lab},GPU_I_PROFILE="3g.40gb",GPU_I_ID="1"}} 40192',
+        f'DCGM_FI_DEV_FB_TOTAL{{{lab},GPU_I_PROFILE="4g.40gb",GPU_I_ID="2"}} 40192',
+        f'DCGM_FI_PROF_GR_ENGINE_ACTIVE{{{lab},GPU_I_PROFILE="3g.40gb",GPU_I_ID="1"}} 0.7',
+        f'DCGM_FI_PROF_GR_ENGINE_ACTIVE{{{lab},GPU_I_PROFILE="4g.40gb",GPU_I_ID="2"}} 0.35',
         "# TS 1794297610",
         f'DCGM_FI_DEV_GPU_UTIL{{{lab}}} 5',
         f'DCGM_FI_DEV_GPU_UTIL{{{lab}}} 6 1794297620000',
@@ -130,9 +136,12 @@ def test_dcgm_many_scrapes_per_file_and_mig(tmp_path):
         ("2026-11-10T08:00:00+00:00", "node-x"), ("2026-11-10T08:00:10+00:00", "node-x"),
         ("2026-11-10T08:00:20+00:00", "node-x")]  # host from the folder; per-line ms timestamp wins
     mig = rows[0]
-    # power is device-level: once, not 500 W; SM activity = 3/7 × 70 % ; FB summed
+    # power is device-level: once, not 500 W; SM activity = 3/7 × 70 %; FB used, free and total summed
+    # over the instances (before: free averaged by slice share, total taken from one instance)
     assert mig["mig_mode"] is True and mig["power_w"] == 250.0 and mig["mem_used_bytes"] == 150 * 2**20
+    assert mig["mem_total_bytes"] == 2 * 40192 * 2**20
     assert mig["gpm_sm_activity_pct"] == pytest.approx(30.0)
+    assert mig["gr_engine_active_pct"] == pytest.approx((3 * 70 + 4 * 35) / 7)  # 50 %
     assert (rows[1]["util_gpu_pct"], rows[2]["util_gpu_pct"]) == (5.0, 6.0)
 
 
@@ -159,3 +168,40 @@ def test_counters_written_as_floats_and_a_counter_going_backwards_are_read(tmp_p
     t = gpu_telemetry.read_samples(str(tmp_path), *DAY)
     # the reset (1.5e12 → 5000 mJ) is data for dbt (∫ power dt for that interval), not an error here
     assert t["energy_mj"].to_pylist() == [1_500_000_000_000, 5000] and t["mem_used_bytes"].to_pylist() == [1024, None]
+
+
+def test_dcgm_unconvertible_values_of_unread_metrics_are_skipped_and_counted(tmp_path):
+    lab = 'gpu="{g}",UUID="GPU-{g}",modelName="NVIDIA A800-SXM4-80GB",Hostname="h"'
+    text = "\n".join([
+        "# TS 2026-11-10T08:00:00Z",
+        f'DCGM_FI_DEV_POWER_USAGE{{{lab.format(g=0)}}} 100',
+        f'DCGM_FI_DEV_POWER_USAGE{{{lab.format(g=1)}}} 100',
+        f'DCGM_FI_DEV_VGPU_PER_PROCESS_UTILIZATION{{{lab.format(g=1)}}} ERROR - FAILED TO CONVERT TO STRING',
+        f'DCGM_FI_DEV_COMPUTE_PIDS{{{lab.format(g=1)}}} ERROR - FAILED TO CONVERT TO STRING',
+        # no UUID label: counted on the scrape's first GPU
+        'DCGM_FI_DEV_VGPU_INSTANCE_IDS{gpu="0"} ERROR - FAILED TO CONVERT TO STRING',
+        'DCGM_FI_DEV_CUDA_VISIBLE_DEVICES_STR{gpu="0",UUID="GPU-0",GPU_I_ID="3",'
+        'DCGM_FI_DEV_MIG_CI_INFO="ERROR - FAILED TO CONVERT TO STRING"} MIG-GPU-0/3',
+        "# TS 2026-11-10T08:00:10Z",
+        f'DCGM_FI_DEV_POWER_USAGE{{{lab.format(g=0)}}} 100',
+    ]) + "\n"
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "scrapes.prom").write_text(text)
+    rows = dcgm.read_metrics(str(tmp_path), *DAY).to_pylist()
+    assert [(r["gpu_uuid"], r["unparsed_values"], r["power_w"]) for r in rows] == [
+        ("GPU-0", 2, 100.0), ("GPU-1", 2, 100.0), ("GPU-0", 0, 100.0)]
+    assert all(r["mig_mode"] is False for r in rows)  # a skipped MIG-labelled sample reads nothing
+
+
+def test_dcgm_framebuffer_identity_violation_stops_the_load(tmp_path):
+    lab = 'gpu="0",UUID="GPU-0",modelName="NVIDIA A800-SXM4-80GB",Hostname="h"'
+    (tmp_path / "h").mkdir()
+    f = tmp_path / "h" / "dcgm-20261110T080000Z.prom"
+    f.write_text(f"DCGM_FI_DEV_FB_USED{{{lab}}} 1000\nDCGM_FI_DEV_FB_FREE{{{lab}}} 80000\n"
+                 f"DCGM_FI_DEV_FB_RESERVED{{{lab}}} 920\nDCGM_FI_DEV_FB_TOTAL{{{lab}}} 81920\n")
+    assert dcgm.read_metrics(str(tmp_path), *DAY)["mem_total_bytes"].to_pylist() == [81920 * 2**20]
+    # a total that no longer matches used + free + reserved (e.g. units or meaning changed)
+    f.write_text(f.read_text().replace("} 81920", "} 40960"))
+    with pytest.raises(SourceError, match=rf"^dcgm_metrics: {f}: GPU GPU-0 at 2026-11-10T08:00:00\+00:00: "
+                                          r"FB_USED \+ FB_FREE \+ FB_RESERVED = 81,920 MiB but FB_TOTAL = 40,960 MiB"):
+        dcgm.read_metrics(str(tmp_path), *DAY)

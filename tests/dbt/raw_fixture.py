@@ -118,7 +118,7 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
         ("mem_total_bytes", I64), ("power_w", F), ("power_limit_w", F), ("energy_mj", I64),
         ("temp_c", F), ("sm_clock_mhz", F), ("gpm_sm_activity_pct", F),
         ("gpm_tensor_activity_pct", F), ("mig_mode", B), ("driver_version", S),
-        ("nvml_version", S), ("collector_version", S),
+        ("nvml_version", S), ("collector_version", S), ("gr_engine_active_pct", F), ("unparsed_values", I64),
     ]),
     "self_hosted_requests": _schema([
         ("request_id", S), ("task_id", S), ("application", S), ("model", S), ("host", S),

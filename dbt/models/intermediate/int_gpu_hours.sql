@@ -13,8 +13,12 @@
 --   in cost_unmeasured_usd (DuckDB's least() skips nulls, so least(null, 1.0) would read 100 % busy).
 -- busy_fraction = Σ busy_s / measured_s, over the seconds WITH a reading (SM activity where present,
 --                 else utilisation); null when the hour has none.
--- busy_source   = 'gpu_util' if any interval of the hour fell back to coarse utilisation, else
---                 'sm_active'; 'unmeasured' when no interval had a reading.
+-- busy_source   = the coarsest signal any interval of the hour used: 'gpu_util' (utilisation),
+--                 else 'gr_engine_active' (DCGM graphics-engine activity, e.g. a MIG GPU under
+--                 dcgm-exporter's default counters), else 'sm_active'; 'unmeasured' when no
+--                 interval had a reading.
+-- unparsed_values = exporter values skipped in the hour (metrics aispend does not read, printed
+--                 as text such as "ERROR - FAILED TO CONVERT TO STRING").
 -- unmeasured_reason (unmeasured_s > 0): 'mig_mode_no_utilisation' when the GPU was in MIG mode
 --                 (NVML answers NotSupported for its utilisation; per-instance activity is not
 --                 ingested), else 'no_utilisation_reading' (the source gave neither SM activity nor
@@ -45,8 +49,10 @@ hourly as (
         sum(case when busy_s is not null then counted_s else 0 end) as measured_s,
         sum(case when busy_s is null then counted_s else 0 end) as unmeasured_s,
         max(case when busy_s is null and is_mig_mode then 1 else 0 end) as any_unmeasured_mig,
-        max(case when busy_source = 'gpu_util' then 1 else 0 end) as any_coarse,
-        max(busy_source)          as any_busy_source,
+        -- 3 gpu_util, 2 gr_engine_active, 1 sm_active, 0 no reading: the hour is as coarse as its coarsest interval
+        max(case busy_source when 'gpu_util' then 3 when 'gr_engine_active' then 2 when 'sm_active' then 1
+                 else 0 end) as coarsest_busy_source,
+        cast(sum(unparsed_values) as bigint) as unparsed_values,
         sum(energy_j)             as metered_energy_j,
         sum(case when energy_j is null then counted_s else 0 end) as energy_modelled_s,
         sum(case when energy_j is null then coalesce(busy_s, 0) else 0 end) as modelled_busy_s,
@@ -125,8 +131,9 @@ costed as (
         -- explicit case, not least(): least() skips a null ratio and would return 1.0
         case when measured_s > 0 then least(busy_s / measured_s, 1.0) end  as busy_fraction,
         case when measured_s = 0 then 'unmeasured'
-             when any_coarse = 1 then 'gpu_util'
-             else any_busy_source end                                      as busy_source,
+             when coarsest_busy_source = 3 then 'gpu_util'
+             when coarsest_busy_source = 2 then 'gr_engine_active'
+             else 'sm_active' end                                          as busy_source,
         cast((purchase_price_usd + server_overhead_usd_per_gpu)
              / (useful_life_years * 8760) as decimal(38, 10))             as cost_capex_usd,
         cast(energy_j / 3600000.0 * usd_per_kwh as decimal(38, 10))       as cost_energy_usd,
@@ -182,6 +189,7 @@ select
          when unmeasured_s > 0 then 'no_utilisation_reading' end         as unmeasured_reason,
     counter_resets,
     gaps,
+    unparsed_values,
     power_estimated_s,
     energy_modelled_s,
     cost_capex_usd,

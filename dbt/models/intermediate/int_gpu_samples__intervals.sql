@@ -7,10 +7,16 @@
 --   ∫ power dt ≈ mean(power at both ends) × counted_s ('power'). No counter and no power → null
 --   ('none'; int_gpu_hours models it from the GPU model's idle power and TDP).
 -- busy_s: SM activity (GPM / DCGM_FI_PROF_SM_ACTIVE: the fraction of SMs with a warp resident)
---   where present, else NVML utilisation (any kernel running during the sample period: coarse,
---   a single tiny kernel reads 100 %) × counted_s; busy_source says which. Neither → busy_s null
---   (unknown, never 0 or 100 %); is_mig_mode says whether the GPU was in MIG mode then (NVML
---   answers NotSupported for a MIG-mode GPU's utilisation).
+--   where present, else graphics-engine activity (DCGM_FI_PROF_GR_ENGINE_ACTIVE: the fraction of
+--   time the GPU's — or MIG instance's — graphics/compute engine was active; dcgm-exporter's default
+--   counters enable it and not SM_ACTIVE, and it is the only busy signal of a MIG GPU there), else
+--   NVML utilisation (any kernel running during the sample period: coarse, a single tiny kernel
+--   reads 100 %) × counted_s; busy_source says which. None → busy_s null (unknown, never 0 or
+--   100 %); is_mig_mode says whether the GPU was in MIG mode then (NVML answers NotSupported for a
+--   MIG-mode GPU's utilisation).
+-- unparsed_values: the end sample's count of skipped exporter values (metrics aispend does not
+--   read), plus the GPU's first sample's on its first interval, so the sum over intervals is the
+--   sum over samples.
 -- An interval belongs to the hour in which it starts (interval_start_at).
 with samples as (
 
@@ -25,7 +31,9 @@ lagged as (
         *,
         lag(sampled_at)       over by_gpu as interval_start_at,
         lag(energy_counter_j) over by_gpu as prev_energy_counter_j,
-        lag(power_w)          over by_gpu as prev_power_w
+        lag(power_w)          over by_gpu as prev_power_w,
+        lag(unparsed_values)  over by_gpu as prev_unparsed_values,
+        row_number()          over by_gpu as sample_number
     from samples
     window by_gpu as (partition by gpu_uuid order by sampled_at)
 
@@ -60,9 +68,10 @@ classified as (
         (coalesce(prev_power_w, power_w) + power_w) / 2.0                       as mean_power_w,
         case
             when gpm_sm_activity_pct is not null then 'sm_active'
+            when gr_engine_active_pct is not null then 'gr_engine_active'
             when util_gpu_pct is not null then 'gpu_util'
         end                                                                     as busy_source,
-        coalesce(gpm_sm_activity_pct, util_gpu_pct) / 100.0                     as busy_ratio
+        coalesce(gpm_sm_activity_pct, gr_engine_active_pct, util_gpu_pct) / 100.0 as busy_ratio
     from with_nominal
 
 )
@@ -94,5 +103,6 @@ select
     is_mig_mode,
     -- greatest/least skip nulls in some engines: keep 'no reading' null explicitly
     case when busy_ratio is not null then least(greatest(busy_ratio, 0), 1) * counted_s end as busy_s,
-    power_w
+    power_w,
+    unparsed_values + case when sample_number = 2 then prev_unparsed_values else 0 end as unparsed_values
 from classified

@@ -19,6 +19,7 @@ select
     avg_power_w,
     counter_resets,
     gaps,
+    unparsed_values,
     power_estimated_s,
     energy_modelled_s,
     cost_capex_usd,

@@ -1,4 +1,5 @@
--- NVML samples. energy_mj is NVML's total-energy counter in millijoules since driver load:
+-- NVML samples (and DCGM-exporter scrapes mapped to the same fields: gr_engine_active_pct and
+-- unparsed_values come from DCGM only, 0 / null from the collector). energy_mj is NVML's total-energy counter in millijoules since driver load:
 -- converted to joules (it resets on driver reload; intervals handle that downstream).
 with source as (
 
@@ -25,6 +26,8 @@ renamed as (
         sm_clock_mhz,
         gpm_sm_activity_pct,
         gpm_tensor_activity_pct,
+        gr_engine_active_pct,
+        coalesce(unparsed_values, 0)                            as unparsed_values,
         coalesce(mig_mode, false)                               as is_mig_mode,
         driver_version,
         nvml_version,
