@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 
@@ -39,6 +39,9 @@ class Endpoint:
     optional_params: tuple[tuple[str, str], ...] = ()
     # columns with one value for every row this endpoint returns (e.g. endpoint="embeddings")
     constants: tuple[tuple[str, str], ...] = ()
+    # (result, bucket start) -> the problem when a result breaks an identity the provider's meaning
+    # of its fields implies (e.g. parts larger than their total); raised, naming page and bucket
+    check: Callable[[dict, datetime], str | None] | None = None
 
 
 def _fmt(t: datetime, kind: str) -> str:
@@ -109,6 +112,13 @@ def fetch(client: ApiClient, ep: Endpoint, schema: pa.Schema, start: datetime, e
             if not isinstance(results, list):
                 raise SourceError(client.source, f"{url} [page {n}]", "malformed page: bucket 'results' is not a list")
             for result in results:
+                problem = ep.check(result, b_start) if ep.check and isinstance(result, dict) else None
+                if problem:
+                    group = ", ".join(f"{k}={result[k]}" for k in ("project_id", "model", "api_key_id")
+                                      if result.get(k) is not None)
+                    raise SourceError(client.source, f"{url} [page {n}]",
+                                      f"bucket {b_start:%Y-%m-%dT%H:%MZ}" + (f" ({group})" if group else "")
+                                      + f": {problem}")
                 for name, path in ep.fields.items():
                     cols[name].append(dig(result, path))
                 for name, value in ep.constants:

@@ -8,9 +8,12 @@ opaque-cursor pagination, error bodies and (through `inject`) throttling / serve
 Endpoints (contracts.md §Emulator):
 - ``GET /v1/organization/usage/completions``  OpenAI; ``Authorization: Bearer <admin key>``
 - ``GET /v1/organization/usage/{embeddings,moderations,images,audio_speeches,audio_transcriptions,
-  vector_stores,code_interpreter_sessions}``  OpenAI; served from ``openai_usage_<endpoint>.jsonl``
-  when the demo wrote one, else empty buckets; per-endpoint group_by values as the real API
-- ``GET /v1/organization/costs``              OpenAI
+  vector_stores,code_interpreter_sessions,file_search_calls,web_search_calls}``  OpenAI; served from
+  ``openai_usage_<endpoint>.jsonl`` when the demo (or a test) wrote one, else empty buckets;
+  per-endpoint group_by values as the real API; a metric no stored row carries is left out of
+  the results (an older API version's answer)
+- ``GET /v1/organization/costs``              OpenAI (a stored ``line_item`` / ``project_id`` of
+  null is served as null, as in the documented ungrouped example)
 - ``GET /v1/organizations/usage_report/messages``  Anthropic; ``x-api-key`` +
   ``anthropic-version: 2023-06-01``
 - ``GET /v1/organizations/cost_report``       Anthropic
@@ -115,9 +118,9 @@ def _aggregate(rows: list[dict], group_by: list[str], groupable: list[str],
         acc = groups.get(key)
         if acc is None:
             acc = groups[key] = {f: (r.get(f) if f in group_by else None) for f in groupable}
-            acc.update({s: 0 for s in sums})
         for s in sums:
-            acc[s] += r[s]
+            if s in r:
+                acc[s] = acc.get(s, 0) + r[s]
     return list(groups.values())
 
 
@@ -419,8 +422,9 @@ class ApiEmulator:
 _OA_DIMS = ["project_id", "user_id", "api_key_id", "model"]
 OPENAI_USAGE = {
     "completions": (_OA_DIMS + ["batch", "service_tier"],
-                    ["input_tokens", "output_tokens", "input_cached_tokens", "input_audio_tokens",
-                     "output_audio_tokens", "num_model_requests"], "completions"),
+                    ["input_tokens", "output_tokens", "input_cached_tokens", "input_cache_write_tokens",
+                     "input_uncached_tokens", "input_audio_tokens", "output_audio_tokens", "num_model_requests"],
+                    "completions"),
     "embeddings": (_OA_DIMS, ["input_tokens", "num_model_requests"], "embeddings"),
     "moderations": (_OA_DIMS, ["input_tokens", "num_model_requests"], "moderations"),
     "images": (_OA_DIMS + ["size", "source"], ["images", "num_model_requests"], "images"),
@@ -428,6 +432,9 @@ OPENAI_USAGE = {
     "audio_transcriptions": (_OA_DIMS, ["seconds", "num_model_requests"], "audio_transcriptions"),
     "vector_stores": (["project_id"], ["usage_bytes"], "vector_stores"),
     "code_interpreter_sessions": (["project_id"], ["num_sessions"], "code_interpreter_sessions"),
+    "file_search_calls": (["project_id", "user_id", "api_key_id", "vector_store_id"], ["num_requests"],
+                          "file_searches"),
+    "web_search_calls": (_OA_DIMS, ["num_requests", "num_model_requests"], "web_searches"),
 }
 
 ROUTES = {

@@ -38,11 +38,12 @@ SPECS = [
     RawSpec(raw_table="openai_usage", source_type="openai", cadence="daily", schema=conn.SCHEMAS["openai_usage"],
             ts_column=conn.PARTITION_TS_COLUMN["openai_usage"], daily_fetch=_usage, refetch_days=REFETCH_DAYS,
             description="OpenAI usage per day × endpoint (completions, embeddings, images, audio, moderations, "
-                        "vector stores, code interpreter) × project × API key × model × batch × tier: the "
-                        "quantity side of API spend, priced in dbt as of each day."),
+                        "vector stores, code interpreter, file search and web search tool calls) × project × API "
+                        "key × model × batch × tier: the quantity side of API spend, priced in dbt as of each "
+                        "day; completions fields read by the meaning of their day (seed openai_usage_semantics)."),
     RawSpec(raw_table="openai_costs", source_type="openai", cadence="daily", schema=conn.SCHEMAS["openai_costs"],
             ts_column=conn.PARTITION_TS_COLUMN["openai_costs"], refetch_days=REFETCH_DAYS,
             daily_fetch=lambda src, s, e: conn.fetch_costs(_client(src), s, e),
-            description="OpenAI billed cost per day × project × line item: what the invoice says, used to "
-                        "reconcile computed token cost."),
+            description="OpenAI billed cost per day × project × line item (null when the API answers "
+                        "ungrouped): what the invoice says, used to reconcile computed token cost."),
 ]

@@ -47,8 +47,9 @@ def bucket(t0, results):
 
 # Documented example results (OpenAI API reference, one per usage endpoint), grouped values added.
 DOC_RESULTS = {
+    # input_tokens = cached + cache write + uncached (OpenAPI spec synced 2026-07-15)
     "completions": {"object": "organization.usage.completions.result", "input_tokens": 1000, "output_tokens": 500,
-                    "input_cached_tokens": 800, "input_audio_tokens": 0, "output_audio_tokens": 0,
+                    "input_cached_tokens": 680, "input_audio_tokens": 0, "output_audio_tokens": 0,
                     "num_model_requests": 5, "project_id": "proj_abc", "user_id": None, "api_key_id": "key_abc",
                     "model": "gpt-4o-mini-2024-07-18", "batch": False, "service_tier": "default",
                     # newer fields some responses carry, plus one nobody knows yet
@@ -68,6 +69,10 @@ DOC_RESULTS = {
                       "project_id": "proj_abc"},
     "code_interpreter_sessions": {"object": "organization.usage.code_interpreter_sessions.result",
                                   "num_sessions": 1, "project_id": "proj_abc"},
+    "file_search_calls": {"object": "organization.usage.file_searches.result", "num_requests": 12,
+                          "project_id": "proj_abc", "api_key_id": "key_abc", "vector_store_id": "vs_abc"},
+    "web_search_calls": {"object": "organization.usage.web_searches.result", "num_requests": 3,
+                         "num_model_requests": 2, "project_id": "proj_abc", "model": "gpt-4.1"},
 }
 
 
@@ -81,7 +86,7 @@ def test_openai_every_usage_endpoint_with_its_own_group_by(peer):
             peer.add(200, page([bucket(D3, [result]), bucket(D4, [])]))
     t = openai.fetch_usage(openai.make_client(peer.base_url, KEY), START, END)
     assert t.schema == openai.SCHEMAS["openai_usage"]
-    assert t.num_rows == 9
+    assert t.num_rows == 11
     rows = t.to_pylist()
     by_ep: dict[str, list[dict]] = {}
     for r in rows:
@@ -89,7 +94,7 @@ def test_openai_every_usage_endpoint_with_its_own_group_by(peer):
     assert {k: len(v) for k, v in by_ep.items()} == {**{n: 1 for n in DOC_RESULTS}, "completions": 2}
     c_new, c_old = by_ep["completions"]
     assert (c_new["input_tokens"], c_new["input_cached_tokens"], c_new["input_cache_write_tokens"],
-            c_new["input_uncached_tokens"]) == (1000, 800, 120, 200)
+            c_new["input_uncached_tokens"]) == (1000, 680, 120, 200)
     assert c_old["input_cache_write_tokens"] is None and c_old["input_uncached_tokens"] is None
     assert c_old["start_time"] == datetime(2026, 11, 4, tzinfo=UTC)
     assert (by_ep["images"][0]["images"], by_ep["images"][0]["image_size"], by_ep["images"][0]["image_source"]) == \
@@ -98,13 +103,18 @@ def test_openai_every_usage_endpoint_with_its_own_group_by(peer):
     assert by_ep["vector_stores"][0]["usage_bytes"] == 1024 and by_ep["vector_stores"][0]["model"] is None
     assert by_ep["code_interpreter_sessions"][0]["num_sessions"] == 1
     assert by_ep["embeddings"][0]["input_tokens"] == 16 and by_ep["embeddings"][0]["output_tokens"] is None
+    fs, ws = by_ep["file_search_calls"][0], by_ep["web_search_calls"][0]
+    assert (fs["num_requests"], fs["vector_store_id"], fs["model"]) == (12, "vs_abc", None)
+    assert (ws["num_requests"], ws["num_model_requests"], ws["model"]) == (3, 2, "gpt-4.1")
     # one request per page, in USAGE_ENDPOINTS order, each with the group_by its endpoint accepts
     paths = [urlsplit(p).path for p, _ in peer.requests]
     assert paths == ["/v1/organization/usage/completions"] * 2 + [
         f"/v1/organization/usage/{n}" for n in list(DOC_RESULTS)[1:]]
     assert group_by(peer.requests[0][0]) == ["project_id", "user_id", "api_key_id", "model", "batch", "service_tier"]
     assert group_by(peer.requests[4][0]) == ["project_id", "user_id", "api_key_id", "model", "size", "source"]
-    assert group_by(peer.requests[-1][0]) == ["project_id"]
+    assert group_by(peer.requests[-3][0]) == ["project_id"]
+    assert group_by(peer.requests[-2][0]) == ["project_id", "user_id", "api_key_id", "vector_store_id"]
+    assert group_by(peer.requests[-1][0]) == ["project_id", "user_id", "api_key_id", "model"]
     assert ("page", "page_AAA") in q(peer.requests[1][0])
     assert all(("bucket_width", "1d") in q(p) and ("limit", "31") in q(p) for p, _ in peer.requests)
     assert KEY not in "".join(t["_source_uri"].to_pylist())

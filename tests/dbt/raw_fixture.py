@@ -81,7 +81,7 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
         ("input_audio_tokens", I64), ("output_audio_tokens", I64), ("num_model_requests", I64),
         ("endpoint", S), ("input_cache_write_tokens", I64), ("input_uncached_tokens", I64), ("image_size", S),
         ("image_source", S), ("images", I64), ("characters", I64), ("seconds", I64), ("usage_bytes", I64),
-        ("num_sessions", I64),
+        ("num_sessions", I64), ("num_requests", I64), ("vector_store_id", S),
     ]),
     "anthropic_claude_code": _schema([
         ("date", TS), ("actor_type", S), ("actor_email_address", S), ("actor_api_key_name", S),

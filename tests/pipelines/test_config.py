@@ -114,7 +114,8 @@ def test_dates_stay_text_as_written(tmp_path):
      "sources[0].bucket_width: '1w' is not one of 1d, 1h"),
     ("{name: a, type: openai, uri: http://x, admin_key_env: K, usage_endpoints: [completion]}",
      "sources[0].usage_endpoints: 'completion' is not one of completions, embeddings, moderations, images, "
-     "audio_speeches, audio_transcriptions, vector_stores, code_interpreter_sessions; did you mean 'completions'?"),
+     "audio_speeches, audio_transcriptions, vector_stores, code_interpreter_sessions, file_search_calls, "
+     "web_search_calls; did you mean 'completions'?"),
     ("{name: a, type: openai, uri: http://x}",
      "sources[0].admin_key_env: required for type openai (environment variable holding the organization admin key)"),
     ("{name: a, type: openai, uri: http://x, admin_key_env: sk-abc123}",

@@ -10,8 +10,11 @@
 --     picks the band; OpenAI buckets carry no per-request size and take the base band.
 --   - overrides win (price_source 'override'); an unknown model keeps cost null, 'unpriced'.
 -- Token types without a catalogue key: 1-hour cache writes = the paid input rate × the
--- anthropic_cache_write_1h_factor; Anthropic server web searches per request
--- (anthropic_web_search_usd_per_request, as $ per million requests), neither discounted by Batch.
+-- anthropic_cache_write_1h_factor; tool calls per call, as $ per million calls, whatever the model:
+-- Anthropic server web searches (anthropic_web_search_usd_per_request), OpenAI web search and
+-- file search calls (openai_web_search_usd_per_request / openai_file_search_usd_per_request, the
+-- catalogue's flat per-call prices); none discounted by Batch. OpenAI cache writes take the
+-- catalogue's cache_write rate (the input rate where the model has none).
 -- list_* is the catalogue price of the variant used (before overrides and fallback factors).
 {%- set token_types = [
     ('input',          'uncached_input_tokens', 'input'),
@@ -22,6 +25,7 @@
     ('input_audio',    'input_audio_tokens',    'input_audio'),
     ('output_audio',   'output_audio_tokens',   'output_audio'),
     ('web_search',     'web_search_requests',   'web_search'),
+    ('file_search',    'file_search_requests',  'file_search'),
 ] %}
 with usage as (
 
@@ -79,8 +83,12 @@ priced_keys as (
         *,
         list_input_usd_per_mtok * {{ threshold('anthropic_cache_write_1h_factor') }} as list_cache_write_1h_usd_per_mtok,
         input_usd_per_mtok * {{ threshold('anthropic_cache_write_1h_factor') }}      as cache_write_1h_usd_per_mtok,
-        1000000 * {{ threshold('anthropic_web_search_usd_per_request') }}            as list_web_search_usd_per_mtok,
-        1000000 * {{ threshold('anthropic_web_search_usd_per_request') }}            as web_search_usd_per_mtok
+        1000000 * case when provider = 'openai' then {{ threshold('openai_web_search_usd_per_request') }}
+                       else {{ threshold('anthropic_web_search_usd_per_request') }} end as list_web_search_usd_per_mtok,
+        1000000 * case when provider = 'openai' then {{ threshold('openai_web_search_usd_per_request') }}
+                       else {{ threshold('anthropic_web_search_usd_per_request') }} end as web_search_usd_per_mtok,
+        1000000 * {{ threshold('openai_file_search_usd_per_request') }}              as list_file_search_usd_per_mtok,
+        1000000 * {{ threshold('openai_file_search_usd_per_request') }}              as file_search_usd_per_mtok
     from rated
 
 ),
@@ -103,8 +111,8 @@ token_lines as (
         {{ qty_col }}                                         as tokens,
         cast(list_{{ key }}_usd_per_mtok as decimal(38, 10))  as list_usd_per_mtok,
         cast({{ key }}_usd_per_mtok as decimal(38, 10))       as usd_per_mtok,
-        {%- if key == 'web_search' %}
-        -- a per-request list price of its own, whatever the model's tokens cost
+        {%- if key in ('web_search', 'file_search') %}
+        -- a per-call list price of its own, whatever the model's tokens cost (file searches have no model)
         'list_price'                                          as price_source
         {%- else %}
         price_source

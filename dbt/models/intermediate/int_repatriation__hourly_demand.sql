@@ -33,7 +33,7 @@ usage_daily as (
         cost.provider,
         cost.model,
         coalesce(attribution.application, 'unattributed') as application,
-        sum(case when cost.token_type in ('output', 'output_audio', 'web_search') then 0 else cost.tokens end) as input_tokens,
+        sum(case when cost.token_type in ('output', 'output_audio', 'web_search', 'file_search') then 0 else cost.tokens end) as input_tokens,
         sum(case when cost.token_type in ('output', 'output_audio') then cost.tokens else 0 end)              as output_tokens,
         sum(cost.cost_usd)                                as cost_usd,
         sum(case when cost.is_batch then cost.cost_usd else 0 end) as batch_cost_usd
@@ -41,6 +41,8 @@ usage_daily as (
     left join {{ ref('account_attribution') }} as attribution
         on attribution.provider = cost.provider
         and attribution.account_id = cost.account_id
+    -- tool calls without a model (OpenAI file searches) are no model workload to place
+    where cost.model is not null
     group by all
 
 ),

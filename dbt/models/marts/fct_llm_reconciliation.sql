@@ -3,37 +3,99 @@
 --   delta_usd = billed − computed; delta_pct = delta_usd / billed
 --   flagged when either side is missing, usage is unpriced, or
 --   |delta_usd| > reconciliation_min_delta_usd and |delta_pct| > reconciliation_tolerance_pct
+--   a project-day billed partly without a line item (OpenAI's ungrouped answer, 'unspecified') is
+--   one row on a null model; with no project either, the provider's whole day is one row
+--   (account_id and model null)
 --   gap_reason: the known structural gaps (seed llm_reconciliation_gaps) whose condition holds on
 --   the row, '; '-joined in gap_code order; null when none applies.
-with computed as (
+with computed_lines as (
 
     select
         usage_date                                                  as day,
         provider,
         account_id,
-        -- web searches are billed without a model: reconcile them on a null model
-        case when token_type = 'web_search' then null else lower(model) end as model,
-        sum(cost_usd)                                               as computed_cost_usd,
-        cast(sum(case when price_source = 'unpriced' then tokens else 0 end) as bigint) as unpriced_tokens,
-        cast(sum(tokens) as bigint)                                 as tokens,
-        bool_or(service_tier = 'priority')                          as has_priority_tier,
-        bool_or(token_type = 'web_search')                          as has_web_search
+        -- tool calls are billed without a model: reconcile them on a null model
+        case when token_type in ('web_search', 'file_search') then null else lower(model) end as model,
+        cost_usd,
+        case when price_source = 'unpriced' then tokens else 0 end  as unpriced_tokens,
+        tokens,
+        service_tier = 'priority'                                   as is_priority_tier,
+        token_type in ('web_search', 'file_search')                 as is_tool_call
     from {{ ref('int_llm_api_daily_cost') }}
-    group by all
+
+),
+
+billed_lines as (
+
+    select cost_date as day, 'openai' as provider, project_id as account_id,
+           line_item_model as model, amount, line_item = 'unspecified' as is_unspecified
+    from {{ ref('stg_openai__costs') }}
+    union all
+    select cost_date, 'anthropic', coalesce(workspace_id, 'default'),
+           lower(model), amount, false
+    from {{ ref('stg_anthropic__costs') }}
+
+),
+
+-- a bill without a line item (OpenAI's ungrouped answer) cannot be split by model: that
+-- project-day — or, with no project either, the provider's whole day — is compared as a whole,
+-- both sides rolled up to a null model (and a null account)
+unspecified as (
+
+    select distinct day, provider, account_id
+    from billed_lines
+    where is_unspecified
+
+),
+{% for side in ['computed', 'billed'] %}
+{{ side }}_scoped as (
+
+    select
+        lines.*,
+        (whole_day.day is not null or whole_account.day is not null) as is_rolled_up,
+        case when whole_day.day is null then lines.account_id end  as scoped_account_id,
+        case when whole_day.day is null and whole_account.day is null then lines.model end as scoped_model
+    from {{ side }}_lines as lines
+    left join unspecified as whole_day
+        on whole_day.day = lines.day
+        and whole_day.provider = lines.provider
+        and whole_day.account_id is null
+    left join unspecified as whole_account
+        on whole_account.day = lines.day
+        and whole_account.provider = lines.provider
+        and whole_account.account_id = lines.account_id
+
+),
+{% endfor %}
+computed as (
+
+    select
+        day,
+        provider,
+        scoped_account_id                                           as account_id,
+        scoped_model                                                as model,
+        sum(cost_usd)                                               as computed_cost_usd,
+        cast(sum(unpriced_tokens) as bigint)                        as unpriced_tokens,
+        cast(sum(tokens) as bigint)                                 as tokens,
+        bool_or(is_priority_tier)                                   as has_priority_tier,
+        bool_or(is_tool_call)                                       as has_web_search,
+        bool_or(is_rolled_up)                                       as is_rolled_up
+    from computed_scoped
+    group by day, provider, scoped_account_id, scoped_model
 
 ),
 
 billed as (
 
-    select cost_date as day, 'openai' as provider, project_id as account_id,
-           line_item_model as model, sum(amount) as billed_cost_usd
-    from {{ ref('stg_openai__costs') }}
-    group by all
-    union all
-    select cost_date, 'anthropic', coalesce(workspace_id, 'default'),
-           lower(model), sum(amount)
-    from {{ ref('stg_anthropic__costs') }}
-    group by all
+    select
+        day,
+        provider,
+        scoped_account_id                                           as account_id,
+        scoped_model                                                as model,
+        sum(amount)                                                 as billed_cost_usd,
+        bool_or(is_rolled_up)                                       as is_rolled_up
+    from billed_scoped
+    group by day, provider, scoped_account_id, scoped_model
 
 ),
 
@@ -51,12 +113,13 @@ joined as (
         (computed.day is not null)                                  as has_usage,
         (billed.day is not null)                                    as has_bill,
         coalesce(computed.has_priority_tier, false)                 as has_priority_tier,
-        coalesce(computed.has_web_search, false)                    as has_web_search
+        coalesce(computed.has_web_search, false)                    as has_web_search,
+        coalesce(computed.is_rolled_up, billed.is_rolled_up, false) as is_rolled_up
     from computed
     full outer join billed
         on billed.day = computed.day
         and billed.provider = computed.provider
-        and billed.account_id = computed.account_id
+        and billed.account_id is not distinct from computed.account_id
         and billed.model is not distinct from computed.model
 
 ),
@@ -85,6 +148,9 @@ gap_hits as (
     union all
     select day, provider, account_id, model, 'not_finalised'
     from gap_conditions where is_recent
+    union all
+    select day, provider, account_id, model, 'line_item_unspecified'
+    from gap_conditions where is_rolled_up
 
 ),
 
@@ -126,11 +192,11 @@ from joined
 )
 
 select
-    reconciled.* exclude (has_priority_tier, has_web_search),  -- EXCLUDE lists names, not references -- noqa: RF02
+    reconciled.* exclude (has_priority_tier, has_web_search, is_rolled_up),  -- EXCLUDE lists names, not references -- noqa: RF02
     explained.gap_reason
 from reconciled
 left join explained
     on explained.day = reconciled.day
     and explained.provider = reconciled.provider
-    and explained.account_id = reconciled.account_id
+    and explained.account_id is not distinct from reconciled.account_id
     and explained.model is not distinct from reconciled.model

@@ -13,7 +13,8 @@ renamed as (
         cast({{ utc('start_time') }} as date)                   as cost_date,
         project_id,
         organization_id,
-        line_item,
+        -- null in an ungrouped answer (the documented example): a cost of unknown line item
+        coalesce(line_item, 'unspecified')                      as line_item,
         -- line items read like '<model>, input' / '<model>, cached input': the model is the
         -- text before the first comma (null when the line item names no model)
         nullif(lower(trim(split_part(line_item, ',', 1))), '')  as line_item_model,

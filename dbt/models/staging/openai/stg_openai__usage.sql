@@ -1,5 +1,6 @@
--- OpenAI completions usage buckets. input_tokens INCLUDES input_cached_tokens (OpenAI semantics);
--- the uncached part is derived here so downstream never has to remember that.
+-- OpenAI completions usage buckets, fields as the API names them. What they mean depends on the
+-- bucket's date (OpenAI changed it; seed openai_usage_semantics): int_llm_api_daily_usage derives
+-- the billed parts (uncached, cache write, audio) from them.
 -- Only the completions endpoint (raw rows from before the endpoint column were all completions);
 -- every endpoint with its own units is in stg_openai__usage_endpoints.
 with source as (
@@ -22,7 +23,6 @@ renamed as (
         service_tier,
         coalesce(input_tokens, 0)                               as input_tokens,
         coalesce(input_cached_tokens, 0)                        as cached_input_tokens,
-        coalesce(input_tokens, 0) - coalesce(input_cached_tokens, 0) as uncached_input_tokens,
         coalesce(output_tokens, 0)                              as output_tokens,
         coalesce(input_audio_tokens, 0)                         as input_audio_tokens,
         coalesce(output_audio_tokens, 0)                        as output_audio_tokens,

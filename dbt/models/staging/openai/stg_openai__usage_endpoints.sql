@@ -1,5 +1,6 @@
 -- OpenAI usage of EVERY Usage API endpoint (completions, embeddings, moderations, images, audio
--- speeches / transcriptions, vector stores, code interpreter sessions), one row per endpoint ×
+-- speeches / transcriptions, vector stores, code interpreter sessions, file search and web search
+-- tool calls), one row per endpoint ×
 -- bucket × group, each with the unit that endpoint bills by. Metrics an endpoint does not report
 -- stay null (not zero).
 with source as (
@@ -35,6 +36,8 @@ renamed as (
         seconds,
         usage_bytes,
         num_sessions,
+        num_requests                                            as tool_calls,
+        vector_store_id,
 {{ lineage_columns() }}
 
     from source
