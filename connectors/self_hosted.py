@@ -1,18 +1,35 @@
-"""Self-hosted model server request logs (vLLM-style JSON lines), one row per request.
+"""Self-hosted model-server request logs and public request traces, one row per request.
 
-Native line: ``request_id, arrival_time, finished_time`` (unix seconds, float), ``model``,
-``prompt_tokens``, ``completion_tokens``, ``status``, ``host``, ``gpus`` (UUIDs serving it),
-``headers`` (``x-task-id``, ``x-application`` propagated by the caller).
+Files: JSON lines (``.jsonl``), CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``). What each of
+our fields comes from is data, not code: a *format* (a preset in ``self_hosted_formats.csv`` beside
+this module: ``aispend`` — the native line of docs/contracts.md —, ``vllm``, ``azure_llm_trace``)
+overridden per field by the source options ``columns`` (field → column or expression) and
+``constants`` (field → value, for what the file lacks: ``host``, ``model``, a default
+``duration_s``…). Expressions: ``col`` (a JSON line's dotted path ``headers.x-task-id`` walks
+nested objects), ``unix_s(col)`` / ``unix_ms(col)`` / ``unix_ns(col)`` (epoch numbers),
+``ms(col)`` (a duration in milliseconds), ``row_id()`` (``<file name>:<row>``, for traces without
+ids) and ``file_stem()`` (the file's name without extensions). A bare timestamp column reads
+numbers as unix seconds and text as ISO 8601 (no zone = UTC; more than 6 fractional digits are cut
+to microseconds). ``finished_at`` = ``started_at`` + ``duration_s`` where the file has no finish.
+
+Errors (`SourceError`): a field the mapping cannot fill (names the option to set), a mapped column
+missing from a CSV / Parquet file, a row without request id / model / start, an unparseable
+value, negative tokens or duration — each naming the file and line (JSON lines, CSV) or row
+(Parquet). Raised before anything is returned, so nothing of that load is written.
 """
 
 from __future__ import annotations
 
+import csv
 import json
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
 
-from connectors._files import json_lines, list_files
+from connectors._files import json_lines, list_files, read_table
 from connectors.errors import SourceError
 
 SOURCE = "self_hosted_requests"
@@ -24,35 +41,193 @@ SCHEMAS = {"self_hosted_requests": pa.schema([
     ("_source_uri", pa.string())])}
 PARTITION_TS_COLUMN = {"self_hosted_requests": "started_at"}
 
+# the raw columns a mapping fills, plus duration_s (finished_at = started_at + duration_s)
+FIELDS = tuple(f.name for f in SCHEMAS["self_hosted_requests"] if f.name != "_source_uri") + ("duration_s",)
+REQUIRED = ("request_id", "model", "started_at")  # per row: a request without them is no request
+MUST_MAP = ("request_id", "model", "host", "started_at")  # the raw zone's suite needs host and a finish
+_TS_FNS = {"unix_s": 1.0, "unix_ms": 1e3, "unix_ns": 1e9}
+_EXPR = re.compile(r"^(\w+)\((.*)\)$")
+_MISSING = object()
 
-def read_requests(uri: str, start: datetime, end: datetime) -> pa.Table:
-    """Requests that arrived in [start, end), from a directory, file or glob (``self_hosted_requests``).
 
-    A line that is not JSON or lacks ``request_id``/``arrival_time``/``model`` raises SourceError
-    naming ``<file>:<line>``.
-    """
+def _load_formats() -> dict[str, dict[str, tuple[str, str]]]:
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    with open(Path(__file__).with_name("self_hosted_formats.csv"), newline="") as fh:
+        for r in csv.DictReader(fh):
+            out.setdefault(r["format"], {})[r["field"]] = (
+                ("column", r["column"]) if r["column"] else ("constant", r["constant"]))
+    return out
+
+
+FORMATS = _load_formats()
+
+
+def resolve_mapping(uri: str, fmt: str = "aispend", columns: Mapping[str, Any] | None = None,
+                    constants: Mapping[str, Any] | None = None) -> dict[str, tuple[str, str, str]]:
+    """field → (kind, function, argument): kind ``column`` (function '' = plain column) or
+    ``constant``. The preset's entries, then `columns`, then `constants` (the last word wins)."""
+    if fmt not in FORMATS:
+        raise SourceError(SOURCE, uri, f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    spec = dict(FORMATS[fmt])
+    for kind, given in (("column", columns or {}), ("constant", constants or {})):
+        for field, value in given.items():
+            if field not in FIELDS:
+                raise SourceError(SOURCE, uri, f"{kind}s: {field!r} is not a field ({', '.join(FIELDS)})")
+            spec[field] = (kind, str(value))
+    out = {}
+    for field, (kind, text) in spec.items():
+        fn, arg = "", text.strip()
+        m = _EXPR.match(arg) if kind == "column" else None
+        if m:
+            fn, arg = m.group(1), m.group(2).strip()
+            known = {"row_id": "", "file_stem": ""} | dict.fromkeys((*_TS_FNS, "ms"), "col")
+            if fn not in known or bool(arg) != bool(known[fn]):
+                raise SourceError(SOURCE, uri, f"columns: {field}: {text!r} is not a column or one of "
+                                               "unix_s(col), unix_ms(col), unix_ns(col), ms(col), row_id(), file_stem()")
+        out[field] = (kind, fn, arg)
+    for field in MUST_MAP:
+        if field not in out:
+            raise SourceError(SOURCE, uri, f"{field}: the {fmt} format has no {field}: name its column "
+                                           f"(columns: {{{field}: <column>}}) or give it (constants: {{{field}: <value>}})")
+    if "finished_at" not in out and "duration_s" not in out:
+        raise SourceError(SOURCE, uri, f"finished_at: the {fmt} format has no finish time: map finished_at or "
+                                       "duration_s (columns:), or give a default latency (constants: {duration_s: <seconds>})")
+    return out
+
+
+def _rows(f: str, mapping: dict) -> Iterator[tuple[str, int, dict]]:
+    """(where, row number, row) of one file; `where` is ``file:line`` (JSON lines, CSV) or
+    ``file row N`` (Parquet). A mapped column missing from a CSV / Parquet header is an error."""
+    if f.endswith(".jsonl"):
+        for _, n, obj in json_lines(SOURCE, [f], "request log line"):
+            if not isinstance(obj, dict):
+                raise SourceError(SOURCE, f"{f}:{n}", "request log line is not a JSON object")
+            yield f"{f}:{n}", n, obj
+        return
+    if not f.endswith((".csv", ".csv.gz", ".parquet")):
+        raise SourceError(SOURCE, f, "not a request log file (.jsonl, .csv, .csv.gz or .parquet)")
+    try:
+        t = read_table(f)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise SourceError(SOURCE, f, f"unreadable request log ({e})") from None
+    for field, (kind, _, col) in mapping.items():
+        if kind == "column" and col and col not in t.column_names:
+            raise SourceError(SOURCE, f, f"missing column {col!r} (mapped to {field}); the file has "
+                                         f"{', '.join(t.column_names)}")
+    parquet = f.endswith(".parquet")
+    for i, row in enumerate(t.to_pylist(), 1):
+        yield (f"{f} row {i}" if parquet else f"{f}:{i + 1}"), i, row
+
+
+def _lookup(row: dict, col: str) -> Any:
+    if col in row:
+        return row[col]
+    node: Any = row
+    for part in col.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ValueError(f"{v!r} is not a number")
+    return float(v)
+
+
+def _timestamp(v: Any, fn: str) -> datetime:
+    if fn:
+        return datetime.fromtimestamp(_number(v) / _TS_FNS[fn], timezone.utc)
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+    if isinstance(v, str):
+        text = v.strip()
+        try:
+            return datetime.fromtimestamp(float(text), timezone.utc)
+        except ValueError:
+            pass
+        # Python reads up to 6 fractional digits; the Azure trace writes 7: cut, never round
+        text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(text)
+        return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+    return datetime.fromtimestamp(_number(v), timezone.utc)
+
+
+def _count(v: Any) -> int:
+    n = _number(v)
+    if n != int(n):
+        raise ValueError(f"{v!r} is not a whole number")
+    if n < 0:
+        raise ValueError(f"{v!r} is negative")
+    return int(n)
+
+
+def _gpus(v: Any) -> str:
+    if isinstance(v, str):
+        v = json.loads(v) if v.strip().startswith("[") else [g.strip() for g in v.split(",") if g.strip()]
+    if not isinstance(v, (list, tuple)) or not all(isinstance(g, str) for g in v):
+        raise ValueError(f"{v!r} is not a list of GPU UUIDs")
+    return json.dumps(list(v))
+
+
+def _value(field: str, fn: str, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if field in ("started_at", "finished_at"):
+        return _timestamp(raw, fn)
+    if field in ("prompt_tokens", "completion_tokens"):
+        return _count(raw)
+    if field == "duration_s":
+        s = _number(raw) / (1e3 if fn == "ms" else 1.0)
+        if s < 0:
+            raise ValueError(f"{raw!r} is negative")
+        return s
+    if field == "gpu_uuids":
+        return _gpus(raw)
+    return str(raw)
+
+
+def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend",
+                  columns: Mapping[str, Any] | None = None, constants: Mapping[str, Any] | None = None) -> pa.Table:
+    """Requests that arrived in [start, end), from a directory, file or glob (``self_hosted_requests``),
+    read through the `fmt` preset with `columns` / `constants` overrides (module docstring)."""
+    mapping = resolve_mapping(uri, fmt, columns, constants)
     schema = SCHEMAS["self_hosted_requests"]
     lo, hi = start.timestamp(), end.timestamp()
     cols: dict[str, list] = {f.name: [] for f in schema}
-    files = list_files(uri, (".jsonl",))
+    files = list_files(uri, (".jsonl", ".csv", ".parquet", ".gz"))
     if not files:  # a wrong path must not look like a quiet day
-        raise SourceError(SOURCE, uri, "no request log files found")
-    for f, n, r in json_lines(SOURCE, files, "request log line"):
-        try:
-            t0 = float(r["arrival_time"])
-            if not lo <= t0 < hi:
-                continue
-            h = r.get("headers") or {}
-            fin = r.get("finished_time")
-            row = {"request_id": str(r["request_id"]), "task_id": h.get("x-task-id"),
-                   "application": h.get("x-application"), "model": r["model"], "host": r.get("host"),
-                   "gpu_uuids": json.dumps(r.get("gpus") or []),
-                   "started_at": datetime.fromtimestamp(t0, timezone.utc),
-                   "finished_at": datetime.fromtimestamp(float(fin), timezone.utc) if fin is not None else None,
-                   "prompt_tokens": r.get("prompt_tokens"), "completion_tokens": r.get("completion_tokens"),
-                   "status": r.get("status"), "_source_uri": f}
-        except (ValueError, KeyError, TypeError) as e:
-            raise SourceError(SOURCE, f"{f}:{n}", f"malformed request log line ({type(e).__name__}: {e})") from None
-        for k, v in row.items():  # appended only once the whole line parsed: columns stay aligned
-            cols[k].append(v)
+        raise SourceError(SOURCE, uri, "no request log files found (.jsonl, .csv, .csv.gz, .parquet)")
+    for f in files:
+        name = Path(f).name
+        for where, n, r in _rows(f, mapping):
+            row: dict[str, Any] = {}
+            for field in ("started_at", *(k for k in mapping if k != "started_at")):
+                kind, fn, col = mapping[field]
+                if kind == "constant":
+                    raw: Any = col
+                elif fn == "row_id":
+                    raw = f"{name}:{n}"
+                elif fn == "file_stem":
+                    raw = name.split(".")[0]
+                else:
+                    raw = _lookup(r, col)
+                    raw = None if raw is _MISSING or raw == "" else raw
+                where_col = f"{field} ({col!r})" if kind == "column" and col else field
+                if raw is None and field in REQUIRED:
+                    raise SourceError(SOURCE, where, f"{where_col}: missing")
+                try:
+                    row[field] = _value(field, fn, raw)
+                except (ValueError, TypeError, OverflowError, OSError) as e:
+                    raise SourceError(SOURCE, where, f"{where_col}: cannot read {raw!r} ({e})") from None
+                if field == "started_at" and not lo <= row[field].timestamp() < hi:
+                    break  # outside the window: not this load's request
+            else:
+                if row.get("finished_at") is None and row.get("duration_s") is not None:
+                    row["finished_at"] = row["started_at"] + timedelta(seconds=row["duration_s"])
+                row["gpu_uuids"] = row.get("gpu_uuids") or "[]"
+                row["_source_uri"] = f
+                for k in cols:  # appended only once the whole row parsed: columns stay aligned
+                    cols[k].append(row.get(k))
     return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
