@@ -13,8 +13,8 @@ numbers as unix seconds and text as ISO 8601 (no zone = UTC; more than 6 fractio
 to microseconds). ``finished_at`` = ``started_at`` + ``duration_s`` where the file has no finish.
 
 Errors (`SourceError`): a field the mapping cannot fill (names the option to set), a mapped column
-missing from a CSV / Parquet file, a row without request id / model / start, an unparseable
-value, negative tokens or duration — each naming the file and line (JSON lines, CSV) or row
+missing from a CSV / Parquet file, an unparseable value, negative tokens or duration, a row without
+request id / model / host / start / finish — each naming the file and line (JSON lines, CSV) or row
 (Parquet). Raised before anything is returned, so nothing of that load is written.
 """
 
@@ -43,8 +43,8 @@ PARTITION_TS_COLUMN = {"self_hosted_requests": "started_at"}
 
 # the raw columns a mapping fills, plus duration_s (finished_at = started_at + duration_s)
 FIELDS = tuple(f.name for f in SCHEMAS["self_hosted_requests"] if f.name != "_source_uri") + ("duration_s",)
-REQUIRED = ("request_id", "model", "started_at")  # per row: a request without them is no request
-MUST_MAP = ("request_id", "model", "host", "started_at")  # the raw zone's suite needs host and a finish
+# per row: the raw zone's suite needs them (a finish, from finished_at or duration_s, is checked apart)
+REQUIRED = ("request_id", "model", "host", "started_at")
 _TS_FNS = {"unix_s": 1.0, "unix_ms": 1e3, "unix_ns": 1e9}
 _EXPR = re.compile(r"^(\w+)\((.*)\)$")
 _MISSING = object()
@@ -63,12 +63,15 @@ FORMATS = _load_formats()
 
 
 def resolve_mapping(uri: str, fmt: str = "aispend", columns: Mapping[str, Any] | None = None,
-                    constants: Mapping[str, Any] | None = None) -> dict[str, tuple[str, str, str]]:
-    """field → (kind, function, argument): kind ``column`` (function '' = plain column) or
-    ``constant``. The preset's entries, then `columns`, then `constants` (the last word wins)."""
+                    constants: Mapping[str, Any] | None = None) -> dict[str, tuple[str, str, str, bool]]:
+    """field → (kind, function, argument, strict): kind ``column`` (function '' = plain column) or
+    ``constant``. The preset's entries, then `columns`, then `constants` (the last word wins).
+    `strict`: a CSV / Parquet file must have the column — it was named in `columns`, or it feeds a
+    required field or a token count; a preset's other columns may be absent (null)."""
     if fmt not in FORMATS:
         raise SourceError(SOURCE, uri, f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     spec = dict(FORMATS[fmt])
+    strict = {*REQUIRED, "prompt_tokens", "completion_tokens", *(columns or {})}
     for kind, given in (("column", columns or {}), ("constant", constants or {})):
         for field, value in given.items():
             if field not in FIELDS:
@@ -84,8 +87,8 @@ def resolve_mapping(uri: str, fmt: str = "aispend", columns: Mapping[str, Any] |
             if fn not in known or bool(arg) != bool(known[fn]):
                 raise SourceError(SOURCE, uri, f"columns: {field}: {text!r} is not a column or one of "
                                                "unix_s(col), unix_ms(col), unix_ns(col), ms(col), row_id(), file_stem()")
-        out[field] = (kind, fn, arg)
-    for field in MUST_MAP:
+        out[field] = (kind, fn, arg, field in strict)
+    for field in REQUIRED:
         if field not in out:
             raise SourceError(SOURCE, uri, f"{field}: the {fmt} format has no {field}: name its column "
                                            f"(columns: {{{field}: <column>}}) or give it (constants: {{{field}: <value>}})")
@@ -110,8 +113,8 @@ def _rows(f: str, mapping: dict) -> Iterator[tuple[str, int, dict]]:
         t = read_table(f)
     except (pa.ArrowInvalid, OSError) as e:
         raise SourceError(SOURCE, f, f"unreadable request log ({e})") from None
-    for field, (kind, _, col) in mapping.items():
-        if kind == "column" and col and col not in t.column_names:
+    for field, (kind, _, col, strict) in mapping.items():
+        if kind == "column" and col and strict and col not in t.column_names:
             raise SourceError(SOURCE, f, f"missing column {col!r} (mapped to {field}); the file has "
                                          f"{', '.join(t.column_names)}")
     parquet = f.endswith(".parquet")
@@ -204,7 +207,7 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
         for where, n, r in _rows(f, mapping):
             row: dict[str, Any] = {}
             for field in ("started_at", *(k for k in mapping if k != "started_at")):
-                kind, fn, col = mapping[field]
+                kind, fn, col, _ = mapping[field]
                 if kind == "constant":
                     raw: Any = col
                 elif fn == "row_id":
@@ -212,7 +215,7 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
                 elif fn == "file_stem":
                     raw = name.split(".")[0]
                 else:
-                    raw = _lookup(r, col)
+                    raw = _lookup(r, col)  # a preset's optional column absent from the file: null
                     raw = None if raw is _MISSING or raw == "" else raw
                 where_col = f"{field} ({col!r})" if kind == "column" and col else field
                 if raw is None and field in REQUIRED:
@@ -226,6 +229,10 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
             else:
                 if row.get("finished_at") is None and row.get("duration_s") is not None:
                     row["finished_at"] = row["started_at"] + timedelta(seconds=row["duration_s"])
+                if row.get("finished_at") is None:  # the raw zone's suite needs a finish on every row
+                    used = [f"{k} ({mapping[k][2]!r})" for k in ("finished_at", "duration_s") if k in mapping]
+                    raise SourceError(SOURCE, where, f"no finish time: {' and '.join(used)} empty; a default "
+                                                     "latency can be given (constants: {duration_s: <seconds>})")
                 row["gpu_uuids"] = row.get("gpu_uuids") or "[]"
                 row["_source_uri"] = f
                 for k in cols:  # appended only once the whole row parsed: columns stay aligned
