@@ -85,16 +85,13 @@ def resolve_mapping(uri: str, fmt: str = "aispend", columns: Mapping[str, Any] |
             fn, arg = m.group(1), m.group(2).strip()
             known = {"row_id": "", "file_stem": ""} | dict.fromkeys((*_TS_FNS, "ms"), "col")
             if fn not in known or bool(arg) != bool(known[fn]):
-                raise SourceError(SOURCE, uri, f"columns: {field}: {text!r} is not a column or one of "
-                                               "unix_s(col), unix_ms(col), unix_ns(col), ms(col), row_id(), file_stem()")
+                raise SourceError(SOURCE, uri, f"columns: {field}: {text!r} is not a column or one of unix_s(col), "
+                                               "unix_ms(col), unix_ns(col), ms(col), row_id(), file_stem()")
         out[field] = (kind, fn, arg, field in strict)
     for field in REQUIRED:
         if field not in out:
-            raise SourceError(SOURCE, uri, f"{field}: the {fmt} format has no {field}: name its column "
-                                           f"(columns: {{{field}: <column>}}) or give it (constants: {{{field}: <value>}})")
-    if "finished_at" not in out and "duration_s" not in out:
-        raise SourceError(SOURCE, uri, f"finished_at: the {fmt} format has no finish time: map finished_at or "
-                                       "duration_s (columns:), or give a default latency (constants: {duration_s: <seconds>})")
+            raise SourceError(SOURCE, uri, f"{field}: the {fmt} format has no {field}: name its column (columns: "
+                                           f"{{{field}: <column>}}) or give it (constants: {{{field}: <value>}})")
     return out
 
 
