@@ -48,6 +48,7 @@ REQUIRED = ("request_id", "model", "host", "started_at")
 _TS_FNS = {"unix_s": 1.0, "unix_ms": 1e3, "unix_ns": 1e9}
 _EXPR = re.compile(r"^(\w+)\((.*)\)$")
 _MISSING = object()
+_SUFFIXES = (".jsonl", ".csv", ".csv.gz", ".parquet")
 
 
 def _load_formats() -> dict[str, dict[str, tuple[str, str]]]:
@@ -104,7 +105,7 @@ def _rows(f: str, mapping: dict) -> Iterator[tuple[str, int, dict]]:
                 raise SourceError(SOURCE, f"{f}:{n}", "request log line is not a JSON object")
             yield f"{f}:{n}", n, obj
         return
-    if not f.endswith((".csv", ".csv.gz", ".parquet")):
+    if not f.endswith(_SUFFIXES):
         raise SourceError(SOURCE, f, "not a request log file (.jsonl, .csv, .csv.gz or .parquet)")
     try:
         t = read_table(f)
@@ -197,6 +198,8 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
     lo, hi = start.timestamp(), end.timestamp()
     cols: dict[str, list] = {f.name: [] for f in schema}
     files = list_files(uri, (".jsonl", ".csv", ".parquet", ".gz"))
+    if not Path(uri).is_file():  # beside a folder's logs may lie rotated .log.gz / .jsonl.gz: not ours
+        files = [f for f in files if f.endswith(_SUFFIXES)]
     if not files:  # a wrong path must not look like a quiet day
         raise SourceError(SOURCE, uri, "no request log files found (.jsonl, .csv, .csv.gz, .parquet)")
     for f in files:

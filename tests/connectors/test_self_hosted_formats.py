@@ -119,3 +119,12 @@ def test_json_line_without_host_or_finish(tmp_path):
         read(f, "vllm", columns={"host": "srv"})
     t = read(f, "vllm", constants={"host": "h"}).to_pylist()[0]
     assert t["started_at"] == datetime(2026, 11, 10, 10, 0, 0, 500000, tzinfo=UTC) and t["status"] == "stop"
+
+
+def test_folder_reads_only_request_log_files(tmp_path):
+    (tmp_path / "t.csv").write_text(AZURE)
+    (tmp_path / "vllm.log.gz").write_bytes(b"\x1f\x8b not ours")  # rotated server logs beside the export
+    assert read(tmp_path, "azure_llm_trace", constants=KNOWN).num_rows == 1
+    gz = tmp_path / "vllm.log.gz"
+    with pytest.raises(SourceError, match=rf"^self_hosted_requests: {gz}: not a request log file"):
+        read(gz, "azure_llm_trace", constants=KNOWN)
