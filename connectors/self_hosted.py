@@ -96,14 +96,22 @@ def resolve_mapping(uri: str, fmt: str = "aispend", columns: Mapping[str, Any] |
     return out
 
 
-def _rows(f: str, mapping: dict) -> Iterator[tuple[str, int, dict]]:
-    """(where, row number, row) of one file; `where` is ``file:line`` (JSON lines, CSV) or
-    ``file row N`` (Parquet). A mapped column missing from a CSV / Parquet header is an error."""
+def _where(f: str, n: int) -> str:
+    """Where row `n` of `f` is: ``file:line`` (JSON lines: the line; CSV: data row + header line)
+    or ``file row N`` (Parquet)."""
+    if f.endswith(".parquet"):
+        return f"{f} row {n}"
+    return f"{f}:{n if f.endswith('.jsonl') else n + 1}"
+
+
+def _rows(f: str, mapping: dict) -> Iterator[tuple[int, dict]]:
+    """(row number, row) of one file (numbers as `_where` reads them). A mapped column missing
+    from a CSV / Parquet header is an error."""
     if f.endswith(".jsonl"):
         for _, n, obj in json_lines(SOURCE, [f], "request log line"):
             if not isinstance(obj, dict):
                 raise SourceError(SOURCE, f"{f}:{n}", "request log line is not a JSON object")
-            yield f"{f}:{n}", n, obj
+            yield n, obj
         return
     if not f.endswith(_SUFFIXES):
         raise SourceError(SOURCE, f, "not a request log file (.jsonl, .csv, .csv.gz or .parquet)")
@@ -115,9 +123,7 @@ def _rows(f: str, mapping: dict) -> Iterator[tuple[str, int, dict]]:
         if kind == "column" and col and strict and col not in t.column_names:
             raise SourceError(SOURCE, f, f"missing column {col!r} (mapped to {field}); the file has "
                                          f"{', '.join(t.column_names)}")
-    parquet = f.endswith(".parquet")
-    for i, row in enumerate(t.to_pylist(), 1):
-        yield (f"{f} row {i}" if parquet else f"{f}:{i + 1}"), i, row
+    yield from enumerate(t.to_pylist(), 1)
 
 
 def _lookup(row: dict, col: str) -> Any:
@@ -202,12 +208,15 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
         files = [f for f in files if f.endswith(_SUFFIXES)]
     if not files:  # a wrong path must not look like a quiet day
         raise SourceError(SOURCE, uri, "no request log files found (.jsonl, .csv, .csv.gz, .parquet)")
+    # started_at first: a row outside the window is skipped before the rest is read
+    plan = [(field, *mapping[field][:3], f"{field} ({mapping[field][2]!r})" if mapping[field][0] == "column"
+             and mapping[field][2] else field, field in REQUIRED)
+            for field in ("started_at", *(k for k in mapping if k != "started_at"))]
     for f in files:
         name = Path(f).name
-        for where, n, r in _rows(f, mapping):
+        for n, r in _rows(f, mapping):
             row: dict[str, Any] = {}
-            for field in ("started_at", *(k for k in mapping if k != "started_at")):
-                kind, fn, col, _ = mapping[field]
+            for field, kind, fn, col, where_col, required in plan:
                 if kind == "constant":
                     raw: Any = col
                 elif fn == "row_id":
@@ -215,15 +224,15 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
                 elif fn == "file_stem":
                     raw = name.split(".")[0]
                 else:
-                    raw = _lookup(r, col)  # a preset's optional column absent from the file: null
-                    raw = None if raw is _MISSING or raw == "" else raw
-                where_col = f"{field} ({col!r})" if kind == "column" and col else field
-                if raw is None and field in REQUIRED:
-                    raise SourceError(SOURCE, where, f"{where_col}: missing")
+                    raw = r[col] if col in r else _lookup(r, col)  # a preset's optional column absent: null
+                    if raw is _MISSING or raw == "":
+                        raw = None
+                if raw is None and required:
+                    raise SourceError(SOURCE, _where(f, n), f"{where_col}: missing")
                 try:
                     row[field] = _value(field, fn, raw)
                 except (ValueError, TypeError, OverflowError, OSError) as e:
-                    raise SourceError(SOURCE, where, f"{where_col}: cannot read {raw!r} ({e})") from None
+                    raise SourceError(SOURCE, _where(f, n), f"{where_col}: cannot read {raw!r} ({e})") from None
                 if field == "started_at" and not lo <= row[field].timestamp() < hi:
                     break  # outside the window: not this load's request
             else:
@@ -231,8 +240,8 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
                     row["finished_at"] = row["started_at"] + timedelta(seconds=row["duration_s"])
                 if row.get("finished_at") is None:  # the raw zone's suite needs a finish on every row
                     used = [f"{k} ({mapping[k][2]!r})" for k in ("finished_at", "duration_s") if k in mapping]
-                    raise SourceError(SOURCE, where, f"no finish time: {' and '.join(used)} empty; a default "
-                                                     "latency can be given (constants: {duration_s: <seconds>})")
+                    raise SourceError(SOURCE, _where(f, n), f"no finish time: {' and '.join(used)} empty; a default "
+                                                            "latency can be given (constants: {duration_s: <seconds>})")
                 row["gpu_uuids"] = row.get("gpu_uuids") or "[]"
                 row["_source_uri"] = f
                 for k in cols:  # appended only once the whole row parsed: columns stay aligned
