@@ -5,7 +5,7 @@ our fields comes from is data, not code: a *format* (a preset in ``self_hosted_f
 this module: ``aispend`` — the native line of docs/contracts.md —, ``vllm``, ``azure_llm_trace``)
 overridden per field by the source options ``columns`` (field → column or expression) and
 ``constants`` (field → value, for what the file lacks: ``host``, ``model``, a default
-``duration_s``…). Expressions: ``col`` (a JSON line's dotted path ``headers.x-task-id`` walks
+``duration_s``…; beside a column, only where that column is empty). Expressions: ``col`` (a JSON line's dotted path ``headers.x-task-id`` walks
 nested objects), ``unix_s(col)`` / ``unix_ms(col)`` / ``unix_ns(col)`` (epoch numbers),
 ``ms(col)`` (a duration in milliseconds), ``row_id()`` (``<file name>:<row>``, for traces without
 ids) and ``file_stem()`` (the file's name without extensions). A bare timestamp column reads
@@ -25,7 +25,7 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 
 import pyarrow as pa
 
@@ -63,32 +63,54 @@ def _load_formats() -> dict[str, dict[str, tuple[str, str]]]:
 FORMATS = _load_formats()
 
 
+class Source(NamedTuple):
+    """Where one field comes from: a column through `fn` ('' = as it is; row_id / file_stem need no
+    column), else — or where that column is empty — the `constant`. `strict`: a CSV / Parquet
+    file must have the column."""
+
+    fn: str
+    column: str
+    constant: str | None
+    strict: bool
+
+
 def resolve_mapping(uri: str, fmt: str = "aispend", columns: Mapping[str, Any] | None = None,
-                    constants: Mapping[str, Any] | None = None) -> dict[str, tuple[str, str, str, bool]]:
-    """field → (kind, function, argument, strict): kind ``column`` (function '' = plain column) or
-    ``constant``. The preset's entries, then `columns`, then `constants` (the last word wins).
-    `strict`: a CSV / Parquet file must have the column — it was named in `columns`, or it feeds a
-    required field or a token count; a preset's other columns may be absent (null)."""
+                    constants: Mapping[str, Any] | None = None) -> dict[str, Source]:
+    """field → Source. The preset's entries, then `columns` (replace its column) and `constants`
+    (replace its constant; a constant beside a column is the default where the column is empty).
+    Strict: a column named in `columns`, or one feeding a required field or a token count with no
+    constant beside it; a preset's other columns may be absent (null)."""
     if fmt not in FORMATS:
         raise SourceError(SOURCE, uri, f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    spec = dict(FORMATS[fmt])
-    strict = {*REQUIRED, "prompt_tokens", "completion_tokens", *(columns or {})}
-    for kind, given in (("column", columns or {}), ("constant", constants or {})):
+    col: dict[str, str] = {}
+    const: dict[str, str] = {}
+    for field, (kind, text) in FORMATS[fmt].items():
+        (col if kind == "column" else const)[field] = text
+    for kind, given, target in (("columns", columns or {}, col), ("constants", constants or {}, const)):
         for field, value in given.items():
             if field not in FIELDS:
-                raise SourceError(SOURCE, uri, f"{kind}s: {field!r} is not a field ({', '.join(FIELDS)})")
-            spec[field] = (kind, str(value))
+                raise SourceError(SOURCE, uri, f"{kind}: {field!r} is not a field ({', '.join(FIELDS)})")
+            target[field] = str(value).strip()
     out = {}
-    for field, (kind, text) in spec.items():
-        fn, arg = "", text.strip()
-        m = _EXPR.match(arg) if kind == "column" else None
+    for field in FIELDS:
+        fn, arg = "", col.get(field, "")
+        m = _EXPR.match(arg)
         if m:
             fn, arg = m.group(1), m.group(2).strip()
             known = {"row_id": "", "file_stem": ""} | dict.fromkeys((*_TS_FNS, "ms"), "col")
             if fn not in known or bool(arg) != bool(known[fn]):
-                raise SourceError(SOURCE, uri, f"columns: {field}: {text!r} is not a column or one of unix_s(col), "
-                                               "unix_ms(col), unix_ns(col), ms(col), row_id(), file_stem()")
-        out[field] = (kind, fn, arg, field in strict)
+                raise SourceError(SOURCE, uri, f"columns: {field}: {col[field]!r} is not a column or one of "
+                                               "unix_s(col), unix_ms(col), unix_ns(col), ms(col), row_id(), "
+                                               "file_stem()")
+        if field in const:  # a bad constant is the config's error, not every row's
+            try:
+                _value(field, "", const[field])
+            except (ValueError, TypeError, OverflowError, OSError) as e:
+                raise SourceError(SOURCE, uri, f"constants: {field}: cannot read {const[field]!r} ({e})") from None
+        if fn or arg or field in const:
+            strict = bool(arg) and (field in (columns or {}) or (
+                field in (*REQUIRED, "prompt_tokens", "completion_tokens") and field not in const))
+            out[field] = Source(fn, arg, const.get(field), strict)
     for field in REQUIRED:
         if field not in out:
             raise SourceError(SOURCE, uri, f"{field}: the {fmt} format has no {field}: name its column (columns: "
@@ -119,9 +141,9 @@ def _rows(f: str, mapping: dict) -> Iterator[tuple[int, dict]]:
         t = read_table(f)
     except (pa.ArrowInvalid, OSError) as e:
         raise SourceError(SOURCE, f, f"unreadable request log ({e})") from None
-    for field, (kind, _, col, strict) in mapping.items():
-        if kind == "column" and col and strict and col not in t.column_names:
-            raise SourceError(SOURCE, f, f"missing column {col!r} (mapped to {field}); the file has "
+    for field, src in mapping.items():
+        if src.strict and src.column not in t.column_names:
+            raise SourceError(SOURCE, f, f"missing column {src.column!r} (mapped to {field}); the file has "
                                          f"{', '.join(t.column_names)}")
     yield from enumerate(t.to_pylist(), 1)
 
@@ -209,24 +231,26 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
     if not files:  # a wrong path must not look like a quiet day
         raise SourceError(SOURCE, uri, "no request log files found (.jsonl, .csv, .csv.gz, .parquet)")
     # started_at first: a row outside the window is skipped before the rest is read
-    plan = [(field, *mapping[field][:3], f"{field} ({mapping[field][2]!r})" if mapping[field][0] == "column"
-             and mapping[field][2] else field, field in REQUIRED)
-            for field in ("started_at", *(k for k in mapping if k != "started_at"))]
+    plan = [(field, src, f"{field} ({src.column!r})" if src.column else field, field in REQUIRED)
+            for field, src in sorted(mapping.items(), key=lambda kv: kv[0] != "started_at")]
     for f in files:
         name = Path(f).name
         for n, r in _rows(f, mapping):
             row: dict[str, Any] = {}
-            for field, kind, fn, col, where_col, required in plan:
-                if kind == "constant":
-                    raw: Any = col
-                elif fn == "row_id":
-                    raw = f"{name}:{n}"
+            for field, src, where_col, required in plan:
+                fn, col = src.fn, src.column
+                if fn == "row_id":
+                    raw: Any = f"{name}:{n}"
                 elif fn == "file_stem":
                     raw = name.split(".")[0]
-                else:
+                elif col:
                     raw = r[col] if col in r else _lookup(r, col)  # a preset's optional column absent: null
                     if raw is _MISSING or raw == "":
                         raw = None
+                else:
+                    raw = None
+                if raw is None and src.constant is not None:
+                    raw, fn = src.constant, ""
                 if raw is None and required:
                     raise SourceError(SOURCE, _where(f, n), f"{where_col}: missing")
                 try:
@@ -239,7 +263,7 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
                 if row.get("finished_at") is None and row.get("duration_s") is not None:
                     row["finished_at"] = row["started_at"] + timedelta(seconds=row["duration_s"])
                 if row.get("finished_at") is None:  # the raw zone's suite needs a finish on every row
-                    used = [f"{k} ({mapping[k][2]!r})" for k in ("finished_at", "duration_s") if k in mapping]
+                    used = [f"{k} ({mapping[k].column!r})" for k in ("finished_at", "duration_s") if k in mapping]
                     raise SourceError(SOURCE, _where(f, n), f"no finish time: {' and '.join(used)} empty; a default "
                                                             "latency can be given (constants: {duration_s: <seconds>})")
                 row["gpu_uuids"] = row.get("gpu_uuids") or "[]"

@@ -14,8 +14,9 @@ OPTIONS = {"self_hosted_requests": (
     Option("columns", "map", "per field, the file's column (a dotted path into JSON objects) or unix_s(col), "
                              "unix_ms(col), unix_ns(col), ms(col), row_id(), file_stem(); overrides the format's",
            choices=_FIELDS),
-    Option("constants", "map", "per field, a value for every row where the file lacks it (host, model, a default "
-                               "duration_s latency…); overrides the format's", choices=_FIELDS),
+    Option("constants", "map", "per field, a value where the file lacks it (host, model, a default duration_s "
+                               "latency…): every row, or beside a column the rows where it is empty; overrides the "
+                               "format's", choices=_FIELDS),
 )}
 
 SPECS = [RawSpec(

@@ -70,6 +70,18 @@ def test_what_the_mapping_cannot_fill_names_the_option(tmp_path):
         read(tmp_path, "azure_llm_trace", constants={"model": "m"})
     with pytest.raises(SourceError, match=r"columns: started_at: 'epoch\(t\)' is not a column or one of unix_s"):
         read(tmp_path, columns={"started_at": "epoch(t)"}, constants=KNOWN)
+    with pytest.raises(SourceError, match=rf"^self_hosted_requests: {tmp_path}: constants: duration_s: cannot read "
+                                          r"'-1' \('-1' is negative\)$"):
+        read(tmp_path, "azure_llm_trace", constants={**KNOWN, "duration_s": -1})
+
+
+def test_a_constant_beside_a_column_fills_only_its_empty_cells(tmp_path):
+    f = tmp_path / "v.jsonl"
+    line = {"request_id": "c1", "model_name": "m", "arrival_time": 1794304800, "e2e_latency": 2,
+            "num_prompt_tokens": 1, "num_generation_tokens": 1, "finish_reason": "stop"}
+    f.write_text(json.dumps(line) + "\n" + json.dumps({**line, "request_id": "c2", "e2e_latency": None}) + "\n")
+    t = read(f, "vllm", constants={"host": "h", "duration_s": 0.5}).to_pylist()
+    assert [(x["finished_at"] - x["started_at"]).total_seconds() for x in t] == [2.0, 0.5]
 
 
 def test_missing_mapped_column_names_file_and_column(tmp_path):
