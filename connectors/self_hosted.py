@@ -5,10 +5,11 @@ our fields comes from is data, not code: a *format* (a preset in ``self_hosted_f
 this module: ``aispend`` — the native line of docs/contracts.md —, ``vllm``, ``azure_llm_trace``)
 overridden per field by the source options ``columns`` (field → column or expression) and
 ``constants`` (field → value, for what the file lacks: ``host``, ``model``, a default
-``duration_s``…; beside a column, only where that column is empty). Expressions: ``col`` (a JSON line's dotted path ``headers.x-task-id`` walks
-nested objects), ``unix_s(col)`` / ``unix_ms(col)`` / ``unix_ns(col)`` (epoch numbers),
-``ms(col)`` (a duration in milliseconds), ``row_id()`` (``<file name>:<row>``, for traces without
-ids) and ``file_stem()`` (the file's name without extensions). A bare timestamp column reads
+``duration_s``…; beside a column, only where that column is empty). Expressions: ``col`` (a JSON
+line's dotted path ``headers.x-task-id`` walks nested objects), ``unix_s(col)`` / ``unix_ms(col)``
+/ ``unix_ns(col)`` (epoch numbers), ``ms(col)`` (a duration in milliseconds), ``row_id()``
+(``<file name>:<row>``, for traces without ids) and ``file_stem()`` (the file's name without
+extensions). A bare timestamp column reads
 numbers as unix seconds and text as ISO 8601 (no zone = UTC; more than 6 fractional digits are cut
 to microseconds). ``finished_at`` = ``started_at`` + ``duration_s`` where the file has no finish.
 
