@@ -1,6 +1,6 @@
 """`connectors.self_hosted`: the column mapping (format presets kept as data, `columns` /
 `constants` overrides) and its errors, each naming the source, the file and line / row, and what
-is wrong. End-to-end shapes through `aispend run`: tests/e2e/test_self_hosted_formats.py."""
+is wrong. End-to-end shapes through `aispend run`: tests/e2e/test_model_server_logs.py."""
 from __future__ import annotations
 
 import csv
