@@ -1,4 +1,5 @@
-"""Shared file helpers for file-based connectors: one way to resolve a uri, one JSON-lines reader."""
+"""Shared file helpers for file-based connectors: one way to resolve a uri, one JSON-lines reader,
+one CSV / Parquet reader."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import glob
 import json
 from pathlib import Path
 from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
 from connectors.errors import SourceError
 
@@ -18,6 +23,16 @@ def list_files(uri: str, suffixes: tuple[str, ...]) -> list[str]:
     if p.is_file():
         return [str(p)]
     return sorted(glob.glob(uri))
+
+
+def read_table(f: str) -> pa.Table:
+    """A Parquet file as written, or a CSV (plain or gzip) with every column as text (nulls for
+    empty cells): the caller casts, so its error can name the column that does not parse."""
+    if f.endswith(".parquet"):
+        return pq.read_table(f)
+    names = pcsv.read_csv(f, read_options=pcsv.ReadOptions(block_size=1 << 16)).schema.names
+    return pcsv.read_csv(f, convert_options=pcsv.ConvertOptions(
+        column_types={n: pa.string() for n in names}, strings_can_be_null=True))
 
 
 def json_lines(source: str, files: list[str], what: str = "JSON line",

@@ -18,10 +18,8 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pcsv
-import pyarrow.parquet as pq
 
-from connectors._files import json_lines, list_files
+from connectors._files import json_lines, list_files, read_table
 from connectors.errors import SourceError
 
 SOURCE = "litellm_logs"
@@ -43,13 +41,8 @@ _TS_COLS = ("startTime", "endTime", "completionStartTime")
 
 
 def _read_file(f: str) -> pa.Table:
-    if f.endswith(".parquet"):
-        return pq.read_table(f)
-    if f.endswith(".csv") or f.endswith(".csv.gz"):
-        # everything as text first: casting below names the column that does not parse
-        names = pcsv.read_csv(f, read_options=pcsv.ReadOptions(block_size=1 << 16)).schema.names
-        return pcsv.read_csv(f, convert_options=pcsv.ConvertOptions(
-            column_types={n: pa.string() for n in names}, strings_can_be_null=True))
+    if f.endswith((".parquet", ".csv", ".csv.gz")):
+        return read_table(f)  # CSV as text: casting below names the column that does not parse
     rows = []
     for _, _, obj in json_lines(SOURCE, [f], "SpendLogs JSON line"):
         rows.append({k: (json.dumps(v, sort_keys=True) if k in _JSON_COLS and not isinstance(v, (str, type(None)))

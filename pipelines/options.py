@@ -30,7 +30,10 @@ class OptionError(ValueError):
 
 @dataclass(frozen=True)
 class Option:
-    """One source option. `kind`: str | int | bool | choice | list | date | datetime | env.
+    """One source option. `kind`: str | int | bool | choice | list | map | date | datetime | env.
+
+    `map`: a mapping whose keys are `choices` (when given) and whose values are text or numbers
+    (kept as text), e.g. ``columns: {model: model_name}``.
 
     `env`: the name of an environment variable holding a secret (keys end in ``_env``); checked to
     be set when a run starts, never read into the config. `s3_only`: valid only with an s3:// uri.
@@ -71,6 +74,14 @@ class Option:
             for v in value:
                 self._choose(v)
             return list(value)
+        if kind == "map":
+            if not isinstance(value, dict) or not value:
+                raise OptionError(f"{value!r} must be a mapping, e.g. {{{(self.choices or ('a',))[0]}: b}}")
+            for k, v in value.items():
+                self._choose(str(k))
+                if isinstance(v, (bool, list, dict)) or v is None or not str(v).strip():
+                    raise OptionError(f"{k}: {v!r} must be a text or a number")
+            return {str(k): str(v).strip() for k, v in value.items()}
         if isinstance(value, (bool, list, dict)) or value is None or (isinstance(value, str) and not value.strip()):
             raise OptionError(f"{value!r} must be {self._what()}")
         text = str(value).strip()
@@ -113,6 +124,8 @@ class Option:
         """How the README names the type."""
         if self.kind == "choice":
             return " \\| ".join(f"`{c}`" for c in self.choices)
+        if self.kind == "map":
+            return f"mapping of {' / '.join(f'`{c}`' for c in self.choices)} → text" if self.choices else "mapping"
         if self.kind == "list":
             return f"list of {' / '.join(f'`{c}`' for c in self.choices)}" if self.choices else "list of text"
         if self.kind == "int":
@@ -216,19 +229,20 @@ def markdown_table(registry: Mapping[str, SourceType]) -> str:
     """The README's option reference (kept in sync by a test): per source type its raw tables and
     options with defaults, then per option name its values and meaning."""
     lines = ["| type | feeds raw tables | options (default) |", "| --- | --- | --- |"]
-    meaning: dict[str, tuple[str, list[str]]] = {}
+    # one row per option name and value set: two source types' `format` take different values
+    meaning: dict[tuple[str, str], list[str]] = {}
     for st in registry.values():
         names = []
         for o in st.options:
             default = " (required)" if o.required else ("" if o.default is None else f" (`{_yaml(o.default)}`)")
             names.append(f"`{o.name}`{default}" + (" s3:// only" if o.s3_only else ""))
-            values, docs = meaning.setdefault(o.name, (o.type_doc(), []))
+            docs = meaning.setdefault((o.name, o.type_doc()), [])
             if o.doc not in docs:
                 docs.append(o.doc)
         tables = ", ".join(f"`{t}`" for t in st.raw_tables)
         lines.append(f"| `{st.name}` | {tables} | {', '.join(names) or '— (the uri only)'} |")
     lines += ["", "| option | value | what it does |", "| --- | --- | --- |"]
-    for name, (values, docs) in sorted(meaning.items()):
+    for (name, values), docs in sorted(meaning.items()):
         lines.append(f"| `{name}` | {values} | {'; '.join(docs)} |")
     return "\n".join(lines) + "\n"
 

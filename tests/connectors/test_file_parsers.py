@@ -224,7 +224,7 @@ def test_gpu_truncated_file_is_a_source_error(tmp_path):
 def test_self_hosted_malformed_line_names_file_and_line(tmp_path):
     f = tmp_path / "requests-2026-11-10.jsonl"
     f.write_text(json.dumps({"request_id": "r1", "model": "m"}) + "\n")
-    with pytest.raises(SourceError, match=rf"^self_hosted_requests: {f}:1: malformed request log line \(KeyError"):
+    with pytest.raises(SourceError, match=rf"^self_hosted_requests: {f}:1: started_at \('arrival_time'\): missing$"):
         self_hosted.read_requests(str(tmp_path), *DAY)
 
 

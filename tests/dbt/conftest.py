@@ -6,6 +6,9 @@ import json
 import pytest
 
 from real_data import (
+    AZURE_LLM,
+    AZURE_LLM_HOST,
+    AZURE_LLM_MODEL,
     FOCUS_FLEX,
     FOCUS_SAMPLE,
     GENTD26,
@@ -37,4 +40,6 @@ def real_run(shared_data, tmp_path_factory) -> PublishedRun:
         # the spec's examples name no currency: the source option says which (recorded per row)
         f"{{name: spec-examples, type: focus_files, uri: '{d / FOCUS_FLEX}', billing_currency: USD}}",
         f"{{name: gentd26, type: gpu_telemetry, uri: '{d / GENTD26}', format: alibaba_gentd26}}",
+        f"{{name: azure-llm, type: self_hosted_requests, uri: '{d / AZURE_LLM}', format: azure_llm_trace, "
+        f"constants: {{model: {AZURE_LLM_MODEL}, host: {AZURE_LLM_HOST}}}}}",
     ])

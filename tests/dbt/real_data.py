@@ -7,8 +7,9 @@ zone or the warehouse itself: a check that would reject the real files must fail
 
 `real_run` (conftest.py) is one session-wide run over billing exports (legacy CUR, the official
 FOCUS sample, the FOCUS 1.2 spec's commitment examples), agent transcripts (tau-bench, SWE-agent),
-a small LiteLLM gateway log and the GenTD26 GPU trace, together: a run with agent traces must not
-block the billing sources beside it.
+a small LiteLLM gateway log, the GenTD26 GPU trace and the Azure LLM inference trace (model-server
+requests, format azure_llm_trace), together: a run with agent traces must not block the billing
+sources beside it.
 """
 from __future__ import annotations
 
@@ -26,9 +27,12 @@ LEGACY_CUR = "billing/aws-cur-legacy-csv/sample-anonymous-aws-export-dataset.csv
 FOCUS_SAMPLE = "focus/official-FOCUS-1.0/focus_sample.csv"
 FOCUS_FLEX = "focus/spec-examples-v1.2/commitment_discount_flexibility"
 GENTD26 = "gpu-traces/alibaba-gentd26"
+AZURE_LLM = "gpu-traces/azure-llm-inference-2023"
+# The Azure trace names no model and no server: the source's constants say what to call them.
+AZURE_LLM_MODEL, AZURE_LLM_HOST = "azure-llm-unnamed", "azure-llm-trace"
 # The GenTD26 trace's anonymised times fall on 2022-09-11/12, the spec examples are dated 2023-01,
-# the legacy CUR 2023-11, the FOCUS sample 2024-09/10; the agent runs carry no dates (started_at)
-# and the gateway log is dated inside the window.
+# the legacy CUR 2023-11, the Azure LLM inference trace 2023-11-16 18:15–19:14, the FOCUS sample
+# 2024-09/10; the agent runs carry no dates (started_at) and the gateway log is dated inside the window.
 REAL_START, REAL_END = "2022-09-11", "2024-10-31"
 
 # A LiteLLM SpendLogs export (JSON lines): a failed attempt and a retry of one session, and a

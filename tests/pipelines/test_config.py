@@ -134,6 +134,15 @@ def test_dates_stay_text_as_written(tmp_path):
     ("{name: a, type: aws_cur, uri: s3://b/p, role_arn: billing-read}",
      "sources[0].role_arn: 'billing-read' must look like arn:aws:iam::123456789012:role/billing-read"),
     ("{name: a, type: gcp_billing, uri: /x, page_size: 0}", "sources[0].page_size: 0 must be a whole number ≥ 1"),
+    ("{name: a, type: self_hosted_requests, uri: /x, columns: {modle: model_name}}",
+     "sources[0].columns: 'modle' is not one of request_id, task_id, application, model, host, gpu_uuids, started_at, "
+     "finished_at, prompt_tokens, completion_tokens, status, duration_s; did you mean 'model'?"),
+    ("{name: a, type: self_hosted_requests, uri: /x, constants: [host]}",
+     "sources[0].constants: ['host'] must be a mapping, e.g. {request_id: b}"),
+    ("{name: a, type: self_hosted_requests, uri: /x, constants: {host: }}",
+     "sources[0].constants: host: None must be a text or a number"),
+    ("{name: a, type: self_hosted_requests, uri: /x, format: azure_trace}",
+     "sources[0].format: 'azure_trace' is not one of aispend, vllm, azure_llm_trace; did you mean 'azure_llm_trace'?"),
     ("{name: a, type: aws_cru, uri: /x}",
      "sources[0].type: unknown type 'aws_cru' (one of aws_cur, aws_cur_legacy, gcp_billing, openai, anthropic, "
      "otel_traces, gpu_telemetry, dcgm_metrics, self_hosted_requests, focus_files, aws_focus, litellm_logs, "
@@ -153,12 +162,15 @@ sources:
      catalog_services: [Compute Engine], currency: EUR}
   - {name: a, type: anthropic, uri: http://x, admin_key_env: K, claude_code: "no", refetch_days: 0}
   - {name: s3, type: gpu_telemetry, uri: s3://b/gpu, role_arn: "arn:aws:iam::123456789012:role/r", format: collector}
+  - {name: t, type: self_hosted_requests, uri: /x, format: vllm, columns: {duration_s: ms(latency)},
+     constants: {host: h1, duration_s: 0.5}}
 """))
     assert [s.options for s in cfg.sources] == [
         {"catalog": True, "anonymous": False, "page_size": 500, "catalog_services": ["Compute Engine"],
          "currency": "EUR"},
         {"admin_key_env": "K", "claude_code": False, "refetch_days": 0},
-        {"role_arn": "arn:aws:iam::123456789012:role/r", "format": "collector"}]
+        {"role_arn": "arn:aws:iam::123456789012:role/r", "format": "collector"},
+        {"format": "vllm", "columns": {"duration_s": "ms(latency)"}, "constants": {"host": "h1", "duration_s": "0.5"}}]
 
 
 def test_alerts_block_is_rejected_not_ignored(tmp_path):
@@ -204,5 +216,5 @@ def test_readme_example_config_is_valid(tmp_path):
     example = re.search(r"## Configuration: `aispend.yaml`\n\n```yaml\n(.*?)```", README.read_text(), re.S).group(1)
     (tmp_path / "aispend.yaml").write_text(example)
     cfg = load_config(tmp_path / "aispend.yaml")
-    assert len(cfg.sources) == 18 and cfg.start_date == "2026-08-18"
+    assert len(cfg.sources) == 21 and cfg.start_date == "2026-08-18"
     assert {s.type for s in cfg.sources} == set(SOURCE_TYPES)

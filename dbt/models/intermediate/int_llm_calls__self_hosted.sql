@@ -47,7 +47,8 @@ select
     application_teams.team                                  as team,
     requests.application,
     cast(null as varchar)                                   as agent,
-    case when requests.status = 'ok' then 'ok' else 'error' end as status,
+    -- native 'ok'; vLLM's finish reasons 'stop' / 'length' are answers too ('abort' is not)
+    case when lower(requests.status) in ('ok', 'stop', 'length') then 'ok' else 'error' end as status,
     cast(null as integer)                                   as depth,
     case when coalesce(request_cost.gpus_costed, 0) > 0
          then cast(request_cost.cost_usd as decimal(38, 10)) end as cost_usd,
