@@ -64,6 +64,13 @@ SCHEMAS = {"aws_cur": pa.schema(
        ("reservation_unused_amortized_upfront_fee_for_billing_period", _F), ("reservation_unused_recurring_fee", _F)]
     + [(c, pa.string()) for c in MAP_COLUMNS]
     + [("_extra", pa.string()), ("_source_uri", pa.string())])}
+# money and quantity columns under a plausible-range check (connectors.plausible), per source
+PLAUSIBLE = {"cost": ("line_item_unblended_cost", "line_item_blended_cost", "line_item_net_unblended_cost",
+                      "pricing_public_on_demand_cost", "savings_plan_savings_plan_effective_cost",
+                      "reservation_effective_cost", "savings_plan_total_commitment_to_date",
+                      "savings_plan_used_commitment", "reservation_unused_amortized_upfront_fee_for_billing_period",
+                      "reservation_unused_recurring_fee"),
+             "quantity": ("line_item_usage_amount",)}
 # A line item is useless without these (the GE suite's not_null keys): a file lacking one is rejected.
 REQUIRED = ("identity_line_item_id", "line_item_line_item_type", "line_item_usage_start_date",
             "line_item_usage_account_id", "line_item_product_code", "line_item_unblended_cost")

@@ -31,7 +31,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +51,11 @@ RAW_TABLE = "focus_lines"
 TS = pa.timestamp("us", tz="UTC")
 DEC = pa.decimal128(38, 18)
 MAP_FILE = Path(__file__).with_name("focus_columns.csv")
+# money and quantity columns under a plausible-range check (connectors.plausible), per source
+PLAUSIBLE = {"cost": ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ListUnitPrice",
+                      "ContractedUnitPrice", "PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice",
+                      "PricingCurrencyContractedUnitPrice"),
+             "quantity": ("ConsumedQuantity", "PricingQuantity", "CommitmentDiscountQuantity")}
 NULL_TOKENS = ["", "NULL", "null", "Null"]
 _SUFFIXES = (".csv", ".gz", ".parquet")
 _TYPES = {"string": pa.string(), "decimal": DEC, "timestamp": TS}
@@ -155,11 +160,22 @@ def _to_timestamp(col, source: str, where: str, name: str) -> pa.Array:
                           f"column {name}: unparseable datetime {value[:-1]!r} in data row {row}") from None
 
 
+# DECIMAL(38,18) holds |x| < 1e20; the context is wide enough that quantizing any such value is exact
+_DEC_CONTEXT = Context(prec=60)
+_DEC_LIMIT = Decimal(10) ** (DEC.precision - DEC.scale)
+
+
+class _Overflow(ValueError):
+    pass
+
+
 def _decimal_from_text(v: str) -> Decimal:
     d = Decimal(v.strip())
     if not d.is_finite():
         raise InvalidOperation(v)
-    return d.quantize(Decimal("1e-18"))
+    if abs(d) >= _DEC_LIMIT:
+        raise _Overflow(v)
+    return d.quantize(Decimal("1e-18"), context=_DEC_CONTEXT)
 
 
 def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
@@ -172,10 +188,13 @@ def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
         except pa.ArrowInvalid:
             pass  # scale > 18: round through Python's Decimal below
     text = pc.utf8_trim_whitespace(_as_text(col))  # a float goes through its shortest repr, not binary
-    try:
-        return text.cast(DEC)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
+    # pyarrow's text → decimal cast wraps exponent notation beyond the precision without an error
+    # ('1e30' → 18960114910927365649.47…): such values go through Python's Decimal, which is exact
+    if not pc.any(pc.match_substring_regex(text, "[eE]")).as_py():
+        try:
+            return text.cast(DEC)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     values = []
     for i, v in enumerate(text.to_pylist()):
         if v is None:
@@ -183,6 +202,9 @@ def _to_decimal(col, source: str, where: str, name: str) -> pa.Array:
             continue
         try:
             values.append(_decimal_from_text(v))
+        except _Overflow:
+            raise SourceError(source, where, f"data row {i + 1}, column {name}: {v!r} overflows DECIMAL(38,18) "
+                                             f"(|value| < 1e20)") from None
         except (InvalidOperation, ValueError):
             raise SourceError(source, where, f"column {name}: not a number {v!r} in data row {i + 1}") from None
     return pa.array(values, DEC)

@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from connectors import plausible
 from connectors._files import json_lines, list_files
 from connectors.errors import SourceError
 from connectors.rawzone import conform
@@ -78,6 +79,11 @@ FIELDS = {
 KV_COLUMNS = ("labels", "system_labels")
 REQUIRED = ("billing_account_id", "service", "sku", "cost", "invoice", "usage_start_time")
 SUFFIXES = (".jsonl", ".json", ".parquet")
+# money and quantity fields under a plausible-range check (connectors.plausible), per source;
+# credits[].amount is money too
+PLAUSIBLE = {"cost": ("cost", "cost_at_list", "price.effective_price"),
+             "quantity": ("usage.amount", "usage.amount_in_pricing_units", "price.pricing_unit_quantity")}
+_INVOICE_MONTH = re.compile(r"^\d{4}(0[1-9]|1[0-2])$")
 
 
 def _dig(obj, path):
@@ -142,13 +148,29 @@ def _rows(uri: str) -> Iterator[tuple[str, str, dict]]:
         missing = [k for k in REQUIRED if k not in row]
         if missing:
             raise SourceError(SOURCE, where, f"missing required field(s) {', '.join(missing)}")
+        # the month is the row's partition: a row without a real one would belong to none and be lost
+        month = _dig(row, "invoice.month")
+        if not _INVOICE_MONTH.match(str(month)):
+            raise SourceError(SOURCE, where, f"invoice.month {month!r} is not a month (YYYYMM)")
         yield f, where, row
+
+
+def _plausible(rows: Iterable[tuple[str, str, dict]], limits: plausible.Limits) -> Iterator[tuple[str, dict]]:
+    """(source_uri, row) of (source_uri, where, row), each row's money and quantities checked."""
+    for uri, where, row in rows:
+        for kind, paths in PLAUSIBLE.items():
+            for path in paths:
+                plausible.check_value(_dig(row, path), SOURCE, where, path, kind, limits)
+        for c in row.get("credits") or []:
+            if isinstance(c, dict):
+                plausible.check_value(c.get("amount"), SOURCE, where, "credits.amount", "cost", limits)
+        yield uri, row
 
 
 def discover(uri: str) -> list[str]:
     """Invoice months present in the export files at `uri` (directory, file or glob), as 'YYYY-MM'."""
     months = {str(_dig(r, "invoice.month")) for _, _, r in _rows(uri)}
-    return sorted(f"{m[:4]}-{m[4:6]}" for m in months if m and m != "None")
+    return sorted(f"{m[:4]}-{m[4:6]}" for m in months)
 
 
 def rows_to_table(rows: Iterable[tuple[str, dict]], source: str = SOURCE) -> pa.Table:
@@ -186,12 +208,12 @@ def rows_to_table(rows: Iterable[tuple[str, dict]], source: str = SOURCE) -> pa.
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def read_month(uri: str, period: str) -> pa.Table:
+def read_month(uri: str, period: str, limits: plausible.Limits = plausible.DEFAULT) -> pa.Table:
     """Rows invoiced in `period` ('YYYY-MM') from the export files at `uri`, flattened to ``gcp_billing``."""
     want = period.replace("-", "")
-    picked = ((f, r) for f, _, r in _rows(uri) if str(_dig(r, "invoice.month")) == want)
+    picked = ((f, w, r) for f, w, r in _rows(uri) if str(_dig(r, "invoice.month")) == want)
     try:
-        return rows_to_table(picked)
+        return rows_to_table(_plausible(picked, limits))
     except SourceError as e:
         if e.where in SCHEMAS["gcp_billing"].names:  # a column-level type error: say which month
             raise SourceError(SOURCE, uri, f"invoice month {period}: column {e.where}: {e.problem}") from None
@@ -311,15 +333,15 @@ def bq_months(client, table: BigQueryTable) -> dict[str, MonthState]:
     with _bq_errors(table, "listing invoice months"):
         for row in client.query_and_wait(MONTHS_SQL.format(table=table.sql_name)):
             m = str(row["invoice_month"])
-            if len(m) != 6 or not m.isdigit():
-                raise SourceError(SOURCE, table.uri, f"invoice.month {m!r} is not YYYYMM")
+            if not _INVOICE_MONTH.match(m):
+                raise SourceError(SOURCE, table.uri, f"invoice.month {m!r} is not a month (YYYYMM)")
             out[f"{m[:4]}-{m[4:]}"] = MonthState(f"{m[:4]}-{m[4:]}", _ts(row["max_export_time"]),
                                                  int(row["row_count"]))
     return out
 
 
 def _bq_rows(client, table: BigQueryTable, state: MonthState, after: datetime,
-             page_size: int | None) -> pa.Table:
+             page_size: int | None, limits: plausible.Limits = plausible.DEFAULT) -> pa.Table:
     from google.cloud import bigquery
 
     params = [bigquery.ScalarQueryParameter("invoice_month", "STRING", state.period.replace("-", "")),
@@ -330,9 +352,10 @@ def _bq_rows(client, table: BigQueryTable, state: MonthState, after: datetime,
         rows = client.query_and_wait(ROWS_SQL.format(table=table.sql_name), job_config=config,
                                      page_size=page_size)
         # Row.items() deep-copies every value; rows are ours alone, so index by key instead
-        pairs = ((table.uri, {k: r[k] for k in r.keys()}) for r in rows)
+        triples = ((table.uri, f"{table.uri} invoice month {state.period} row {n}", {k: r[k] for k in r.keys()})
+                   for n, r in enumerate(rows, 1))
         try:
-            return rows_to_table(pairs)
+            return rows_to_table(_plausible(triples, limits))
         except SourceError as e:
             if e.where in SCHEMAS["gcp_billing"].names:  # a column-level type error: say which table and month
                 raise SourceError(SOURCE, table.uri, f"invoice month {state.period}: column {e.where}: "
@@ -341,7 +364,7 @@ def _bq_rows(client, table: BigQueryTable, state: MonthState, after: datetime,
 
 
 def bq_read_month(client, table: BigQueryTable, state: MonthState, previous: pa.Table | None = None,
-                  page_size: int | None = None) -> pa.Table:
+                  page_size: int | None = None, limits: plausible.Limits = plausible.DEFAULT) -> pa.Table:
     """The invoice month's rows up to ``state.max_export_time``: old ∪ rows newer than the watermark.
 
     `previous` is the month's raw partition (any extra lineage columns are dropped). Without it, or
@@ -352,7 +375,7 @@ def bq_read_month(client, table: BigQueryTable, state: MonthState, previous: pa.
         old = conform(previous, schema)  # drops lineage columns; a column added since → null
         watermark = pc.max(old.column("export_time")).as_py()
         if watermark is not None and watermark <= state.max_export_time:
-            new = _bq_rows(client, table, state, watermark, page_size)
+            new = _bq_rows(client, table, state, watermark, page_size, limits)
             if old.num_rows + new.num_rows == state.rows:
                 return pa.concat_tables([old, new])
-    return _bq_rows(client, table, state, EPOCH, page_size)
+    return _bq_rows(client, table, state, EPOCH, page_size, limits)

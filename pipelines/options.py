@@ -174,6 +174,18 @@ def refetch_option(default: int) -> Option:
                       "(providers and writers that finalise days late)")
 
 
+def plausible_options() -> tuple[Option, ...]:
+    """`max_abs_cost` / `max_abs_quantity`: the per-line bounds of a billing source's money and
+    quantity columns (connectors.plausible: defaults and why)."""
+    from connectors import plausible
+
+    return (Option(plausible.COST_OPTION, "int", default=plausible.DEFAULT_MAX_ABS_COST, min=1,
+                   doc="largest plausible absolute cost of one line, in its billing currency: a value beyond it stops "
+                       "the load naming file, row and column (raise it for JPY, KRW, ...)"),
+            Option(plausible.QUANTITY_OPTION, "int", default=plausible.DEFAULT_MAX_ABS_QUANTITY, min=1,
+                   doc="largest plausible absolute usage quantity of one line, in the export's unit"))
+
+
 def build_registry(specs: Iterable[Any], declared: Mapping[str, tuple[Option, ...]]) -> dict[str, SourceType]:
     """Source types from the ingest specs (a spec's `source_types`; a global catalogue, i.e. a
     `snapshot` spec, is no configurable type), each with its declared options; a daily type also

@@ -4,7 +4,9 @@ Every ingest asset reports, per configured source it read, the rows it loaded an
 it wrote or skipped as unchanged (`sources` materialization metadata, see
 `pipelines.ingest._factory.source_metadata`). `aispend run` sums them into its closing report and
 warns about every source that produced no rows, saying whether it was unchanged since the last
-load or nothing was found. `require_some_data` stops the dbt build (and so the publish) when not
+load or nothing was found. Negative Usage lines a billing source loaded (allowed: providers book
+credits, refunds and corrections that way) are counted and summed under the source's line, so a
+sign flip in an export is seen. `require_some_data` stops the dbt build (and so the publish) when not
 one configured source holds a row in the raw zone: a run that loaded nothing must not replace the
 warehouse with empty marts.
 """
@@ -30,6 +32,9 @@ class SourceCounts:
     partitions_written: int = 0
     partitions_unchanged: int = 0
     partitions_without_export: int = 0
+    negative_usage_lines: int = 0
+    negative_usage_amount: float = 0.0
+    negative_usage_currency: str | None = None
 
 
 def sum_counts(per_asset: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str, SourceCounts]:
@@ -40,6 +45,13 @@ def sum_counts(per_asset: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str
             acc = out.setdefault(name, SourceCounts())
             for k in COUNTS:
                 setattr(acc, k, getattr(acc, k) + int(c.get(k, 0) or 0))
+            n = int(c.get("negative_usage_lines", 0) or 0)
+            if n:
+                currency = c.get("negative_usage_currency")
+                acc.negative_usage_currency = (currency if not acc.negative_usage_lines
+                                               or acc.negative_usage_currency == currency else None)
+                acc.negative_usage_lines += n
+                acc.negative_usage_amount += float(c.get("negative_usage_amount", 0) or 0)
     return out
 
 
@@ -60,6 +72,8 @@ def report(cfg: AispendConfig, counts: Mapping[str, SourceCounts],
                 f"{c.partitions_unchanged} unchanged")
         table.append(line + (f", {c.partitions_without_export} without a complete export"
                              if c.partitions_without_export else ""))
+        if c.negative_usage_lines:
+            table.append(f"      {negative_usage(c)}")
         if c.rows:
             continue
         what = f"source '{src.name}' ({src.type})"
@@ -71,6 +85,14 @@ def report(cfg: AispendConfig, counts: Mapping[str, SourceCounts],
             warnings.append(f"WARNING: {what}: no rows found{f' for {span}' if span else ''} under {src.uri}; "
                             "check its uri and start_date")
     return table, warnings
+
+
+def negative_usage(c: SourceCounts) -> str:
+    """'3 negative Usage lines, −5,000.00 USD (credits, refunds or corrections; loaded as exported)'."""
+    n = c.negative_usage_lines
+    amount = f"−{abs(c.negative_usage_amount):,.2f} {c.negative_usage_currency or '(several currencies)'}"
+    return (f"{n} negative Usage line{'' if n == 1 else 's'}, {amount} "
+            "(credits, refunds or corrections; loaded as exported)")
 
 
 def partitions(n: int) -> str:

@@ -79,6 +79,9 @@ class RawSpec:
     # daily sources whose provider finalises days late: every run also re-reads this many days
     # before the first requested one (source option `refetch_days` overrides)
     refetch_days: int = 0
+    # lines that are allowed but worth a word in the run summary: rows -> (count, amount, currency
+    # or None when mixed), e.g. negative Usage lines (credits, refunds, corrections)
+    negative_usage: Callable[[pa.Table], tuple[int, float, str | None]] | None = None
 
     @property
     def source_types(self) -> tuple[str, ...]:
@@ -213,6 +216,16 @@ def _source_pieces(spec: RawSpec, cfg: AispendConfig, src: SourceConfig, keys: l
             yield _Piece(src.name, k, export.fingerprint, spec.schema.empty_table())
 
 
+def _add_negatives(acc: dict, count: int, amount: float, currency: str | None) -> None:
+    """Sum one piece's negative Usage lines into a source's `negative_usage_*` metadata."""
+    if not count:
+        return
+    before = acc.get("negative_usage_currency", currency) if acc else currency
+    acc["negative_usage_lines"] = acc.get("negative_usage_lines", 0) + count
+    acc["negative_usage_amount"] = acc.get("negative_usage_amount", 0.0) + amount
+    acc["negative_usage_currency"] = currency if currency == before else None
+
+
 def _piece_with_partition(p: _Piece) -> pa.Table:
     return p.table.append_column("_partition", pa.repeat(pa.scalar(p.key, pa.string()), p.table.num_rows))
 
@@ -304,6 +317,7 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
         staged: dict[tuple[str, str], rawzone.StagedPartition] = {}
         fingerprints: dict[tuple[str, str], str | None] = {}
         rows_by_source: dict[str, int] = {}
+        negatives: dict[str, dict] = {}
         validated, expectations = 0, 0
         pending: list[pa.Table] = []  # slim rows staged but not yet validated
         sample: pa.Table | None = None  # whole rows for the column-level checks
@@ -336,6 +350,8 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
                 sp.write(p.table)
                 fingerprints[(p.source, p.key)] = p.fingerprint
                 rows_by_source[p.source] = rows_by_source.get(p.source, 0) + p.table.num_rows
+                if spec.negative_usage is not None and p.table.num_rows:
+                    _add_negatives(negatives.setdefault(p.source, {}), *spec.negative_usage(p.table))
                 pending.append(slim(spec.raw_table, whole))
                 if sum(t.num_rows for t in pending) >= VALIDATE_ROWS:
                     yield from check(pa.concat_tables(pending))
@@ -362,7 +378,8 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
                                  "partitions_unchanged": sum(1 for k in skips.unchanged
                                                              if k.startswith(f"{src.name}/")),
                                  "partitions_without_export": sum(1 for k in skips.absent
-                                                                  if k.startswith(f"{src.name}/"))}
+                                                                  if k.startswith(f"{src.name}/")),
+                                 **negatives.get(src.name, {})}
                       for src in cfg.sources_of_type(*spec.source_types)}
         yield dg.MaterializeResult(metadata={
             "rows": sum(rows_by_source.values()),

@@ -1,10 +1,13 @@
 """AWS Data Exports (CUR 2.0) and legacy CUR CSV → raw `aws_cur`, per billing period, manifest-driven."""
 
+import pyarrow as pa
+
 from connectors import aws_cur as conn
 from connectors import aws_cur_legacy as legacy
+from connectors import plausible
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import MonthlyExport, RawSpec
-from pipelines.options import Option
+from pipelines.options import Option, plausible_options
 
 # source type → connector module (same discover/read_period contract, same raw table)
 READERS = {"aws_cur": conn, "aws_cur_legacy": legacy}
@@ -33,16 +36,28 @@ def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
     # A period is offered only when its manifest is complete; its fingerprint lets an unchanged
     # manifest be skipped without downloading, and a changed one (restatement) replace the period.
     reader, client = READERS[src.type], s3_client(src)
-    return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: reader.read_period(p, s3_client=client),
-                                            read_batches=lambda p=p: reader.iter_period(p, s3_client=client))
+    limits = plausible.Limits.from_options(src.options)
+
+    def batches(p):
+        return plausible.check_batches(reader.iter_period(p, s3_client=client), src.type, conn.PLAUSIBLE, limits)
+
+    return {p.billing_period: MonthlyExport(p.fingerprint, lambda p=p: _concat(batches(p)),
+                                            read_batches=lambda p=p: batches(p))
             for p in reader.discover(src.uri, s3_client=client)}
 
 
-OPTIONS = {"aws_cur": aws_options(), "aws_cur_legacy": aws_options()}
+def _concat(tables) -> pa.Table:
+    tables = list(tables)
+    return pa.concat_tables(tables) if tables else conn.SCHEMAS["aws_cur"].empty_table()
+
+
+OPTIONS = {"aws_cur": aws_options() + plausible_options(), "aws_cur_legacy": aws_options() + plausible_options()}
 
 SPECS = [RawSpec(
     raw_table="aws_cur", source_type="aws_cur", extra_source_types=("aws_cur_legacy",), cadence="monthly",
     schema=conn.SCHEMAS["aws_cur"], monthly_discover=_discover,
+    negative_usage=lambda t: plausible.negative_usage(t, "line_item_line_item_type", "line_item_unblended_cost",
+                                                      "line_item_currency_code"),
     description="AWS CUR 2.0 line items as exported (CUR 2.0 Parquet / gzip CSV, or legacy CUR CSV "
                 "renamed to CUR 2.0 columns; one folder per billing period; a restated period "
                 "replaces the previous load). Feeds focus_costs for AWS spend incl. GPU instances "

@@ -2,10 +2,10 @@
 with ``catalog: true``, the Cloud Billing Catalog's GPU/TPU list prices → raw `gcp_catalog_skus`."""
 
 from connectors import gcp_billing as conn
-from connectors import gcp_catalog
+from connectors import gcp_catalog, plausible
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import MonthlyExport, RawSpec
-from pipelines.options import Option
+from pipelines.options import Option, plausible_options
 
 
 def _bigquery(src: SourceConfig) -> dict[str, MonthlyExport]:
@@ -17,10 +17,12 @@ def _bigquery(src: SourceConfig) -> dict[str, MonthlyExport]:
                             billing_project=src.options.get("billing_project"))
     page_size = src.options.get("page_size")
     page_size = int(page_size) if page_size else None
+    limits = plausible.Limits.from_options(src.options)
     return {m: MonthlyExport(
         st.fingerprint,
-        read=lambda st=st: conn.bq_read_month(client, table, st, page_size=page_size),
-        read_incremental=lambda prev, st=st: conn.bq_read_month(client, table, st, prev, page_size=page_size),
+        read=lambda st=st: conn.bq_read_month(client, table, st, page_size=page_size, limits=limits),
+        read_incremental=lambda prev, st=st: conn.bq_read_month(client, table, st, prev, page_size=page_size,
+                                                                limits=limits),
     ) for m, st in conn.bq_months(client, table).items()}
 
 
@@ -28,7 +30,8 @@ def _discover(src: SourceConfig) -> dict[str, MonthlyExport]:
     if conn.is_bigquery(src.uri):
         return _bigquery(src)
     # Files carry no manifest: a month is re-read every run (late credits land in old months).
-    return {m: MonthlyExport(None, lambda m=m: conn.read_month(src.uri, m)) for m in conn.discover(src.uri)}
+    limits = plausible.Limits.from_options(src.options)
+    return {m: MonthlyExport(None, lambda m=m: conn.read_month(src.uri, m, limits)) for m in conn.discover(src.uri)}
 
 
 def _catalog(src: SourceConfig):
@@ -54,6 +57,7 @@ OPTIONS = {"gcp_billing": (
            default=gcp_catalog.DEFAULT_ENDPOINT),
     Option("currency", "str", "with catalog: ISO 4217 currency of the list prices (default: the API's, USD)",
            pattern=r"[A-Z]{3}", example="USD"),
+    *plausible_options(),
 )}
 
 SPECS = [RawSpec(
