@@ -15,6 +15,7 @@ import pytest
 from connectors.aws_cur import _Store
 from connectors.errors import SourceError
 from pipelines.cli import main
+from test_ingest_aws import _upload, moto_endpoint  # noqa: F401  (moto_endpoint: a pytest fixture)
 from test_sensors import NAME, write_period
 
 # a file outside every export root whose lines must never reach an error message
@@ -78,6 +79,34 @@ def test_legacy_manifest_report_key_climbing_out_of_the_report_is_refused(tmp_pa
     assert "TOPSECRET" not in err
     assert (f"aws_cur_legacy: {manifest}: manifest lists a data file outside the export root {report}: "
             f"s3://b/{bad}") in err
+    assert not (home / "warehouse" / "aispend.duckdb").exists()
+
+
+def test_cur_manifest_on_s3_cannot_send_the_run_to_another_bucket(moto_endpoint, tmp_path, capsys,  # noqa: F811
+                                                                   monkeypatch):
+    """Before, an entry without the export name was fetched as written: any object the role can read."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    for bucket in ("billing", "payroll"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket="payroll", Key="2026/salaries.csv", Body=_secret(tmp_path).read_bytes())
+    local = tmp_path / "v1" / NAME
+    write_period(local, "2026-10", [[1.0, 2.0]])
+    manifest = local / "metadata" / "BILLING_PERIOD=2026-10" / f"{NAME}-Manifest.json"
+    m = json.loads(manifest.read_text())
+    m["dataFiles"].append("s3://payroll/2026/salaries.csv")
+    manifest.write_text(json.dumps(m))
+    _upload(s3, local, "billing", "cur2")
+
+    rc, out, err, home = _run(tmp_path, capsys, monkeypatch, f"{{name: payer, type: aws_cur, uri: "
+                              f"'s3://billing/cur2/{NAME}', endpoint_url: '{moto_endpoint}'}}")
+
+    assert rc == 1
+    assert "TOPSECRET" not in err
+    root = f"s3://billing/cur2/{NAME}"
+    assert (f"aws_cur: {root}/metadata/BILLING_PERIOD=2026-10/{NAME}-Manifest.json: manifest lists a data file "
+            f"outside the export root {root}: s3://payroll/2026/salaries.csv") in err
     assert not (home / "warehouse" / "aispend.duckdb").exists()
 
 
