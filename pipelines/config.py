@@ -235,7 +235,7 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
     whatif_keep = raw.get("whatif_keep", WHATIF_KEEP)
     if isinstance(whatif_keep, bool) or not isinstance(whatif_keep, int) or whatif_keep < 1:
         raise ConfigError(f"{p}: whatif_keep: {whatif_keep!r} must be a whole number ≥ 1 (what-if copies kept)")
-    home_mode = os.environ.get("AISPEND_HOME_MODE") or raw.get("home_mode", "private")
+    home_mode = home_mode_from_env() if os.environ.get("AISPEND_HOME_MODE") else raw.get("home_mode", "private")
     if home_mode not in HOME_MODES:
         raise ConfigError(f"{p}: home_mode: {home_mode!r} must be one of {', '.join(HOME_MODES)} "
                           "(private: owner only; group: also readable by the home's group)")

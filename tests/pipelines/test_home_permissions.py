@@ -68,6 +68,10 @@ def test_home_mode_is_validated_and_the_env_var_overrides_it(tmp_path, monkeypat
     assert load_config(cfg).home_mode == "group"
     monkeypatch.setenv("AISPEND_HOME_MODE", "private")
     assert load_config(cfg).home_mode == "private"
+    monkeypatch.setenv("AISPEND_HOME_MODE", "public")
+    with pytest.raises(ConfigError, match=r"^AISPEND_HOME_MODE: 'public' must be one of private, group$"):
+        load_config(cfg)
+    monkeypatch.delenv("AISPEND_HOME_MODE")
     cfg.write_text("home_mod: group\n")
     with pytest.raises(ConfigError, match=r"home_mod: unknown top-level key .*did you mean 'home_mode'\?"):
         load_config(cfg)
