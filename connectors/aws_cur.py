@@ -160,20 +160,32 @@ class _Store:
             raise SourceError(self.source, uri, "file listed in the manifest is missing")
         return uri
 
-    def resolve_data_file(self, data_file: str, export_name: str) -> str:
-        """Map a manifest's data file (an s3 URI) onto this store.
+    def resolve_data_file(self, data_file: str, export_name: str, manifest: str) -> str:
+        """Map a manifest's data file (an s3 URI) onto this store, confined to the export root.
 
         The part after ``/<export-name>/`` is relative to the export root, so a copy of the export
         (another bucket or prefix, or a local directory) reads its own files, not the original's.
+        A manifest is data: an entry that would leave the root (``..`` or ``.`` segments, an
+        absolute path, another bucket or prefix) is an error naming only the manifest and the entry,
+        and is never opened (a local ``../../etc/passwd`` used to be read, and its CSV parse error
+        printed a line of it).
         """
+        if not isinstance(data_file, str):
+            raise SourceError(self.source, manifest, f"manifest lists a data file that is not a string: {data_file!r}")
         marker = f"/{export_name}/"
+        root = self.uri + "/"
         if marker in data_file:
             rel = data_file.split(marker, 1)[1]
         elif self.is_s3:
-            return data_file
+            # no export name in the entry: it must already lie under this source's bucket/prefix
+            rel = data_file[len(root):] if data_file.startswith(root) else None
         else:
             rel = "data/" + data_file.split("/data/", 1)[-1]
-        return f"{self.uri}/{rel}" if self.is_s3 else str(Path(self.uri) / rel)
+        if rel is None or not rel or rel.startswith("/") or "\0" in rel \
+                or any(part in (".", "..") for part in rel.split("/")):
+            raise SourceError(self.source, manifest,
+                              f"manifest lists a data file outside the export root {self.uri}: {data_file}")
+        return root + rel if self.is_s3 else str(Path(self.uri) / rel)
 
 
 def s3_objects(uri: str, s3_client=None, suffixes: tuple[str, ...] = (), *, source: str = SOURCE,
@@ -218,7 +230,7 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
         if not isinstance(files, list) or not files:
             raise SourceError(SOURCE, m_uri, "manifest has no dataFiles (export incomplete?)")
         name = manifest.get("exportName") or Path(uri.rstrip("/")).name
-        data = tuple(store.resolve_data_file(f, name) for f in files)
+        data = tuple(store.resolve_data_file(f, name, m_uri) for f in files)
         out.append(ExportPeriod(period, m_uri, hashlib.sha256(raw).hexdigest(), data, uri))
     return out
 

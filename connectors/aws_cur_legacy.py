@@ -137,7 +137,8 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
             raise SourceError(SOURCE, m_uri, "manifest has no reportKeys (report incomplete?)")
         name = manifest.get("reportName") or Path(uri.rstrip("/")).name
         bucket = manifest.get("bucket") or "unknown-bucket"
-        data = tuple(store.resolve_data_file(f"s3://{bucket}/{k.lstrip('/')}", name) for k in keys)
+        data = tuple(store.resolve_data_file(f"s3://{bucket}/{k.lstrip('/')}", name, m_uri)
+                     for k in keys)
         out.append(ExportPeriod(period, m_uri, hashlib.sha256(raw).hexdigest(), data, uri))
     return out
 

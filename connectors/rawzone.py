@@ -87,7 +87,15 @@ def ensure_schema_file(home: Path, raw_table: str, schema: pa.Schema) -> Path:
 
 
 def partition_dir(home: Path, raw_table: str, source_name: str, partition_col: str, key: str) -> Path:
-    """``lake/raw/<raw_table>/source=<source_name>/<partition_col>=<key>``."""
+    """``lake/raw/<raw_table>/source=<source_name>/<partition_col>=<key>``.
+
+    Each part must be one plain folder name: a partition key can come from data (a billing period
+    read from a file), and ``../..`` or ``a/b`` in it would write, swap or delete outside the lake.
+    """
+    for what, value in (("raw table", raw_table), ("source name", source_name),
+                        ("partition column", partition_col), ("partition key", key)):
+        if not isinstance(value, str) or value in ("", ".", "..") or any(c in value for c in "/\\\0"):
+            raise ValueError(f"raw zone: {what} {value!r} is not a single folder name")
     return raw_root(home) / raw_table / f"source={source_name}" / f"{partition_col}={key}"
 
 

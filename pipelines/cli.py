@@ -13,7 +13,15 @@ import warnings
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from pipelines.config import WHATIF_KEEP, ConfigError, default_home, load_config, preflight
+from pipelines.config import (
+    WHATIF_KEEP,
+    ConfigError,
+    default_home,
+    home_mode_from_env,
+    load_config,
+    preflight,
+    secure_home,
+)
 
 
 def _instance(home: Path):
@@ -265,6 +273,7 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
     month_range = months or month_range
     windows = {"monthly": f"{month_range[0]}..{month_range[1]}", "daily": f"{day_range[0]}..{day_range[1]}"}
 
+    secure_home(home, cfg.home_mode)  # before the first file: the run log, Dagster storage, the lake
     log = RunLog(home, verbose)
     published_before = _warehouse_stamp(home)
     what = "loading the pipeline definitions"
@@ -346,6 +355,7 @@ def cmd_demo(args) -> int:
 
     home = Path(args.home).resolve() if args.home else default_home()
     os.environ["AISPEND_HOME"] = str(home)
+    secure_home(home, home_mode_from_env())
     org = home / "demo-org"
     t0 = time.monotonic()
     print(f"generating the synthetic organisation into {org} ...")
@@ -387,7 +397,8 @@ def config_and_home(args):
 def cmd_alert(args) -> int:
     from pipelines.alerts import write_digest
 
-    _, home = config_and_home(args)
+    cfg, home = config_and_home(args)
+    secure_home(home, cfg.home_mode if cfg else home_mode_from_env(), create=False)
     week_ending = parse_day(args.week_ending, "--week-ending") if args.week_ending else None
     path, text = write_digest(home, week_ending=week_ending)
     print(text)
@@ -468,6 +479,7 @@ def cmd_whatif(args) -> int:
     from pipelines.whatif import WhatIfError, compare, prune_copies, run_whatif, whatif_dir
 
     cfg, home = config_and_home(args)
+    secure_home(home, cfg.home_mode if cfg else home_mode_from_env(), create=False)
     keep = cfg.whatif_keep if cfg else WHATIF_KEEP
     if args.keep is not None:
         if not args.keep.strip().isdigit() or int(args.keep) < 1:

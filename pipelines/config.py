@@ -17,6 +17,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,7 @@ import yaml
 
 from pipelines.options import OptionError, check_options, did_you_mean, parse_date
 
-TOP_LEVEL_KEYS = ("home", "start_date", "sources", "whatif_keep")
+TOP_LEVEL_KEYS = ("home", "home_mode", "start_date", "sources", "whatif_keep")
 WHATIF_KEEP = 3  # what-if copies kept under $AISPEND_HOME/whatif/ (whatif_keep / --keep)
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -61,6 +62,7 @@ class AispendConfig:
     start_date: str = "2025-01-01"  # required in a file with sources; this default only serves no-source definitions
     path: Path | None = None
     whatif_keep: int = WHATIF_KEEP
+    home_mode: str = "private"
 
     def sources_of_type(self, *types: str) -> list[SourceConfig]:
         return [s for s in self.sources if s.type in types]
@@ -94,6 +96,59 @@ _Loader.yaml_implicit_resolvers = {
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
+# home_mode → (mode of the home's folders, process umask). Bills and usage are the organisation's
+# business: nothing under the home is readable by other users of the host; `group` shares it read-only
+# with the home's group (e.g. a shared analyst group owning the folder).
+HOME_MODES = {"private": (0o700, 0o077), "group": (0o750, 0o027)}
+
+
+def home_mode_from_env() -> str:
+    """`AISPEND_HOME_MODE` (for commands run without a config file), else private."""
+    mode = os.environ.get("AISPEND_HOME_MODE") or "private"
+    if mode not in HOME_MODES:
+        raise ConfigError(f"AISPEND_HOME_MODE: {mode!r} must be one of {', '.join(HOME_MODES)}")
+    return mode
+
+
+def secure_home(home: Path, mode: str, *, create: bool = True) -> None:
+    """Make everything aispend writes under `home` 0600/0700 (``group``: 0640/0750) from now on.
+
+    Sets the process umask (files written later by DuckDB, Dagster, dbt, Parquet writers and renames
+    of them inherit it), creates the home, and sets its own mode. A home whose folder mode differs
+    (made before this setting, or switched between private and group) has every file and folder
+    under it re-moded once, so older files follow the setting too.
+    """
+    dir_mode, umask = HOME_MODES[mode]
+    os.umask(umask)
+    if create:
+        home.mkdir(parents=True, exist_ok=True)
+    elif not home.is_dir():
+        return
+    st_home = home.stat().st_mode
+    if st_home & 0o777 != dir_mode:
+        for root, dirs, files in os.walk(home):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                st = os.lstat(path)
+                if not stat.S_ISLNK(st.st_mode):
+                    os.chmod(path, _moded(st.st_mode, mode))
+        os.chmod(home, _moded(st_home, mode) | dir_mode)
+
+
+def set_home_file_mode(path: Path, mode: str) -> None:
+    """Give a file that was copied into the home with its source's mode the home's file mode."""
+    if path.is_file():
+        os.chmod(path, 0o666 & ~HOME_MODES[mode][1])
+
+
+def _moded(st_mode: int, mode: str) -> int:
+    """The owner's bits kept; the group gets read (+ execute where the owner has it) in group mode;
+    others nothing. A folder's setgid bit stays (it keeps new files in a shared group)."""
+    owner = st_mode & 0o700
+    setgid = st_mode & stat.S_ISGID if stat.S_ISDIR(st_mode) else 0
+    return setgid | owner | ((owner & 0o500) >> 3 if mode == "group" else 0)
+
+
 def default_home() -> Path:
     return Path(os.environ.get("AISPEND_HOME", "./data")).resolve()
 
@@ -105,7 +160,7 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
     Dagster definitions still load, e.g. for ``dg check defs`` on a fresh clone.
     """
     if path is None:
-        return AispendConfig(home=default_home(), sources=())
+        return AispendConfig(home=default_home(), sources=(), home_mode=home_mode_from_env())
     from pipelines.ingest import SOURCE_TYPES  # the registry lives beside the ingest specs
 
     p = Path(path)
@@ -180,8 +235,12 @@ def load_config(path: str | os.PathLike[str] | None) -> AispendConfig:
     whatif_keep = raw.get("whatif_keep", WHATIF_KEEP)
     if isinstance(whatif_keep, bool) or not isinstance(whatif_keep, int) or whatif_keep < 1:
         raise ConfigError(f"{p}: whatif_keep: {whatif_keep!r} must be a whole number ≥ 1 (what-if copies kept)")
+    home_mode = home_mode_from_env() if os.environ.get("AISPEND_HOME_MODE") else raw.get("home_mode", "private")
+    if home_mode not in HOME_MODES:
+        raise ConfigError(f"{p}: home_mode: {home_mode!r} must be one of {', '.join(HOME_MODES)} "
+                          "(private: owner only; group: also readable by the home's group)")
     return AispendConfig(home=home, sources=tuple(sources), start_date=start_date, path=p.resolve(),
-                         whatif_keep=whatif_keep)
+                         whatif_keep=whatif_keep, home_mode=home_mode)
 
 
 def preflight(cfg: AispendConfig) -> None:

@@ -10,6 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from connectors import rawzone
 from pipelines import warehouse
+from pipelines.config import set_home_file_mode
 from pipelines.dbt_args import (
     DBT_DIR,
     dbt_build_args,
@@ -84,7 +85,12 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         warehouse.build_path(cfg.home).parent.mkdir(parents=True, exist_ok=True)
         os.environ.update(dbt_env(cfg.home))
         args = dbt_build_args(dbt_vars())
-        yield from dbt.cli(args, context=context, target_path=dbt_target_path(cfg.home)).stream()
+        target = dbt_target_path(cfg.home)
+        invocation = dbt.cli(args, context=context, target_path=target)
+        # dagster-dbt seeds the target's partial_parse.msgpack with shutil.copy, which keeps the
+        # project copy's mode (0644) instead of the home's
+        set_home_file_mode(target / "partial_parse.msgpack", cfg.home_mode)
+        yield from invocation.stream()
 
     return aispend_dbt
 

@@ -1,13 +1,14 @@
 """Thin root loader: `dagster dev` / `dg check defs` / the CLI all get their definitions here."""
 
 import os
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines import partitions
 from pipelines.alerts import write_digest
-from pipelines.config import load_config
+from pipelines.config import load_config, secure_home
 from pipelines.dbt_args import DBT_DIR, dbt_executable
 from pipelines.dbt_assets import build_dbt_assets, build_publish_asset
 from pipelines.ingest import ALL_SPECS
@@ -33,6 +34,9 @@ def weekly_anomaly_job():
 
 def build_definitions(config_path: str | None = None, home: str | None = None) -> dg.Definitions:
     cfg = load_config(config_path)
+    # the Dagster path (`dagster dev`, the daemon's run workers) writes the home without the CLI:
+    # the same umask and home mode (not created here: loading definitions writes nothing)
+    secure_home(Path(home).resolve() if home else cfg.home, cfg.home_mode, create=False)
     monthly, daily = partitions.monthly(cfg.start_date), partitions.daily(cfg.start_date)
     raw_assets = [build_raw_asset(s, {"monthly": monthly, "daily": daily}.get(s.cadence)) for s in ALL_SPECS]
     dbt_defs = build_dbt_assets()

@@ -17,3 +17,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real reference data not found at {SHARED_DATA} (../shared/data beside the repository)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _restore_umask():
+    """`aispend` sets the process umask for its home (pipelines.config.secure_home); a test that
+    runs it in-process must not change the mode of files later tests write."""
+    import os
+
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from connectors import rawzone
 
@@ -138,3 +139,12 @@ def test_staged_partition_streams_parts_and_swaps_in_only_on_commit(tmp_path):
     sp2.discard()
     assert sorted(pq.read_table(final)["v"].to_pylist()) == [2, 3, 4]
     assert not any((tmp_path / "lake/_scratch/staging").iterdir())
+
+
+@pytest.mark.parametrize("source_name, key", [("aws", "../../../../outside"), ("aws", "2026-10/../../x"),
+                                              ("../aws", "2026-10"), ("aws", ".."), ("aws", "a\0b")])
+def test_partition_parts_from_data_cannot_leave_the_lake(tmp_path, source_name, key):
+    with pytest.raises(ValueError, match="is not a single folder name"):
+        rawzone.StagedPartition(tmp_path, "aws_cur", source_name, "billing_period", key,
+                                pa.schema([("x", pa.int64())]), "load-1")
+    assert not (tmp_path / "outside").exists()

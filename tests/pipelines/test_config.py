@@ -185,8 +185,8 @@ def test_alerts_block_is_rejected_not_ignored(tmp_path):
 def test_unknown_top_level_key_suggests_the_known_one(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, "start_dat: 2026-01-01\n"))
-    assert str(e.value).endswith("start_dat: unknown top-level key (one of home, start_date, sources, whatif_keep); "
-                                 "did you mean 'start_date'?")
+    assert str(e.value).endswith("start_dat: unknown top-level key (one of home, home_mode, start_date, sources, "
+                                 "whatif_keep); did you mean 'start_date'?")
 
 
 def test_registry_is_derived_from_the_ingest_specs():
