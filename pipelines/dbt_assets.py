@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from connectors import rawzone
-from pipelines import warehouse
+from pipelines import dbt_failures, warehouse
 from pipelines.dbt_args import (
     DBT_DIR,
     dbt_build_args,
@@ -84,7 +84,17 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         warehouse.build_path(cfg.home).parent.mkdir(parents=True, exist_ok=True)
         os.environ.update(dbt_env(cfg.home))
         args = dbt_build_args(dbt_vars())
-        yield from dbt.cli(args, context=context, target_path=dbt_target_path(cfg.home)).stream()
+        invocation = dbt.cli(args, context=context, target_path=dbt_target_path(cfg.home), raise_on_error=False)
+        yield from invocation.stream()
+        if not invocation.is_successful():
+            # dbt's own error says only that the CLI failed: name the tests that block the publish
+            blocking = dbt_failures.describe(invocation.target_path / "run_results.json", invocation.manifest,
+                                             warehouse.build_path(cfg.home))
+            if not blocking:  # dbt failed before running a node (parse, connection): its own error
+                raise invocation.get_error()
+            n = len(blocking)
+            raise dg.Failure(description=f"dbt build failed, nothing published ({n} blocking result{'s' * (n > 1)})\n"
+                                         + "\n".join(blocking), allow_retries=False)
 
     return aispend_dbt
 
