@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from aispend_cli import aispend
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipelines"))
-from test_sensors import NAME, write_period  # noqa: E402  (the CUR 2.0 layout as AWS writes it)
+from test_sensors import NAME, write_period  # the CUR 2.0 layout as AWS writes it
 
 FLEX = "focus/spec-examples-v1.2/commitment_discount_flexibility"
 COPIED = "one_hundred_percent_utilization_without_commitment_discount_flexibility.csv"
@@ -160,3 +160,23 @@ def test_a_dbt_test_blocking_the_publish_is_named_with_its_model_and_failing_key
     assert (f"    dbt test unique_focus_costs_x_line_id on model focus_costs: 1 failing row(s), "
             f"e.g. unique_field={key!r}, n_records=2\n") in res.stderr
     assert not (tmp_path / "home" / "warehouse" / "aispend.duckdb").exists()
+
+
+def test_legacy_cur_manifest_listing_a_report_key_twice_is_refused(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
+    from test_aws_cur_legacy import REPORT, write_report
+
+    report = write_report(tmp_path / "exports", {"2026-10": [[1.0, 2.0]]})
+    manifest = report / "20261001-20261101" / f"{REPORT}-Manifest.json"
+    m = json.loads(manifest.read_text())
+    m["reportKeys"].append(m["reportKeys"][0])
+    manifest.write_text(json.dumps(m))
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text(f"start_date: '2026-10-01'\nsources:\n  - {{name: legacy, type: aws_cur_legacy, uri: '{report}'}}\n")
+    res = aispend("run", "--config", str(cfg), "--end", "2026-10-02", home=tmp_path / "home")
+    assert res.returncode == 1
+    data = report / "20261001-20261101" / "assembly-2026-10" / f"{REPORT}-1.csv.gz"
+    assert ("aws_cur: source 'legacy' (aws_cur_legacy): nothing written, previous data kept: aws_cur_legacy: "
+            f"{manifest}: lists data file {data} twice: loading it twice would count each of its lines twice"
+            ) in res.stderr
+    assert not (tmp_path / "home" / "lake" / "raw" / "aws_cur" / "source=legacy").exists()
