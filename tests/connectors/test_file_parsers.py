@@ -174,7 +174,7 @@ def test_otel_glob_and_empty_window(tmp_path):
     span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat x", "kind": "3",
             "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 1), "status": {}}
     (tmp_path / "a-1.jsonl").write_text(otlp_line([span]) + "\n")
-    (tmp_path / "b-1.jsonl").write_text(otlp_line([span]) + "\n")
+    (tmp_path / "b-1.jsonl").write_text(otlp_line([{**span, "spanId": "c7ad6b7169203332"}]) + "\n")
     t = otel.read_spans(str(tmp_path / "a-*.jsonl"), *DAY)
     assert t.num_rows == 1 and t["kind"].to_pylist() == [3] and t["status_code"].to_pylist() == [None]
     assert t["_source_uri"].to_pylist() == [str(tmp_path / "a-1.jsonl")]
