@@ -107,18 +107,26 @@ def _cur_export(tmp_path: Path) -> tuple[Path, Path, Path]:
     return export, export / "metadata" / "BILLING_PERIOD=2026-10" / f"{NAME}-Manifest.json", cfg
 
 
-def test_cur_manifest_listing_a_data_file_twice_is_refused_naming_manifest_and_file(tmp_path):
-    export, manifest, cfg = _cur_export(tmp_path)
+def _refused_when_the_first_file_is_listed_twice(manifest: Path, key: str, cfg: Path, home: Path, source: str,
+                                                  data: Path) -> None:
+    """`key` ('dataFiles', 'reportKeys') lists its first file again: the run names manifest and file."""
     m = json.loads(manifest.read_text())
-    m["dataFiles"].append(m["dataFiles"][0])
+    m[key].append(m[key][0])
     manifest.write_text(json.dumps(m))
-    res = aispend("run", "--config", str(cfg), "--end", "2026-10-02", home=tmp_path / "home")
+    res = aispend("run", "--config", str(cfg), "--end", "2026-10-02", home=home)
     assert res.returncode == 1
-    data = export / "data" / "BILLING_PERIOD=2026-10" / f"{NAME}-00001.snappy.parquet"
-    assert ("aws_cur: source 'cur' (aws_cur): nothing written, previous data kept: aws_cur: "
+    kind = "aws_cur" if key == "dataFiles" else "aws_cur_legacy"
+    assert (f"aws_cur: source '{source}' ({kind}): nothing written, previous data kept: {kind}: "
             f"{manifest}: lists data file {data} twice: loading it twice would count each of its lines twice"
             ) in res.stderr
-    assert not (tmp_path / "home" / "lake" / "raw" / "aws_cur" / "source=cur").exists()
+    assert not (home / "lake" / "raw" / "aws_cur" / f"source={source}").exists()
+
+
+def test_cur_manifest_listing_a_data_file_twice_is_refused_naming_manifest_and_file(tmp_path):
+    export, manifest, cfg = _cur_export(tmp_path)
+    _refused_when_the_first_file_is_listed_twice(
+        manifest, "dataFiles", cfg, tmp_path / "home", "cur",
+        export / "data" / "BILLING_PERIOD=2026-10" / f"{NAME}-00001.snappy.parquet")
 
 
 def test_cur_manifest_listing_two_identical_files_is_refused_naming_both(tmp_path):
@@ -168,15 +176,8 @@ def test_legacy_cur_manifest_listing_a_report_key_twice_is_refused(tmp_path):
 
     report = write_report(tmp_path / "exports", {"2026-10": [[1.0, 2.0]]})
     manifest = report / "20261001-20261101" / f"{REPORT}-Manifest.json"
-    m = json.loads(manifest.read_text())
-    m["reportKeys"].append(m["reportKeys"][0])
-    manifest.write_text(json.dumps(m))
     cfg = tmp_path / "aispend.yaml"
     cfg.write_text(f"start_date: '2026-10-01'\nsources:\n  - {{name: legacy, type: aws_cur_legacy, uri: '{report}'}}\n")
-    res = aispend("run", "--config", str(cfg), "--end", "2026-10-02", home=tmp_path / "home")
-    assert res.returncode == 1
-    data = report / "20261001-20261101" / "assembly-2026-10" / f"{REPORT}-1.csv.gz"
-    assert ("aws_cur: source 'legacy' (aws_cur_legacy): nothing written, previous data kept: aws_cur_legacy: "
-            f"{manifest}: lists data file {data} twice: loading it twice would count each of its lines twice"
-            ) in res.stderr
-    assert not (tmp_path / "home" / "lake" / "raw" / "aws_cur" / "source=legacy").exists()
+    _refused_when_the_first_file_is_listed_twice(
+        manifest, "reportKeys", cfg, tmp_path / "home", "legacy",
+        report / "20261001-20261101" / "assembly-2026-10" / f"{REPORT}-1.csv.gz")
