@@ -5,8 +5,9 @@ a publish is named on the console with the model it tests and a few of its faili
 
 Before: a FOCUS file copied under another name loaded twice (spec examples: 11 → 13 lines, BilledCost
 9.75 → 11.25 USD), a GCP export file present twice doubled its month (2 → 4 rows, cost 13.50 →
-27.00), and a CUR manifest listing a file twice loaded it twice (3 → 5 lines) after which the dbt
-build failed every run with only "The dbt CLI process with command ... failed".
+27.00), and a CUR manifest listing a file twice loaded it twice (3 → 5 lines, 7.00 → 10.00 USD; legacy
+reportKeys: 2 → 4 lines, 3.00 → 6.00) after which the dbt build failed every run with only
+"The dbt CLI process with command ... failed".
 """
 from __future__ import annotations
 
