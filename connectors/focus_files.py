@@ -524,6 +524,13 @@ class FocusPeriod:
     table: pa.Table
 
 
+def _lines_digest(t: pa.Table) -> str:
+    """sha256 of a file's lines in one period, order and lineage (file, row number) left out: the
+    same export re-written under another name, compression or format gives the same digest."""
+    cols = [t.column(c).to_pylist() for c in t.column_names if c not in ("_source_uri", "_row_number")]
+    return hashlib.sha256("\n".join(sorted(repr(r) for r in zip(*cols))).encode()).hexdigest()
+
+
 def _fingerprint(files_fingerprint: str, currency: str | None) -> str:
     """A period's fingerprint; a currency option is part of it (changing it reloads the period)."""
     if not currency:
@@ -559,6 +566,7 @@ def discover(uri: str, *, mapping: str | None = None, s3_client=None,
     per_period: dict[str, list[pa.Table]] = {}
     hashes: dict[str, dict[str, str]] = {}
     distinct = DistinctFiles(SOURCE)  # FOCUS 1.0-1.2 lines have no id: a copied file is refused
+    parts: dict[tuple[str, int], list[tuple[str, pa.Table]]] = {}  # (period, rows) → files' rows
     for f in files:
         raw = read(f)
         digest = hashlib.sha256(raw).hexdigest()
@@ -569,6 +577,12 @@ def discover(uri: str, *, mapping: str | None = None, s3_client=None,
         for period, part in split_by_period(t).items():
             per_period.setdefault(period, []).append(part)
             hashes.setdefault(period, {})[f] = digest
+            parts.setdefault((period, part.num_rows), []).append((f, part))
+    for (period, _), same_size in parts.items():
+        if len(same_size) > 1:  # only files with as many lines in a period as another are compared
+            rows = DistinctFiles(SOURCE, f" (the same lines of billing period {period}, in another file)")
+            for f, part in same_size:
+                rows.add(f, _lines_digest(part))
     out = []
     for period in sorted(per_period):
         fp = _fingerprint(hashlib.sha256(json.dumps(sorted(hashes[period].items())).encode()).hexdigest(), currency)

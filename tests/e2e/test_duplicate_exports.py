@@ -11,6 +11,7 @@ reportKeys: 2 → 4 lines, 3.00 → 6.00) after which the dbt build failed every
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -64,6 +65,25 @@ def test_focus_file_copied_under_another_name_is_refused_and_the_warehouse_kept(
             "remove the copy") in res.stderr
     assert _digest(home / "warehouse" / "aispend.duckdb") == published
     assert _focus_totals(home, "focus_files") == (11, Decimal("9.75"))
+
+
+def test_focus_file_rewritten_gzipped_under_another_name_is_refused(shared_data, tmp_path):
+    """Other bytes, the same lines: the check compares each file's lines of a period (order, file
+    name and row numbers left out) with the other files' holding as many lines."""
+    exports = tmp_path / "focus"
+    shutil.copytree(shared_data / FLEX, exports)
+    copy = exports / "resent" / "export.csv.gz"
+    copy.parent.mkdir()
+    copy.write_bytes(gzip.compress((exports / COPIED).read_bytes()))
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text('start_date: "2023-01-01"\nsources:\n'
+                   f"  - {{name: spec, type: focus_files, uri: '{exports}', billing_currency: USD}}\n")
+    res = aispend("run", "--config", str(cfg), "--end", "2023-01-31", home=tmp_path / "home")
+    assert res.returncode == 1
+    assert ("focus_lines: source 'spec' (focus_files): nothing written, previous data kept: focus_files: "
+            f"{copy}: same content as {exports / COPIED} (the same lines of billing period 2023-01, in another "
+            "file): loading both would count each of its lines twice; remove the copy") in res.stderr
+    assert not (tmp_path / "home" / "lake" / "raw" / "focus_lines" / "source=spec").exists()
 
 
 def _gcp_row(cost: float, sku: str) -> str:
