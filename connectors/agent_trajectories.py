@@ -191,7 +191,7 @@ def read_runs(uri: str, options: dict | None = None) -> pa.Table:
     counts, or a missing model without the ``model`` option.
     """
     options = options or {}
-    files = list_files(uri, (".traj", ".json"))
+    files = list_files(uri, (".traj", ".json"), source=SOURCE)
     if not files:
         raise SourceError(SOURCE, uri, "no trajectory files (.traj / .json) found")
     rows: list[dict] = []

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from connectors._files import DistinctFiles, content_digest, reject_repeated
 from connectors._json import json_object, map_to_json
 from connectors.errors import SourceError
 
@@ -231,6 +232,7 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
             raise SourceError(SOURCE, m_uri, "manifest has no dataFiles (export incomplete?)")
         name = manifest.get("exportName") or Path(uri.rstrip("/")).name
         data = tuple(store.resolve_data_file(f, name, m_uri) for f in files)
+        reject_repeated(SOURCE, m_uri, data)
         out.append(ExportPeriod(period, m_uri, hashlib.sha256(raw).hexdigest(), data, uri))
     return out
 
@@ -348,9 +350,14 @@ def iter_period(p: ExportPeriod, *, s3_client=None) -> Iterator[pa.Table]:
     read in place; an S3 object is fetched one file at a time).
     """
     store = _Store(p.export_uri, s3_client)
+    distinct = DistinctFiles(SOURCE, f" (both listed by {p.manifest_uri})")
     for f in p.data_files:
-        for t in read_batches(store.fetch(f), f):
+        data, rows = store.fetch(f), 0
+        for t in read_batches(data, f):
+            rows += t.num_rows
             yield project(t, f)
+        if rows:  # raised before the ingest commits anything: the period keeps its previous rows
+            distinct.add(f, content_digest(data))
 
 
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:

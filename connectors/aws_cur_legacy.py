@@ -33,6 +33,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors import aws_cur
+from connectors._files import DistinctFiles, content_digest, reject_repeated
 from connectors._json import json_object
 from connectors.aws_cur import ExportPeriod, _Store
 from connectors.errors import SourceError
@@ -104,9 +105,14 @@ def read_file(raw: bytes | str, where: str) -> pa.Table:
 def iter_period(p: ExportPeriod, *, s3_client=None):
     """Exactly the files of the period (manifest's reportKeys, or the glob's files), as batches."""
     store = _Store(p.export_uri, s3_client, source=SOURCE)
+    distinct = DistinctFiles(SOURCE, f" (both in {p.manifest_uri})")
     for f in p.data_files:
-        for t in aws_cur.read_batches(store.fetch(f), f, SOURCE):
+        data, rows = store.fetch(f), 0
+        for t in aws_cur.read_batches(data, f, SOURCE):
+            rows += t.num_rows
             yield aws_cur.project(to_cur2(t, f), f, SOURCE)
+        if rows:
+            distinct.add(f, content_digest(data))
 
 
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:
@@ -139,6 +145,7 @@ def discover(uri: str, *, s3_client=None) -> list[ExportPeriod]:
         bucket = manifest.get("bucket") or "unknown-bucket"
         data = tuple(store.resolve_data_file(f"s3://{bucket}/{k.lstrip('/')}", name, m_uri)
                      for k in keys)
+        reject_repeated(SOURCE, m_uri, data)
         out.append(ExportPeriod(period, m_uri, hashlib.sha256(raw).hexdigest(), data, uri))
     return out
 

@@ -69,6 +69,7 @@ def read_metrics(uri: str, start: datetime, end: datetime, *, s3_client=None) ->
             except SourceError as e:
                 raise SourceError(SOURCE, e.where, e.problem) from None
     else:
+        # no duplicate-file check: two scrapes of an idle GPU may well hold the same bytes
         files = [f for f in list_files(uri, (".prom", ".txt", ".gz")) if f.endswith(SUFFIXES)]
         if not files:
             raise SourceError(SOURCE, uri, f"no DCGM scrape files ({', '.join(SUFFIXES)}) found")

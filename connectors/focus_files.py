@@ -41,6 +41,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from connectors import aws_cur
+from connectors._files import DistinctFiles, content_digest
 from connectors._files import list_files as _list_files
 from connectors._json import json_object, json_value
 from connectors.errors import SourceError
@@ -545,6 +546,13 @@ class FocusPeriod:
     table: pa.Table
 
 
+def _lines_digest(t: pa.Table) -> str:
+    """sha256 of a file's lines in one period, order and lineage (file, row number) left out: the
+    same export re-written under another name, compression or format gives the same digest."""
+    cols = [t.column(c).to_pylist() for c in t.column_names if c not in ("_source_uri", "_row_number")]
+    return hashlib.sha256("\n".join(sorted(repr(r) for r in zip(*cols))).encode()).hexdigest()
+
+
 def _fingerprint(files_fingerprint: str, currency: str | None) -> str:
     """A period's fingerprint; a currency option is part of it (changing it reloads the period)."""
     if not currency:
@@ -579,15 +587,24 @@ def discover(uri: str, *, mapping: str | None = None, s3_client=None,
                 raise SourceError(SOURCE, f, f"cannot read ({e.strerror})") from None
     per_period: dict[str, list[pa.Table]] = {}
     hashes: dict[str, dict[str, str]] = {}
+    distinct = DistinctFiles(SOURCE)  # FOCUS 1.0-1.2 lines have no id: a copied file is refused
+    parts: dict[tuple[str, int], list[tuple[str, pa.Table]]] = {}  # (period, rows) → files' rows
     for f in files:
         raw = read(f)
         digest = hashlib.sha256(raw).hexdigest()
         t = read_bytes(raw, f, mapping=mapping, billing_currency=currency)
         if t.num_rows == 0:
             continue
+        distinct.add(f, digest)
         for period, part in split_by_period(t).items():
             per_period.setdefault(period, []).append(part)
             hashes.setdefault(period, {})[f] = digest
+            parts.setdefault((period, part.num_rows), []).append((f, part))
+    for (period, _), same_size in parts.items():
+        if len(same_size) > 1:  # only files with as many lines in a period as another are compared
+            rows = DistinctFiles(SOURCE, f" (the same lines of billing period {period}, in another file)")
+            for f, part in same_size:
+                rows.add(f, _lines_digest(part))
     out = []
     for period in sorted(per_period):
         fp = _fingerprint(hashlib.sha256(json.dumps(sorted(hashes[period].items())).encode()).hexdigest(), currency)
@@ -606,6 +623,11 @@ def discover_aws(uri: str, *, s3_client=None, billing_currency: str | None = Non
 def read_aws_period(p: aws_cur.ExportPeriod, *, s3_client=None, billing_currency: str | None = None) -> pa.Table:
     """Exactly the files the period's manifest lists, each read as FOCUS, concatenated."""
     store = aws_cur._Store(p.export_uri, s3_client, source=AWS_SOURCE)
-    tables = [read_bytes(store.read_bytes(f), f, source=AWS_SOURCE, billing_currency=billing_currency)
-              for f in p.data_files]
+    distinct = DistinctFiles(AWS_SOURCE, f" (both listed by {p.manifest_uri})")
+    tables = []
+    for f in p.data_files:
+        raw = store.read_bytes(f)
+        tables.append(read_bytes(raw, f, source=AWS_SOURCE, billing_currency=billing_currency))
+        if tables[-1].num_rows:
+            distinct.add(f, content_digest(raw))
     return pa.concat_tables(tables) if tables else SCHEMA.empty_table()

@@ -139,7 +139,7 @@ def _file_rows(files: list[str]) -> Iterator[tuple[str, str, dict]]:
 
 
 def _rows(uri: str) -> Iterator[tuple[str, str, dict]]:
-    files = list_files(uri, SUFFIXES)
+    files = list_files(uri, SUFFIXES, source=SOURCE)
     if not files:
         raise SourceError(SOURCE, uri, "no export files found")
     for f, where, row in _file_rows(files):

@@ -77,7 +77,7 @@ def read_logs(uri: str, start: datetime, end: datetime) -> pa.Table:
     Raises SourceError naming the file (and line, for JSON lines) for unreadable rows, a missing
     ``request_id``/``startTime`` column, or negative token counts / spend.
     """
-    files = list_files(uri, (".csv", ".parquet", ".jsonl", ".json", ".gz"))
+    files = list_files(uri, (".csv", ".parquet", ".jsonl", ".json", ".gz"), source=SOURCE)
     if not files:
         raise SourceError(SOURCE, uri, "no SpendLogs export files (.csv / .parquet / .jsonl) found")
     parts = []

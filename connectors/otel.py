@@ -386,7 +386,7 @@ def iter_spans(uri: str, start: datetime, end: datetime, *, fast: bool = True) -
     SourceError naming ``<file>:<line>``.
     """
     lo, hi = int(start.timestamp() * 1e9), int(end.timestamp() * 1e9)
-    found = list_files(uri, (".jsonl", ".json"))
+    found = list_files(uri, (".jsonl", ".json"), source=SOURCE)
     if not found:
         raise SourceError(SOURCE, uri, "no trace files found")
     if not fast:

@@ -30,7 +30,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 
 import pyarrow as pa
 
-from connectors._files import json_lines, list_files, read_table
+from connectors._files import json_lines, list_files, read_table, reject_identical
 from connectors.errors import SourceError
 
 SOURCE = "self_hosted_requests"
@@ -229,6 +229,7 @@ def read_requests(uri: str, start: datetime, end: datetime, fmt: str = "aispend"
     files = list_files(uri, (".jsonl", ".csv", ".parquet", ".gz"))
     if not Path(uri).is_file():  # beside a folder's logs may lie rotated .log.gz / .jsonl.gz: not ours
         files = [f for f in files if f.endswith(_SUFFIXES)]
+    reject_identical(SOURCE, files)
     if not files:  # a wrong path must not look like a quiet day
         raise SourceError(SOURCE, uri, "no request log files found (.jsonl, .csv, .csv.gz, .parquet)")
     # started_at first: a row outside the window is skipped before the rest is read

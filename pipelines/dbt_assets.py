@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from connectors import rawzone
-from pipelines import warehouse
+from pipelines import dbt_failures, warehouse
 from pipelines.config import set_home_file_mode
 from pipelines.dbt_args import (
     DBT_DIR,
@@ -86,11 +86,20 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         os.environ.update(dbt_env(cfg.home))
         args = dbt_build_args(dbt_vars())
         target = dbt_target_path(cfg.home)
-        invocation = dbt.cli(args, context=context, target_path=target)
+        invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
         # dagster-dbt seeds the target's partial_parse.msgpack with shutil.copy, which keeps the
         # project copy's mode (0644) instead of the home's
         set_home_file_mode(target / "partial_parse.msgpack", cfg.home_mode)
         yield from invocation.stream()
+        if not invocation.is_successful():
+            # dbt's own error says only that the CLI failed: name the tests that block the publish
+            blocking = dbt_failures.describe(invocation.target_path / "run_results.json", invocation.manifest,
+                                             warehouse.build_path(cfg.home))
+            if not blocking:  # dbt failed before running a node (parse, connection): its own error
+                raise invocation.get_error()
+            n = len(blocking)
+            raise dg.Failure(description=f"dbt build failed, nothing published ({n} blocking result{'s' * (n > 1)})\n"
+                                         + "\n".join(blocking), allow_retries=False)
 
     return aispend_dbt
 

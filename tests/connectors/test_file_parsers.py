@@ -5,10 +5,13 @@ import gzip
 import json
 from datetime import datetime, timezone
 
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from connectors import gcp_billing, gpu_telemetry, llm_prices, otel, self_hosted
+from connectors._files import list_files
 from connectors.errors import SourceError
 
 UTC = timezone.utc
@@ -171,7 +174,7 @@ def test_otel_glob_and_empty_window(tmp_path):
     span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat x", "kind": "3",
             "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 1), "status": {}}
     (tmp_path / "a-1.jsonl").write_text(otlp_line([span]) + "\n")
-    (tmp_path / "b-1.jsonl").write_text(otlp_line([span]) + "\n")
+    (tmp_path / "b-1.jsonl").write_text(otlp_line([{**span, "spanId": "c7ad6b7169203332"}]) + "\n")
     t = otel.read_spans(str(tmp_path / "a-*.jsonl"), *DAY)
     assert t.num_rows == 1 and t["kind"].to_pylist() == [3] and t["status_code"].to_pylist() == [None]
     assert t["_source_uri"].to_pylist() == [str(tmp_path / "a-1.jsonl")]
@@ -257,3 +260,22 @@ def test_llm_price_lines_long_form_variants_tiers_periods():
     assert len(keys) == len(lines)                       # the grain is a key
     assert {r["unit_size"] for r in lines if r["price_key"].endswith("_mtok")} == {1_000_000}
     assert {"processing=batch", "service_tier=flex", "service_tier=priority"} <= {r["variant"] for r in lines}
+
+
+def test_identical_files_are_refused_only_when_they_hold_rows(tmp_path):
+    """A copy of a file with rows is refused naming both; copies without rows (blank, a CSV header
+    only, a zero-row Parquet) double nothing and pass; same size, other bytes pass."""
+    (tmp_path / "a.csv").write_text("id,cost\n")
+    (tmp_path / "b.csv").write_text("id,cost\n")
+    pq.write_table(pa.table({"id": pa.array([], pa.string())}), tmp_path / "c.parquet")
+    pq.write_table(pa.table({"id": pa.array([], pa.string())}), tmp_path / "d.parquet")
+    (tmp_path / "e.csv").write_text("id,cost\n1,2.5\n")
+    (tmp_path / "f.csv").write_text("id,cost\n1,3.5\n")  # same size, other bytes
+    assert len(list_files(str(tmp_path), (".csv", ".parquet"), source="s")) == 6
+    (tmp_path / "g.csv.gz").write_bytes(gzip.compress(b"id,cost\n1,2.5\n", mtime=0))
+    (tmp_path / "h.csv.gz").write_bytes(gzip.compress(b"id,cost\n1,2.5\n", mtime=0))
+    with pytest.raises(SourceError) as e:
+        list_files(str(tmp_path), (".csv", ".parquet", ".gz"), source="s")
+    assert str(e.value) == (f"s: {tmp_path / 'h.csv.gz'}: same content as {tmp_path / 'g.csv.gz'}: loading both "
+                            "would count each of its lines twice; remove the copy")
+    assert len(list_files(str(tmp_path), (".csv", ".parquet", ".gz"))) == 8  # without a source: no check
