@@ -99,12 +99,32 @@ def partition_dir(home: Path, raw_table: str, source_name: str, partition_col: s
     return raw_root(home) / raw_table / f"source={source_name}" / f"{partition_col}={key}"
 
 
+def scratch_root(home: Path) -> Path:
+    return Path(home) / "lake" / "_scratch"
+
+
 def _scratch(home: Path, kind: str) -> Path:
     # Temp and retired folders live outside lake/raw (same filesystem, so renames stay atomic):
     # readers glob `lake/raw/<table>/**/*.parquet` and must never match a half-written folder.
-    d = Path(home) / "lake" / "_scratch" / kind / uuid.uuid4().hex
+    d = scratch_root(home) / kind / uuid.uuid4().hex
     d.parent.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def remove_scratch(home: Path) -> list[Path]:
+    """Delete every scratch folder / file and load-log temp file; returns what was removed.
+
+    A load removes its own scratch when it commits, fails or is interrupted; what is left was left
+    by a process that died (kill -9). Only call this while no load can run: holding the home lock.
+    """
+    gone = [p for p in scratch_root(home).glob("*/*")]
+    gone += list(_load_log_dir(home).glob("*/.*.tmp"))
+    for p in gone:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    return gone
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -220,12 +240,76 @@ def _append_load_log(home: Path, rec: LoadRecord) -> None:
     os.replace(tmp, d / name)
 
 
+COMPACTED = "log.parquet"  # one per raw table: every load before the last compaction
+
+
+def _read_log_files(d: Path) -> pa.Table:
+    """The load log of one raw table folder: its compacted file plus the loads appended since.
+
+    A compaction (another process) may remove a file between the listing and the read: then the
+    folder is read again. A crash between a compaction's rename and its deletes leaves rows in both
+    the compacted file and the small files: each load is kept once.
+    """
+    for _ in range(5):
+        try:
+            tables = [pq.read_table(f, schema=LOAD_LOG_SCHEMA) for f in sorted(d.glob("*.parquet"))]
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        raise RuntimeError(f"{d}: the load log kept changing while it was read")
+    if not tables:
+        return LOAD_LOG_SCHEMA.empty_table()
+    t = pa.concat_tables(tables)
+    keys = ["load_id", "source_name", "partition", "status"]
+    first = t.append_column("_i", pa.array(range(t.num_rows), pa.int64())).group_by(keys).aggregate([("_i", "min")])
+    idx = first.column("_i_min")
+    t = t.take(pc.take(idx, pc.sort_indices(idx)))
+    return t.take(pc.sort_indices(t, [("finished_at", "ascending")]))
+
+
 def read_load_log(home: Path) -> pa.Table:
     """Every load ever recorded (all raw tables), one row per (raw_table, source, partition) load."""
-    files = sorted(_load_log_dir(home).glob("*/*.parquet"))
-    if not files:
+    dirs = sorted(p for p in _load_log_dir(home).glob("*") if p.is_dir())
+    if not dirs:
         return LOAD_LOG_SCHEMA.empty_table()
-    return pa.concat_tables([pq.read_table(f, schema=LOAD_LOG_SCHEMA) for f in files])
+    return pa.concat_tables([_read_log_files(d) for d in dirs])
+
+
+def compact_load_log(home: Path) -> tuple[int, int]:
+    """Fold each raw table's load log into one file (`log.parquet`); returns (files before, after).
+
+    A load appends one small file per partition it writes (atomic without a lock), so the log grows
+    by hundreds of files a run; compaction keeps every row in one file per raw table. Only call this
+    holding the home exclusively (no load appends meanwhile).
+    """
+    before = after = 0
+    for d in sorted(p for p in _load_log_dir(home).glob("*") if p.is_dir()):
+        files = sorted(d.glob("*.parquet"))
+        before += len(files)
+        after += 1 if files else 0
+        if len(files) <= 1 and all(f.name == COMPACTED for f in files):
+            continue
+        t = _read_log_files(d)
+        tmp = d / f".{COMPACTED}.tmp"
+        pq.write_table(t, tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, d / COMPACTED)
+        fsync_dir(d)  # the compacted file is durable before the files it replaces are deleted
+        for f in files:
+            if f.name != COMPACTED:
+                f.unlink()
+    return before, after
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename / create inside `path` durable (POSIX: fsync the directory itself)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def last_fingerprint(home: Path, raw_table: str, source_name: str, partition: str) -> str | None:
@@ -235,12 +319,11 @@ def last_fingerprint(home: Path, raw_table: str, source_name: str, partition: st
         return None
     if not partition_dir_exists(home, raw_table, source_name, partition):
         return None
-    matches = sorted(d.glob(f"*-{source_name}-{partition}-*.parquet"))
-    for f in reversed(matches):
-        row = pq.read_table(f, schema=LOAD_LOG_SCHEMA).to_pylist()[0]
-        if row["source_name"] == source_name and row["partition"] == partition and row["status"] == "ok":
-            return row["fingerprint"]
-    return None
+    t = _read_log_files(d)
+    mask = pc.and_(pc.and_(pc.equal(t.column("source_name"), source_name), pc.equal(t.column("partition"), partition)),
+                   pc.equal(t.column("status"), "ok"))
+    hits = t.filter(mask)
+    return hits.column("fingerprint")[hits.num_rows - 1].as_py() if hits.num_rows else None
 
 
 def read_partition(home: Path, raw_table: str, source_name: str, partition_col: str, key: str) -> pa.Table | None:

@@ -13,6 +13,7 @@ import warnings
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from pipelines import homelock
 from pipelines.config import (
     WHATIF_KEEP,
     ConfigError,
@@ -30,12 +31,17 @@ def _instance(home: Path):
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster")
     dagster_home.mkdir(parents=True, exist_ok=True)
     conf = dagster_home / "dagster.yaml"
-    if not conf.exists():
-        conf.write_text("telemetry:\n  enabled: false\n")
+    text = conf.read_text() if conf.exists() else "telemetry:\n  enabled: false\n"
+    if "concurrency:" not in text:  # an instance written before the pool limit (or without one) gets it
+        conf.write_text(text.rstrip("\n") + "\n" + INSTANCE_CONCURRENCY)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     quick_instance_commits(dagster_home)
     return dg.DagsterInstance.get()
 
+
+# One op of the `warehouse` pool (dbt build, publish: the `dagster/concurrency_key` op tag) at a time
+# across every run of the instance, Dagster-launched ones included; the only pool aispend defines.
+INSTANCE_CONCURRENCY = "concurrency:\n  pools:\n    default_limit: 1\n"
 
 _PINNED: dict[str, object] = {}
 
@@ -77,6 +83,44 @@ def quick_instance_commits(dagster_home: Path) -> None:
             _PINNED[path] = pin
 
     event.listen(Engine, "connect", on_connect)
+
+
+PID_TAG = "aispend/pid"  # the `aispend run` process that executes a Dagster run (in-process)
+_UNFINISHED = ("NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+
+
+def clean_leftovers(home: Path, instance) -> list[str]:
+    """Remove what runs killed earlier left behind; one phrase per kind of leftover (none: []).
+
+    Only called holding the home exclusively: every writer of the lake and warehouse holds the home
+    lock, so any scratch folder or temp file still there belongs to a process that died (kill -9,
+    power loss), and so does any run `aispend run` executed that is not finished yet: it is marked
+    failed (else it shows STARTED in Dagster for ever) and its `warehouse` pool slot is freed.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    from connectors import rawzone
+    from pipelines import warehouse
+
+    done = []
+    scratch = rawzone.remove_scratch(home)
+    if scratch:
+        done.append(f"removed {len(scratch)} scratch {'entry' if len(scratch) == 1 else 'entries'} "
+                    f"under {rawzone.scratch_root(home)}")
+    temps = warehouse.remove_temp_files(home)
+    if temps:
+        done.append(f"removed {', '.join(str(t) for t in temps)}")
+    statuses = [DagsterRunStatus(s) for s in _UNFINISHED]
+    dead = [r for r in instance.get_runs(filters=RunsFilter(statuses=statuses)) if PID_TAG in r.tags]
+    for run in dead:
+        instance.report_run_failed(run, message=f"aispend run (PID {run.tags[PID_TAG]}) stopped without finishing "
+                                                "(killed); marked failed by the next run on this home")
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    if dead:
+        done.append("marked failed: Dagster " + ", ".join(
+            f"run {r.run_id[:8]} ({r.job_name}, PID {r.tags[PID_TAG]})" for r in dead))
+    return done
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
@@ -249,13 +293,16 @@ def _warehouse_stamp(home: Path) -> tuple[int, int] | None:
 
 
 def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | None = None,
-                 months: tuple[str, str] | None = None, daily: bool = True, verbose: bool = False) -> bool:
+                 months: tuple[str, str] | None = None, daily: bool = True, verbose: bool = False,
+                 wait: bool = False) -> bool:
     """Ingest every partition from the config's start date to `end_day`, build, publish.
 
     With `daily=False` only billing is re-ingested before the rebuild (e.g. after a restatement).
     Checked before anything is written: the config, the date range, local paths and env vars.
     Ends with rows loaded per configured source and a WARNING for each that produced none.
-    Raises Interrupted on Ctrl-C (one line to print: what stopped, whether anything was published).
+    Raises Interrupted on Ctrl-C (one line to print: what stopped, whether anything was published),
+    HomeBusy when another run holds the home (unless `wait`: then it waits for it). Under the home
+    lock, first cleans what runs killed earlier left behind (clean_leftovers).
     """
     cfg = load_config(config_path)
     preflight(cfg)
@@ -274,6 +321,21 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
     windows = {"monthly": f"{month_range[0]}..{month_range[1]}", "daily": f"{day_range[0]}..{day_range[1]}"}
 
     secure_home(home, cfg.home_mode)  # before the first file: the run log, Dagster storage, the lake
+
+    def busy_note(holder: str) -> None:
+        print(f"waiting for {holder} to finish on {home} ...", file=sys.stderr, flush=True)
+
+    from connectors import rawzone
+
+    with homelock.home_lock(home, "aispend run", wait=wait, on_wait=busy_note):
+        try:
+            return _run_locked(cfg, config_path, home, windows, month_range, day_range, daily, verbose)
+        finally:  # the run's loads (one log file per partition) folded into one file per raw table
+            rawzone.compact_load_log(home)
+
+
+def _run_locked(cfg, config_path: str, home: Path, windows: dict[str, str], month_range: tuple[str, str],
+                day_range: tuple[str, str], daily: bool, verbose: bool) -> bool:
     log = RunLog(home, verbose)
     published_before = _warehouse_stamp(home)
     what = "loading the pipeline definitions"
@@ -285,7 +347,11 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
 
                 defs = build_definitions(config_path, str(home))
                 instance = _instance(home)
+                cleaned = clean_leftovers(home, instance)
+            if cleaned:
+                print(f"  cleaned up after an earlier run that did not finish: {'; '.join(cleaned)}", flush=True)
             run_config = None if verbose else FILE_LOG
+            own = {PID_TAG: str(os.getpid())}
             steps = []
             if cfg.sources_of_type(*billing_source_types()):
                 steps.append(("billing_ingest_job", range_tags(*month_range), f"billing ingest {windows['monthly']}"))
@@ -297,7 +363,7 @@ def run_pipeline(config_path: str, home: Path | None = None, *, end_day: date | 
             for job, tags, what in steps:
                 t = time.monotonic()
                 with log.capture():
-                    res = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags,
+                    res = defs.resolve_job_def(job).execute_in_process(instance=instance, tags={**tags, **own},
                                                                        run_config=run_config, raise_on_error=False)
                 if interrupted():
                     raise KeyboardInterrupt
@@ -345,17 +411,22 @@ def parse_day(value: str, flag: str) -> date:
 def cmd_run(args) -> int:
     end = parse_day(args.end, "--end") if args.end else None
     return 0 if run_pipeline(args.config, Path(args.home).resolve() if args.home else None, end_day=end,
-                             verbose=args.verbose) else 1
+                             verbose=args.verbose, wait=args.wait) else 1
 
 
 def cmd_demo(args) -> int:
+    home = Path(args.home).resolve() if args.home else default_home()
+    secure_home(home, home_mode_from_env())  # before the lock file, the first file in a new home
+    with homelock.home_lock(home, "aispend demo"):  # it regenerates demo-org/ too: held from the start
+        return _demo(args, home)
+
+
+def _demo(args, home: Path) -> int:
     from demo import DEFAULT_END, apply_restatement, generate
     from demo.emulator import ApiEmulator
     from pipelines import report
 
-    home = Path(args.home).resolve() if args.home else default_home()
     os.environ["AISPEND_HOME"] = str(home)
-    secure_home(home, home_mode_from_env())
     org = home / "demo-org"
     t0 = time.monotonic()
     print(f"generating the synthetic organisation into {org} ...")
@@ -518,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--home")
     r.add_argument("--end", help="last day to ingest (YYYY-MM-DD, default yesterday)")
     r.add_argument("--verbose", action="store_true")
+    r.add_argument("--wait", action="store_true",
+                   help="if another run holds this home, wait for it to finish (default: exit at once, status 75)")
     r.set_defaults(fn=cmd_run)
     a = sub.add_parser("alert", help="write the weekly anomaly digest (file + stdout)")
     a.add_argument("--config")
@@ -569,6 +642,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"aispend {args.cmd}: error: {e}", file=sys.stderr)
         return 2
+    except homelock.HomeBusy as e:
+        print(f"aispend {args.cmd}: {e}", file=sys.stderr)
+        return homelock.EXIT_BUSY
     except Interrupted as e:
         print(str(e), file=sys.stderr)
         return 130

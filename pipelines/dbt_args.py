@@ -56,13 +56,38 @@ def dbt_executable() -> str:
     beside = Path(sys.executable).with_name("dbt")
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
-    launcher = dbt_state_dir() / "target" / "bin" / "dbt"
+    return _launcher("dbt", "")
+
+
+# A dbt build started by a run must not outlive it: killed with kill -9 (or the machine's OOM killer),
+# the run cannot stop its child, which would go on writing the build file under the next run. The
+# child polls its parent (POSIX: an orphan is re-parented, getppid() changes) and kills itself.
+# Chosen over Linux's prctl(PR_SET_PDEATHSIG), which is Linux-only and fires when the *thread* that
+# started the child exits, and over a process group of its own, which only a signal sent to the
+# group reaches (kill -9 <pid> is not). dagster-dbt's DbtCliResource offers no preexec hook: the
+# launcher is its `dbt_executable`.
+_ORPHAN_WATCH = ("import os, signal, threading, time; parent = os.getppid()\n"
+                 "def orphaned():\n"
+                 "    while os.getppid() == parent:\n"
+                 "        time.sleep(0.5)\n"
+                 "    os.kill(os.getpid(), signal.SIGKILL)\n"
+                 "threading.Thread(target=orphaned, daemon=True).start()\n")
+
+
+def dbt_run_executable() -> str:
+    """dbt for pipeline runs: this Python's dbt-core (as dbt_executable), exiting when the process
+    that started it dies, however it dies."""
+    return _launcher("dbt-run", _ORPHAN_WATCH)
+
+
+def _launcher(name: str, prelude: str) -> str:
+    launcher = dbt_state_dir() / "target" / "bin" / name
     text = ("#!/bin/sh\n# dbt-core of " + sys.executable + " (written by aispend: pipelines/dbt_args.py)\n"
-            f"exec {shlex.quote(sys.executable)} -c 'import sys; from dbt.cli.main import cli; "
+            f"exec {shlex.quote(sys.executable)} -c '{prelude}import sys; from dbt.cli.main import cli; "
             "sys.argv[0] = \"dbt\"; sys.exit(cli())' \"$@\"\n")
     if not launcher.is_file() or launcher.read_text() != text:
         launcher.parent.mkdir(parents=True, exist_ok=True)
-        tmp = launcher.with_name(f".dbt.{os.getpid()}")
+        tmp = launcher.with_name(f".{name}.{os.getpid()}")
         tmp.write_text(text)
         tmp.chmod(0o755)
         os.replace(tmp, launcher)

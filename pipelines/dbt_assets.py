@@ -20,6 +20,7 @@ from pipelines.dbt_args import (
     dbt_target_path,
     dbt_vars,
 )
+from pipelines.homelock import holding_home
 from pipelines.ingest import ALL_SPECS
 from pipelines.resources import AispendResource
 from pipelines.run_report import NoDataError, require_some_data
@@ -72,6 +73,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
     @dbt_assets(manifest=manifest, dagster_dbt_translator=AispendTranslator(), op_tags=WAREHOUSE_POOL,
                  name="aispend_dbt")
+    @holding_home(exclusive=True)
     def aispend_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, aispend: AispendResource):
         """Staging, intermediate models and the marts analysts rely on, built into the build file."""
         cfg = aispend.load()
@@ -106,12 +108,13 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @dg.asset(key="warehouse", group_name="publish", deps=[dbt_defs], op_tags=WAREHOUSE_POOL, kinds={"duckdb"})
-    def _publish(context: dg.AssetExecutionContext, aispend: AispendResource) -> dg.MaterializeResult:
+    @holding_home(exclusive=True)
+    def _publish(context: dg.AssetExecutionContext, aispend: AispendResource):
         """The analysts' warehouse: `$AISPEND_HOME/warehouse/aispend.duckdb`, replaced atomically
         only after every ingest check and dbt test of the run passed."""
         cfg = aispend.load()
         counts = warehouse.publish(cfg.home)
-        return dg.MaterializeResult(metadata={"path": str(warehouse.published_path(cfg.home)),
+        yield dg.MaterializeResult(metadata={"path": str(warehouse.published_path(cfg.home)),
                                               "tables": len(counts), **{f"rows_{k}": v for k, v in counts.items()}})
 
     return _publish

@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource
 from pipelines import partitions
 from pipelines.alerts import write_digest
 from pipelines.config import load_config, secure_home
-from pipelines.dbt_args import DBT_DIR, dbt_executable
+from pipelines.dbt_args import DBT_DIR, dbt_run_executable
 from pipelines.dbt_assets import build_dbt_assets, build_publish_asset
 from pipelines.ingest import ALL_SPECS
 from pipelines.ingest._factory import build_raw_asset
@@ -83,8 +83,10 @@ def build_definitions(config_path: str | None = None, home: str | None = None) -
         sensors=[build_manifest_sensor(billing_job, ALL_SPECS, monthly)],
         resources={
             "aispend": AispendResource(config_path=config_path or "", home=home or ""),
-            # this Python's dbt, whether or not its venv is activated (pipelines/dbt_args.py)
-            "dbt": DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()),
+            # this Python's dbt, whether or not its venv is activated, ending with the run's process
+            # (pipelines/dbt_args.py)
+            "dbt": DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR),
+                                  dbt_executable=dbt_run_executable()),
         },
     )
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from connectors.rawzone import fsync_dir
+
 
 def build_path(home: Path) -> Path:
     return home / "warehouse" / "build" / "aispend.build.duckdb"
@@ -28,19 +30,36 @@ def publish(home: Path) -> dict[str, int]:
     src = build_path(home)
     if not src.exists():
         raise FileNotFoundError(f"publish: no build warehouse at {src}; run dbt build first")
-    # Fold the WAL into the file so the copy is self-contained.
+    dst = published_path(home)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    # Fold the WAL into the file so the copy is self-contained, and copy while the connection is
+    # still open: it holds DuckDB's write lock on the build file, so no other process (a dbt build
+    # of another run) can change it between the checkpoint and the end of the copy.
     con = duckdb.connect(str(src))
     try:
         con.execute("checkpoint")
+        shutil.copyfile(src, tmp)
     finally:
         con.close()
-    dst = published_path(home)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
+    # The copy's bytes reach the disk before the rename makes it the warehouse, and the rename
+    # itself (the directory entry) before publish returns: after a power loss the warehouse is the
+    # old file or the new one, never a name pointing at unwritten blocks.
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(tmp, dst)
+    fsync_dir(dst.parent)
     return table_counts(dst)
+
+
+def remove_temp_files(home: Path) -> list[Path]:
+    """Delete publish temp copies (`.aispend.duckdb.<pid>.tmp`) left by a process killed while publishing.
+
+    Only call this holding the home lock (no publish can be under way)."""
+    dst = published_path(home)
+    gone = sorted(dst.parent.glob(f".{dst.name}.*.tmp"))
+    for p in gone:
+        p.unlink()
+    return gone
 
 
 def table_counts(path: Path) -> dict[str, int]:

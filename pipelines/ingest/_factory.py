@@ -23,6 +23,7 @@ import pyarrow as pa
 from connectors import rawzone
 from connectors.errors import SourceError
 from pipelines.config import AispendConfig, SourceConfig
+from pipelines.homelock import holding_home
 from pipelines.quality.ge import slim, validate
 from pipelines.resources import AispendResource
 
@@ -257,6 +258,7 @@ def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:
                                                    "non-null keys, value ranges") for k in keys.values()],
         name=f"raw_{spec.raw_table}_snapshot",
     )
+    @holding_home(exclusive=False)
     def _snapshot(context: dg.AssetExecutionContext, aispend: AispendResource):
         cfg = aispend.load()
         load_id = uuid.uuid4().hex[:16]
@@ -309,6 +311,7 @@ def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | Non
         kinds={"parquet", "python"},
         tags={"aispend/source_type": spec.source_type},
     )
+    @holding_home(exclusive=False)
     def _asset(context: dg.AssetExecutionContext, aispend: AispendResource):
         cfg = aispend.load()
         load_id = uuid.uuid4().hex[:16]

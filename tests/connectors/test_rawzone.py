@@ -148,3 +148,27 @@ def test_partition_parts_from_data_cannot_leave_the_lake(tmp_path, source_name, 
         rawzone.StagedPartition(tmp_path, "aws_cur", source_name, "billing_period", key,
                                 pa.schema([("x", pa.int64())]), "load-1")
     assert not (tmp_path / "outside").exists()
+
+
+def test_load_log_compaction_keeps_every_load_once_and_fingerprints_still_found(tmp_path):
+    schema = pa.schema([("x", pa.float64())])
+    for i in range(3):
+        rawzone.write_partitions(tmp_path, "t", "src", "day", {f"2026-09-0{i + 1}": pa.table({"x": [1.0]})}, schema,
+                                 f"load{i}", None, f"fp{i}")
+    d = tmp_path / "lake" / "_loads" / "t"
+    small = sorted(d.glob("*.parquet"))
+    kept = {f.name: f.read_bytes() for f in small}
+    before = rawzone.read_load_log(tmp_path).to_pylist()
+    assert rawzone.compact_load_log(tmp_path) == (3, 1)
+    assert [f.name for f in d.iterdir()] == ["log.parquet"]
+    assert rawzone.read_load_log(tmp_path).to_pylist() == before
+    assert rawzone.last_fingerprint(tmp_path, "t", "src", "2026-09-02") == "fp1"
+    # killed between the compacted file's rename and the deletes: the loads are in both, counted once
+    for name, data in kept.items():
+        (d / name).write_bytes(data)
+    assert rawzone.read_load_log(tmp_path).to_pylist() == before
+    rawzone.write_partitions(tmp_path, "t", "src", "day", {"2026-09-02": pa.table({"x": [2.0]})}, schema,
+                             "load9", None, "fp9")
+    assert rawzone.last_fingerprint(tmp_path, "t", "src", "2026-09-02") == "fp9"
+    assert rawzone.compact_load_log(tmp_path) == (5, 1)
+    assert [r["load_id"] for r in rawzone.read_load_log(tmp_path).to_pylist()] == ["load0", "load1", "load2", "load9"]
