@@ -7,7 +7,7 @@ export AISPEND_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(AISPEND_HOME)/dagster
 EMULATOR_PORT ?= 8765
 
-.PHONY: install demo test lint dev check-defs alert focus-check bench clean
+.PHONY: install demo test faults lint dev check-defs alert focus-check bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +71,7 @@ focus-check: install
 
 clean:
 	rm -rf "$(AISPEND_HOME)" dbt/target dbt/logs
+
+## make faults: the fault-injection suite alone (README "Guarantees"); `make test` runs it too
+faults: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m faults

@@ -27,6 +27,7 @@ def _modes(home: Path) -> dict[str, int]:
     return out
 
 
+@pytest.mark.faults("survived")
 @pytest.mark.parametrize("mode, dir_mode, file_mode", [("private", 0o700, 0o600), ("group", 0o750, 0o640)])
 def test_run_writes_the_home_readable_by_owner_or_group_only(tmp_path, mode, dir_mode, file_mode):
     write_period(tmp_path / "exports" / NAME, "2026-10", [[1.0, 2.0]])

@@ -49,6 +49,7 @@ def _rejected(tmp_path: Path, capsys, monkeypatch, source: str, step: str, probl
 
 
 # --- item 1: overflow and plausible ranges ---------------------------------------------------------
+@pytest.mark.faults("rejected")
 @pytest.mark.parametrize("value", ["1e30", "-1e30", "1E+25"])
 def test_focus_cost_in_exponent_notation_that_overflows_stops_the_run(tmp_path, capsys, monkeypatch, value):
     f = tmp_path / "focus" / "oct.csv"
@@ -60,6 +61,7 @@ def test_focus_cost_in_exponent_notation_that_overflows_stops_the_run(tmp_path, 
               f"data row 2, column BilledCost: '{value}' overflows DECIMAL(38,18) (|value| < 1e20)")
 
 
+@pytest.mark.faults("rejected")
 def test_focus_values_beyond_the_sources_plausible_range_stop_the_run(tmp_path, capsys, monkeypatch):
     """Defaults (1e9 per line of money) and the per-source option, which tightens or widens them."""
     f = tmp_path / "focus" / "oct.csv"
@@ -104,6 +106,7 @@ def _cur_period(export: Path, rows: list[tuple[str, float, float]]) -> Path:
     return f
 
 
+@pytest.mark.faults("rejected")
 def test_cur_usage_amount_beyond_the_plausible_range_stops_the_run(tmp_path, capsys, monkeypatch):
     f = _cur_period(tmp_path / "exports" / "cur", [("Usage", 1.0, 2.0), ("Usage", 3.0, 4.0), ("Usage", 5.0, 1e30)])
     _rejected(tmp_path, capsys, monkeypatch, CUR_SOURCE.format(tmp_path),
@@ -123,6 +126,7 @@ def _gcp_row(month, cost: float = 0.32) -> str:
         "cost_type": "regular", "export_time": "2026-10-03T05:00:00Z"}) + "\n"
 
 
+@pytest.mark.faults("rejected")
 @pytest.mark.parametrize("month", ["2026-10", "202613", None])
 def test_gcp_row_whose_invoice_month_is_not_a_month_is_rejected_naming_file_and_line(tmp_path, capsys,
                                                                                       monkeypatch, month):
@@ -135,6 +139,7 @@ def test_gcp_row_whose_invoice_month_is_not_a_month_is_rejected_naming_file_and_
               f"invoice.month {month!r} is not a month (YYYYMM)")
 
 
+@pytest.mark.faults("rejected")
 def test_gcp_cost_beyond_the_plausible_range_is_rejected_naming_file_line_and_field(tmp_path, capsys, monkeypatch):
     f = tmp_path / "gcp" / "export.jsonl"
     f.parent.mkdir()
@@ -146,6 +151,7 @@ def test_gcp_cost_beyond_the_plausible_range_is_rejected_naming_file_line_and_fi
 
 
 # --- item 4: negative Usage lines are published and counted ---------------------------------------
+@pytest.mark.faults("shown")
 def test_negative_usage_lines_are_published_and_counted_in_the_run_summary(tmp_path, capsys, monkeypatch):
     _cur_period(tmp_path / "exports" / "cur", [("Usage", 120.0, 10.0), ("Usage", -4000.0, 1.0),
                                                ("Usage", -1000.0, 1.0), ("Credit", -20.0, 0.0),

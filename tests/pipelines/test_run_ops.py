@@ -72,6 +72,7 @@ def _runs(tmp_path: Path) -> dict[str, str]:
 
 
 # --- one run per home -----------------------------------------------------------------------------
+@pytest.mark.faults("survived")
 def test_second_run_on_a_busy_home_exits_at_once_or_waits_and_cleans_the_killed_run(tmp_path, hanging_api):  # noqa: F811
     url, connected = hanging_api
     cfg = _config(tmp_path, f"start_date: 2026-10-01\nsources:\n"
@@ -119,6 +120,7 @@ def test_second_run_on_a_busy_home_exits_at_once_or_waits_and_cleans_the_killed_
 
 
 # --- what kill -9 leaves behind ----------------------------------------------------------------------
+@pytest.mark.faults("survived")
 def test_kill_9_leaves_scratch_and_started_runs_that_the_next_run_cleans_and_dbt_dies_with_its_run(tmp_path):
     rows = 150_000
     write_period(tmp_path / "exports", "2026-10", [[1.0] * rows, [2.0] * rows])
@@ -182,6 +184,7 @@ if __name__ == "__main__":
 
 
 # --- publish is durable; the load log stays one file per raw table -----------------------------------
+@pytest.mark.faults("survived")
 def test_publish_copies_under_the_build_lock_and_syncs_file_and_folder_and_the_load_log_is_compacted(
         tmp_path, capsys, monkeypatch):
     """Spies (the real calls still run) record what publish does to the warehouse folder: the copy of
