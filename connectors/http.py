@@ -184,7 +184,9 @@ class ApiClient:
                 self._left(shown)  # a timeout cut short by the deadline is named as that
                 raise SourceError(self.source, shown, f"{last} after {attempt + 1} attempts") from None
             if r.status_code in RETRY_STATUS and attempt < self.max_retries:
-                self._wait(shown, self._delay(attempt, r.headers.get("Retry-After")), f"HTTP {r.status_code}", attempt)
+                ra = r.headers.get("Retry-After")
+                self._wait(shown, self._delay(attempt, ra), f"HTTP {r.status_code}" + (f" (Retry-After: {ra})" if ra
+                                                                                       else ""), attempt)
                 continue
             if r.status_code >= 400:
                 detail = self._mask(r.text[:300].replace("\n", " "))
