@@ -35,7 +35,7 @@ _SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token", "secret",
 Params = Sequence[tuple[str, Any]] | Mapping[str, Any]
 # defaults of the limits (source options request_deadline_s, deadline_s, max_pages override them)
 REQUEST_DEADLINE_S = 120
-DEADLINE_S = 1800
+DEADLINE_S = 600
 MAX_PAGES = 1000
 
 
@@ -150,7 +150,12 @@ class ApiClient:
                 sock = getattr(getattr(r.raw, "_connection", None), "sock", None)
                 if sock is not None:
                     sock.settimeout(max(0.01, min(self.timeout, left)))
-                chunk = r.raw.read1(65536, decode_content=True)
+                try:
+                    chunk = r.raw.read1(65536, decode_content=True)
+                except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+                    if sock is not None and left < self.timeout:
+                        raise _Overrun(*limit) from None  # the deadline, not the peer's silence, cut this read
+                    raise
                 if not chunk:
                     break
                 body += chunk

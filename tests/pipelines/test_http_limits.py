@@ -107,16 +107,26 @@ def loaded(tmp_path, monkeypatch):
     return tmp_path, home, before
 
 
-def _run(tmp_path: Path, home: Path, url: str, options: str, capsys) -> tuple[int, str, float]:
+def _fails(loaded, mode: str, options: str, capsys) -> tuple[str, str, float, int]:
+    """`aispend run` of source `oa` against a `mode` peer: it must exit 1, keep the earlier raw partitions
+    byte for byte and publish nothing. Returns (peer url, stderr, seconds the run took, requests served)."""
+    tmp_path, home, before = loaded
+    peer = BadPeer(mode)
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(f"start_date: {DAY}\nsources:\n"
-                   f"  - {{name: oa, type: openai, uri: '{url}', admin_key_env: {KEY_ENV}, "
-                   f"usage_endpoints: [completions], {options}}}\n")
+                   f"  - {{name: oa, type: openai, uri: '{peer.base_url}', admin_key_env: {KEY_ENV}, "
+                   f"usage_endpoints: [completions], refetch_days: 0, {options}}}\n")
     capsys.readouterr()
     t0 = time.monotonic()
-    rc = main(["run", "--config", str(cfg), "--home", str(home), "--end", "2026-10-02"])
+    try:
+        rc = main(["run", "--config", str(cfg), "--home", str(home), "--end", "2026-10-02"])
+    finally:
+        peer.close()
     took = time.monotonic() - t0
-    return rc, capsys.readouterr().err, took
+    assert rc == 1
+    assert _lake(home) == before  # the earlier good partitions, byte for byte, and nothing new
+    assert not (home / "warehouse" / "aispend.duckdb").exists()
+    return peer.base_url, capsys.readouterr().err, took, peer.requests
 
 
 def _step_line(err: str, table: str) -> str:
@@ -124,69 +134,39 @@ def _step_line(err: str, table: str) -> str:
     return line
 
 
-def test_endless_cursor_stops_at_the_window_page_cap(loaded, capsys):
-    tmp_path, home, before = loaded
-    peer = BadPeer("endless")
-    try:
-        rc, err, _took = _run(tmp_path, home, peer.base_url, "refetch_days: 0", capsys)
-    finally:
-        peer.close()
-    assert rc == 1
-    # the window 2026-10-01..2026-10-02 is 2 daily buckets: at most 2 pages + 1, then a clear stop
+def _assert_usage_line(err: str, url: str, page: int, problem: str) -> None:
+    """The one line for raw openai_usage: the source, the page's URL and `problem` (a regex)."""
     line = _step_line(err, "openai_usage")
     assert re.fullmatch(
         r"  step raw__openai_usage: openai_usage: source 'oa' \(openai\): nothing written, previous data kept: "
-        rf"openai: {re.escape(peer.base_url)}/v1/organization/usage/completions\?\S+ \[page 3\]: "
-        r"still has_more after the page cap of 3 pages \(the window holds 2 bucket\(s\) of 1d, "
-        r"at most one page each plus one\)", line), line
-    # 3 pages of usage + 3 of costs, where the run used to go on for ever
-    assert peer.requests == 6
-    assert _lake(home) == before  # the earlier good partition, byte for byte, and nothing new
-    assert not (home / "warehouse" / "aispend.duckdb").exists()
+        rf"openai: {re.escape(url)}/v1/organization/usage/completions\?\S+ \[page {page}\]: {problem}", line), line
+
+
+def test_endless_cursor_stops_at_the_window_page_cap(loaded, capsys):
+    url, err, _took, requests = _fails(loaded, "endless", "max_pages: 1000", capsys)
+    # the window 2026-10-01..2026-10-02 is 2 daily buckets: at most 2 pages + 1, then a clear stop
+    _assert_usage_line(err, url, 3, r"still has_more after the page cap of 3 pages \(the window holds 2 "
+                                    r"bucket\(s\) of 1d, at most one page each plus one\)")
+    assert requests == 6  # 3 pages of usage + 3 of costs, where the run used to go on for ever
 
 
 def test_hard_page_cap_option_is_named_when_lower(loaded, capsys):
-    tmp_path, home, before = loaded
-    peer = BadPeer("endless")
-    try:
-        rc, err, _took = _run(tmp_path, home, peer.base_url, "refetch_days: 0, max_pages: 2", capsys)
-    finally:
-        peer.close()
-    assert rc == 1
+    _url, err, _took, _requests = _fails(loaded, "endless", "max_pages: 2", capsys)
     assert _step_line(err, "openai_costs").endswith(
         "[page 2]: still has_more after the page cap of 2 pages (the hard cap, option max_pages)")
-    assert _lake(home) == before
 
 
 def test_trickled_body_fails_at_the_request_deadline(loaded, capsys):
-    tmp_path, home, before = loaded
-    peer = BadPeer("trickle")
-    try:
-        rc, err, took = _run(tmp_path, home, peer.base_url, "refetch_days: 0, request_deadline_s: 3", capsys)
-    finally:
-        peer.close()
-    assert rc == 1
-    line = _step_line(err, "openai_usage")
-    assert re.fullmatch(
-        r"  step raw__openai_usage: openai_usage: source 'oa' \(openai\): nothing written, previous data kept: "
-        rf"openai: {re.escape(peer.base_url)}/v1/organization/usage/completions\?\S+ \[page 1\]: "
-        r"answer still arriving when the request deadline of 3s passed \(option request_deadline_s\)", line), line
-    assert peer.requests == 2  # one request per raw table, none retried (a 200-byte body would take 400 s)
+    url, err, took, requests = _fails(loaded, "trickle", "request_deadline_s: 3", capsys)
+    _assert_usage_line(err, url, 1, r"answer still arriving when the request deadline of 3s passed "
+                                    r"\(option request_deadline_s\)")
+    assert requests == 2  # one request per raw table, none retried (a 200-byte body would take 400 s)
     assert took < 60, took
-    assert _lake(home) == before
 
 
-def test_a_hung_source_fails_at_its_deadline_with_retries_counted(loaded, capsys):
-    tmp_path, home, before = loaded
-    peer = BadPeer("trickle")
-    try:
-        # each request is cut at 3 s and not retried; the source deadline (2 s) is shorter, so it is the one named
-        rc, err, took = _run(tmp_path, home, peer.base_url,
-                             "refetch_days: 0, request_deadline_s: 3, deadline_s: 2", capsys)
-    finally:
-        peer.close()
-    assert rc == 1
+def test_a_hung_source_fails_at_its_deadline(loaded, capsys):
+    # each request would be cut at 3 s; the source deadline (2 s) is shorter, so it is the one named
+    _url, err, took, _requests = _fails(loaded, "trickle", "request_deadline_s: 3, deadline_s: 2", capsys)
     assert _step_line(err, "openai_costs").endswith(
         "[page 1]: answer still arriving when the source deadline of 2s passed (option deadline_s)")
     assert took < 60, took
-    assert _lake(home) == before
