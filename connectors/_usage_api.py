@@ -8,6 +8,7 @@ there is one loop, one paginator and one type conversion for both.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -65,11 +66,30 @@ def dig(obj: Any, path: str) -> Any:
     return obj
 
 
-def _pages(client: ApiClient, ep: Endpoint, params: list[tuple[str, str]]) -> Iterator[tuple[dict, str]]:
+_WIDTH_S = {"1m": 60, "1h": 3600, "1d": 86400}
+
+
+def page_cap(ep: Endpoint, start: datetime, end: datetime) -> tuple[int, str]:
+    """The most pages a window can need, and how that was derived (named when it is exceeded).
+
+    These APIs paginate by bucket: a page holds up to ``limit`` buckets and, however few it holds,
+    at least one (an empty window answers one page). So a window of B buckets needs at most B pages,
+    ceil(B / limit) when the server fills its pages; one more page is allowed for a trailing empty
+    one. Sound whatever page size the server picks, and tight enough that an endless cursor stops
+    after a handful of requests instead of running for ever.
+    """
+    width = dict(ep.fixed_params).get("bucket_width", "1d")
+    buckets = max(1, math.ceil((end - start).total_seconds() / _WIDTH_S.get(width, 86400)))
+    return buckets + 1, f"the window holds {buckets} bucket(s) of {width}, at most one page each plus one"
+
+
+def _pages(client: ApiClient, ep: Endpoint, params: list[tuple[str, str]],
+           cap: tuple[int, str]) -> Iterator[tuple[dict, str]]:
+    max_pages, why = cap
     if not ep.optional_params:
-        yield from client.paginate(ep.path, params)
+        yield from client.paginate(ep.path, params, max_pages=max_pages, why=why)
         return
-    pages = client.paginate(ep.path, params + list(ep.optional_params))
+    pages = client.paginate(ep.path, params + list(ep.optional_params), max_pages=max_pages, why=why)
     try:
         first = next(pages)
     except StopIteration:
@@ -79,7 +99,7 @@ def _pages(client: ApiClient, ep: Endpoint, params: list[tuple[str, str]]) -> It
             raise
         dropped = ", ".join(f"{k}={v}" for k, v in ep.optional_params)
         log.warning("%s: %s rejected optional params (%s); retrying without them", client.source, ep.path, dropped)
-        yield from client.paginate(ep.path, params)
+        yield from client.paginate(ep.path, params, max_pages=max_pages, why=why)
         return
     yield first
     yield from pages
@@ -94,7 +114,7 @@ def fetch(client: ApiClient, ep: Endpoint, schema: pa.Schema, start: datetime, e
               *ep.fixed_params]
     cols: dict[str, list] = {f.name: [] for f in schema}
     last_url = client.base_url + ep.path
-    for n, (page, url) in enumerate(_pages(client, ep, params), start=1):
+    for n, (page, url) in enumerate(_pages(client, ep, params, page_cap(ep, start, end)), start=1):
         last_url = url
         data = page.get("data")
         if not isinstance(data, list):

@@ -3,20 +3,22 @@
 
 Source options: `admin_key_env` (required), `bucket_width` (`1d` default, or `1h`; messages
 usage only), `claude_code` (default true; false skips the Claude Code report), `refetch_days`
-(default 3: late-finalised buckets are re-read — see the factory).
+(default 3: late-finalised buckets are re-read — see the factory), and the HTTP limits
+`request_deadline_s`, `deadline_s`, `max_pages` (as openai's).
 """
 
 from connectors import anthropic as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
-from pipelines.ingest.openai import ADMIN_KEY_ENV, BUCKET_WIDTH
+from pipelines.ingest.openai import ADMIN_KEY_ENV, BUCKET_WIDTH, HTTP_LIMITS, client_limits
 from pipelines.options import Option
 
 REFETCH_DAYS = 3
 
 
 def _client(src: SourceConfig):
-    return conn.make_client(src.uri, src.secret("admin_key"), key_env=src.options.get("admin_key_env"))
+    return conn.make_client(src.uri, src.secret("admin_key"), key_env=src.options.get("admin_key_env"),
+                            **client_limits(src))
 
 
 def _claude_code(src: SourceConfig, s, e):
@@ -29,6 +31,7 @@ OPTIONS = {"anthropic": (
     ADMIN_KEY_ENV,
     BUCKET_WIDTH,
     Option("claude_code", "bool", "also read the Claude Code usage report", default=True),
+    *HTTP_LIMITS,
 )}
 
 SPECS = [

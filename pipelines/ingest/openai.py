@@ -3,9 +3,11 @@
 Source options: `admin_key_env` (required), `usage_endpoints` (list, default every endpoint in
 `connectors.openai.USAGE_ENDPOINTS`), `bucket_width` (`1d` default, or `1h`; usage only),
 `refetch_days` (default 3: providers finalise buckets late, so each run re-reads that many
-trailing days — see the factory).
+trailing days — see the factory), and the HTTP limits `request_deadline_s`, `deadline_s`,
+`max_pages` (`HTTP_LIMITS`, shared with anthropic; see connectors/http.py).
 """
 
+from connectors import http
 from connectors import openai as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
@@ -14,8 +16,16 @@ from pipelines.options import Option
 REFETCH_DAYS = 3
 
 
+def client_limits(src: SourceConfig) -> dict[str, int]:
+    """The `ApiClient` limits a source's options set (the client's defaults where unset)."""
+    return {"request_deadline": src.options.get("request_deadline_s", http.REQUEST_DEADLINE_S),
+            "deadline": src.options.get("deadline_s", http.DEADLINE_S),
+            "max_pages": src.options.get("max_pages", http.MAX_PAGES)}
+
+
 def _client(src: SourceConfig):
-    return conn.make_client(src.uri, src.secret("admin_key"), key_env=src.options.get("admin_key_env"))
+    return conn.make_client(src.uri, src.secret("admin_key"), key_env=src.options.get("admin_key_env"),
+                            **client_limits(src))
 
 
 def _usage(src: SourceConfig, s, e):
@@ -27,11 +37,23 @@ ADMIN_KEY_ENV = Option("admin_key_env", "env", "environment variable holding the
                        required=True)
 BUCKET_WIDTH = Option("bucket_width", "choice", "usage bucket width (the costs endpoint is always daily)",
                       default="1d", choices=tuple(conn.BUCKET_LIMITS))
+# nothing waits for ever: a trickled body, a hung host and an endless cursor each fail naming the URL and limit
+HTTP_LIMITS = (
+    Option("request_deadline_s", "int", "seconds one request may take in all, connect to last byte of the body "
+           "(the per-read timeout alone lets a trickled body run for ever)", default=http.REQUEST_DEADLINE_S,
+           min=1),
+    Option("deadline_s", "int", "seconds one fetch of this source (one raw table's window) may take in all, "
+           "retries and their waits included; a Retry-After beyond it fails at once", default=http.DEADLINE_S,
+           min=1),
+    Option("max_pages", "int", "hard cap on pages of one paginated request (usage/cost reports are also capped "
+           "at one page per bucket of the window, plus one)", default=http.MAX_PAGES, min=1),
+)
 OPTIONS = {"openai": (
     ADMIN_KEY_ENV,
     Option("usage_endpoints", "list", "Usage API endpoints read (default: every one)",
            choices=tuple(conn.USAGE_ENDPOINTS)),
     BUCKET_WIDTH,
+    *HTTP_LIMITS,
 )}
 
 SPECS = [

@@ -108,3 +108,44 @@ def test_persistent_500_error_never_echoes_the_key(peer):
     assert e.value.source == "openai" and e.value.status == 500
     assert e.value.where == f"{peer.base_url}/v1/organization/usage/completions?start_time=1"
     assert "HTTP 500 after 3 attempts" in msg and SECRET not in msg and "***" in msg
+
+
+# --- limits: nothing waits for ever (the aispend-run cases are in tests/pipelines/test_http_limits.py) ---
+def test_retry_after_beyond_the_deadline_fails_at_once_naming_it(peer):
+    peer.add(429, {"error": "slow down"}, {"Retry-After": "20"})
+    slept = []
+    with pytest.raises(SourceError) as e:
+        client(peer, deadline=5, sleep=slept.append).get_json("/v1/x", {})
+    assert slept == [] and len(peer.requests) == 1
+    assert str(e.value).startswith(f"openai: {peer.base_url}/v1/x: HTTP 429 (Retry-After: 20); the retry wait of "
+                                   "20.0s is beyond the ")
+    assert str(e.value).endswith("s left of the source deadline of 5s (option deadline_s)")
+
+
+def test_retries_stop_when_the_deadline_has_passed(peer):
+    for _ in range(6):
+        peer.add(503, "unavailable", {"Retry-After": "0.2"})
+    with pytest.raises(SourceError) as e:
+        client(peer, deadline=0.5).get_json("/v1/x", {})
+    # the waits count against the deadline: 0.5 s holds two waits of 0.2 s, not the five retries allowed
+    assert len(peer.requests) == 3
+    assert str(e.value).startswith(f"openai: {peer.base_url}/v1/x: HTTP 503 (Retry-After: 0.2); the retry wait of "
+                                   "0.2s is beyond the 0.")
+    assert str(e.value).endswith("s left of the source deadline of 0.5s (option deadline_s)")
+
+
+def test_page_cap_from_the_caller_and_the_hard_cap(peer):
+    for i in range(4):
+        peer.add(200, {"data": [], "has_more": True, "next_page": f"c{i}"})
+    pages = client(peer).paginate("/v1/p", {}, max_pages=3, why="3 buckets")
+    with pytest.raises(SourceError) as e:
+        list(pages)
+    assert str(e.value) == (f"openai: {peer.base_url}/v1/p?page=c1 [page 3]: still has_more after the page cap of "
+                            "3 pages (3 buckets)")
+    peer.script.clear()
+    for i in range(4):
+        peer.add(200, {"data": [], "has_more": True, "next_page": f"d{i}"})
+    with pytest.raises(SourceError) as e:
+        list(client(peer, max_pages=2).paginate("/v1/p", {}, max_pages=3, why="3 buckets"))
+    assert str(e.value).endswith("[page 2]: still has_more after the page cap of 2 pages (the hard cap, option "
+                                 "max_pages)")
