@@ -186,13 +186,15 @@ class StagedPartition:
         self.parts += 1
         self.rows += n
 
-    def seal(self) -> Path:
-        """Finish the staged folder (marked with its load id) without swapping it in; its path."""
+    def seal(self, mark: bool = False) -> Path:
+        """Finish the staged folder without swapping it in; its path. `mark`: tag it with the load
+        id, so a recovery can tell it from the old folder a swap leaves in its place."""
         if self._tmp is None:
             raise RuntimeError(f"{self.final}: load already committed or discarded")
         if self.parts == 0:
             self.write(self.schema.empty_table())  # an empty partition still replaces stale rows
-        (self._tmp / _mark(self.load_id)).touch()
+        if mark:
+            (self._tmp / _mark(self.load_id)).touch()
         return self._tmp
 
     def commit(self, run_id: str | None, fingerprint: str | None = None) -> LoadRecord:
@@ -240,7 +242,7 @@ def commit_together(home: Path, load_id: str, staged: list[StagedPartition], run
         return []
     entries = []
     for sp, fp in zip(staged, fingerprints):
-        tmp = sp.seal()
+        tmp = sp.seal(mark=True)
         entries.append({"tmp": str(tmp), "final": str(sp.final), "load_id": sp.load_id, "run_id": run_id,
                         "raw_table": sp.raw_table, "source_name": sp.source_name, "partition": sp.key,
                         "rows": sp.rows, "started_at": sp.started.isoformat(), "fingerprint": fp})

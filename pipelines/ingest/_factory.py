@@ -7,6 +7,9 @@ Flow of every ingest asset (one run may cover a whole partition range — single
   fetch through the connector → split per partition → Great Expectations suite on groups of up
   to VALIDATE_ROWS rows (blocking check) → each validated group staged to scratch → only once
   every group passed: atomic raw-zone swap per partition + load-log rows → row counts.
+The raw tables one source type feeds (OpenAI usage + costs) are one step: each table is fetched,
+validated and staged in turn, and the swaps of all of them start only once every table staged
+(`rawzone.commit_together`), so a source is committed as a whole or not at all.
 A billing period that a connector streams as batches never sits in memory whole. A failed suite
 writes nothing: the previous good partitions stay, downstream dbt and publish are skipped, and
 the failure names the expectation and the files.
