@@ -11,6 +11,7 @@ log (one small Parquet file per load, so appends are atomic too).
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import uuid
@@ -185,12 +186,20 @@ class StagedPartition:
         self.parts += 1
         self.rows += n
 
-    def commit(self, run_id: str | None, fingerprint: str | None = None) -> LoadRecord:
-        """Swap the written parts in as the partition (atomically) and record the load."""
+    def seal(self, mark: bool = False) -> Path:
+        """Finish the staged folder without swapping it in; its path. `mark`: tag it with the load
+        id, so a recovery can tell it from the old folder a swap leaves in its place."""
         if self._tmp is None:
             raise RuntimeError(f"{self.final}: load already committed or discarded")
         if self.parts == 0:
             self.write(self.schema.empty_table())  # an empty partition still replaces stale rows
+        if mark:
+            (self._tmp / _mark(self.load_id)).touch()
+        return self._tmp
+
+    def commit(self, run_id: str | None, fingerprint: str | None = None) -> LoadRecord:
+        """Swap the written parts in as the partition (atomically) and record the load."""
+        self.seal()
         try:
             _swap_in(self.home, self._tmp, self.final)
         except BaseException:
@@ -207,6 +216,71 @@ class StagedPartition:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+
+def _commits_dir(home: Path) -> Path:
+    return Path(home) / "lake" / "_commits"
+
+
+def _mark(load_id: str) -> str:
+    # hidden, not *.parquet: readers glob `**/*.parquet` and never see it; it tells a partition
+    # folder swapped in by this load from the old folder the swap left in scratch
+    return f".load-{load_id}"
+
+
+def commit_together(home: Path, load_id: str, staged: list[StagedPartition], run_id: str | None,
+                    fingerprints: list[str | None]) -> list[LoadRecord]:
+    """Swap in every staged partition of one load (several raw tables of a source), or none.
+
+    Called only once all of them were written and validated. Each swap is atomic; across them an
+    intent file (`lake/_commits/<load_id>.json`, durable before the first swap, removed after the
+    last load-log row) lists every (staged folder, partition): a process killed between two swaps
+    leaves it, and the next run (`recover_commits`, holding the home) finishes the remaining swaps
+    from the staged folders, so the source ends whole at the new load, never half old, half new.
+    """
+    if not staged:
+        return []
+    entries = []
+    for sp, fp in zip(staged, fingerprints):
+        tmp = sp.seal(mark=True)
+        entries.append({"tmp": str(tmp), "final": str(sp.final), "load_id": sp.load_id, "run_id": run_id,
+                        "raw_table": sp.raw_table, "source_name": sp.source_name, "partition": sp.key,
+                        "rows": sp.rows, "started_at": sp.started.isoformat(), "fingerprint": fp})
+    d = _commits_dir(home)
+    d.mkdir(parents=True, exist_ok=True)
+    intent, tmp = d / f"{load_id}.json", d / f".{load_id}.json.tmp"
+    with open(tmp, "w") as f:
+        json.dump(entries, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, intent)
+    fsync_dir(d)
+    records = [sp.commit(run_id, fp) for sp, fp in zip(staged, fingerprints)]
+    intent.unlink()
+    return records
+
+
+def recover_commits(home: Path) -> tuple[int, list[str]]:
+    """Finish the multi-table commits a killed process left half done; returns (partitions swapped
+    in now, partitions that could not be: their staged folder is gone). Call holding the home
+    exclusively, before `remove_scratch` (the staged folders live in scratch)."""
+    d = _commits_dir(home)
+    done, lost = 0, []
+    for intent in sorted(d.glob("*.json")) if d.is_dir() else []:
+        for e in json.loads(intent.read_text()):
+            final, tmp, mark = Path(e["final"]), Path(e["tmp"]), _mark(e["load_id"])
+            if (final / mark).exists():
+                continue  # swapped in before the kill (its load-log row may be missing: not re-added)
+            if not (tmp / mark).exists():
+                lost.append(f"{e['raw_table']}/{e['source_name']}/{e['partition']}")
+                continue
+            _swap_in(Path(home), tmp, final)
+            _append_load_log(Path(home), LoadRecord(
+                e["load_id"], e["run_id"], e["raw_table"], e["source_name"], e["partition"], e["rows"], "ok",
+                datetime.fromisoformat(e["started_at"]), datetime.now(timezone.utc), e["fingerprint"], str(final)))
+            done += 1
+        intent.unlink()
+    return done, lost
 
 
 def write_partitions(home: Path, raw_table: str, source_name: str, partition_col: str,

@@ -103,6 +103,13 @@ def clean_leftovers(home: Path, instance) -> list[str]:
     from pipelines import warehouse
 
     done = []
+    swapped, lost = rawzone.recover_commits(home)  # before the scratch goes: it holds the staged folders
+    if swapped:
+        done.append(f"finished an interrupted commit: swapped in {swapped} staged "
+                    f"partition{'' if swapped == 1 else 's'}")
+    if lost:
+        done.append(f"could not finish an interrupted commit (staged folders gone) for {', '.join(lost)}: "
+                    "rerun `aispend run` over those days to rewrite them")
     scratch = rawzone.remove_scratch(home)
     if scratch:
         done.append(f"removed {len(scratch)} scratch {'entry' if len(scratch) == 1 else 'entries'} "

@@ -12,7 +12,7 @@ from pipelines.config import load_config, secure_home
 from pipelines.dbt_args import DBT_DIR, dbt_run_executable
 from pipelines.dbt_assets import build_dbt_assets, build_publish_asset
 from pipelines.ingest import ALL_SPECS
-from pipelines.ingest._factory import build_raw_asset
+from pipelines.ingest._factory import build_raw_assets
 from pipelines.resources import AispendResource
 from pipelines.sensors import build_manifest_sensor
 
@@ -38,7 +38,7 @@ def build_definitions(config_path: str | None = None, home: str | None = None) -
     # the same umask and home mode (not created here: loading definitions writes nothing)
     secure_home(Path(home).resolve() if home else cfg.home, cfg.home_mode, create=False)
     monthly, daily = partitions.monthly(cfg.start_date), partitions.daily(cfg.start_date)
-    raw_assets = [build_raw_asset(s, {"monthly": monthly, "daily": daily}.get(s.cadence)) for s in ALL_SPECS]
+    raw_assets = build_raw_assets(ALL_SPECS, {"monthly": monthly, "daily": daily})
     dbt_defs = build_dbt_assets()
     publish = build_publish_asset(dbt_defs)
 
@@ -51,8 +51,9 @@ def build_definitions(config_path: str | None = None, home: str | None = None) -
                 or bool(cfg.sources_of_type(*spec.source_types)))
 
     def selected(cadence: str) -> dg.AssetSelection:
-        return dg.AssetSelection.assets(*[a for a, s in zip(raw_assets, ALL_SPECS)
-                                          if s.cadence == cadence and enabled(s)])
+        return dg.AssetSelection.assets(*[dg.AssetKey(["raw", t]) for s in ALL_SPECS
+                                          if s.cadence == cadence and enabled(s)
+                                          for t in (s.snapshot_schemas or [s.raw_table])])
 
     billing, daily_raw, snapshot = selected("monthly"), selected("daily"), selected("snapshot")
     build = dg.AssetSelection.assets(dbt_defs, publish)

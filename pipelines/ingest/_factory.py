@@ -7,6 +7,9 @@ Flow of every ingest asset (one run may cover a whole partition range — single
   fetch through the connector → split per partition → Great Expectations suite on groups of up
   to VALIDATE_ROWS rows (blocking check) → each validated group staged to scratch → only once
   every group passed: atomic raw-zone swap per partition + load-log rows → row counts.
+The raw tables one source type feeds (OpenAI usage + costs) are one step: each table is fetched,
+validated and staged in turn, and the swaps of all of them start only once every table staged
+(`rawzone.commit_together`), so a source is committed as a whole or not at all.
 A billing period that a connector streams as batches never sits in memory whole. A failed suite
 writes nothing: the previous good partitions stay, downstream dbt and publish are skipped, and
 the failure names the expectation and the files.
@@ -280,11 +283,22 @@ def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:
         failed = [o.summary() for o in outcomes.values() if not o.success]
         if failed:
             raise _fail(spec, None, "nothing written, previous data kept: " + "; ".join(failed))
+        # Only the latest catalogue matters: one fixed partition per table, replaced each run, every
+        # table of the snapshot together (a catalogue is never half this run's, half the last's).
+        staged = []
+        try:
+            for name in names:
+                rawzone.ensure_schema_file(cfg.home, name, spec.snapshot_schemas[name])
+                for source_name, tables in loads.items():
+                    sp = rawzone.StagedPartition(cfg.home, name, source_name, "snapshot", "latest",
+                                                 spec.snapshot_schemas[name], load_id)
+                    staged.append(sp)
+                    sp.write(tables[name])
+            rawzone.commit_together(cfg.home, load_id, staged, context.run_id, [None] * len(staged))
+        finally:
+            for sp in staged:
+                sp.discard()
         for name in names:
-            for source_name, tables in loads.items():
-                # Only the latest catalogue matters: one fixed partition, replaced each run.
-                rawzone.write_partitions(cfg.home, name, source_name, "snapshot", {"latest": tables[name]},
-                                         spec.snapshot_schemas[name], load_id, context.run_id)
             per_source = {src: {"rows": tables[name].num_rows, "partitions_written": 1}
                           for src, tables in loads.items()}
             yield dg.MaterializeResult(asset_key=keys[name], metadata={
@@ -294,103 +308,144 @@ def build_snapshot_asset(spec: RawSpec) -> dg.AssetsDefinition:
     return _snapshot
 
 
-def build_raw_asset(spec: RawSpec, partitions_def: dg.PartitionsDefinition | None) -> dg.AssetsDefinition:
-    if spec.cadence == "snapshot":
-        return build_snapshot_asset(spec)
-    key = dg.AssetKey(["raw", spec.raw_table])
+def _stage(spec: RawSpec, cfg: AispendConfig, context: dg.AssetExecutionContext, load_id: str,
+           staged: dict[tuple[str, str], rawzone.StagedPartition], fingerprints: dict[tuple[str, str], str | None]
+           ) -> Iterator[dg.AssetCheckResult | dict]:
+    """Fetch, validate and stage one raw table's partitions into `staged` (nothing swapped in).
 
-    @dg.asset(
-        key=key,
-        group_name="raw",
-        description=spec.description,
+    Yields the table's check results; its last item is the metadata (a dict) of its
+    MaterializeResult, given once every partition of the table staged and validated.
+    """
+    key = dg.AssetKey(["raw", spec.raw_table])
+    rawzone.ensure_schema_file(cfg.home, spec.raw_table, spec.schema)
+    skips = _Skips()
+    mine: set[tuple[str, str]] = set()
+    rows_by_source: dict[str, int] = {}
+    negatives: dict[str, dict] = {}
+    validated, expectations = 0, 0
+    pending: list[pa.Table] = []  # slim rows staged but not yet validated
+    sample: pa.Table | None = None  # whole rows for the column-level checks
+
+    def check(rows: pa.Table) -> Iterator[dg.AssetCheckResult]:
+        nonlocal validated, expectations
+        outcome = validate(spec.raw_table, rows, spec.schema, sample=sample)
+        if not outcome.success:
+            yield dg.AssetCheckResult(asset_key=key, check_name=CHECK_NAME, passed=False,
+                                      metadata={"summary": outcome.summary(), "rows": validated + outcome.rows,
+                                                "expectations": outcome.expectations})
+            raise _fail(spec, None, "nothing written, previous data kept: " + outcome.summary())
+        validated, expectations = validated + outcome.rows, outcome.expectations
+
+    for p in _pieces(spec, cfg, context.partition_keys, skips):
+        whole = _piece_with_partition(p)
+        if sample is None or sample.num_rows == 0 or whole.schema != sample.schema:
+            if pending:  # rows so far, under the columns they came with
+                yield from check(pa.concat_tables(pending))
+                pending.clear()
+            # a new column layout: its column-level checks (exact set, types) pass before
+            # any of it is written, so a mistyped column fails the suite, not the writer
+            sample = whole.slice(0, 1_000)
+            yield from check(slim(spec.raw_table, whole.slice(0, 0)))
+        sp = staged.get((spec.raw_table, p.source, p.key))
+        if sp is None:  # staged to scratch; readers still see the previous partitions
+            sp = staged[(spec.raw_table, p.source, p.key)] = rawzone.StagedPartition(
+                cfg.home, spec.raw_table, p.source, spec.partition_col, p.key, spec.schema, load_id)
+            mine.add((p.source, p.key))
+        sp.write(p.table)
+        fingerprints[(spec.raw_table, p.source, p.key)] = p.fingerprint
+        rows_by_source[p.source] = rows_by_source.get(p.source, 0) + p.table.num_rows
+        if spec.negative_usage is not None and p.table.num_rows:
+            _add_negatives(negatives.setdefault(p.source, {}), *spec.negative_usage(p.table))
+        pending.append(slim(spec.raw_table, whole))
+        if sum(t.num_rows for t in pending) >= VALIDATE_ROWS:
+            yield from check(pa.concat_tables(pending))
+            pending.clear()
+    if pending:
+        yield from check(pa.concat_tables(pending))
+    summary = (f"{spec.raw_table}: {expectations} expectations passed on {validated} rows" if mine
+               else "no new data to validate")
+    yield dg.AssetCheckResult(asset_key=key, check_name=CHECK_NAME, passed=True,
+                              metadata={"summary": summary, "rows": validated, "expectations": expectations})
+    if skips.unchanged:
+        context.log.info(f"{spec.raw_table}: unchanged since last load, not downloaded: "
+                         f"{', '.join(skips.unchanged)}")
+    if skips.absent:
+        context.log.warning(f"{spec.raw_table}: no complete export (no manifest) for: "
+                            f"{', '.join(skips.absent)}; nothing loaded for it, previous data kept")
+    per_source = {src.name: {"rows": rows_by_source.get(src.name, 0),
+                             "partitions_written": sum(1 for name, _ in mine if name == src.name),
+                             "partitions_unchanged": sum(1 for k in skips.unchanged if k.startswith(f"{src.name}/")),
+                             "partitions_without_export": sum(1 for k in skips.absent
+                                                              if k.startswith(f"{src.name}/")),
+                             **negatives.get(src.name, {})}
+                  for src in cfg.sources_of_type(*spec.source_types)}
+    yield {
+        "rows": sum(rows_by_source.values()),
+        "partitions_written": len(mine),
+        "partitions_unchanged": len(skips.unchanged),
+        **({"partitions_without_export": ", ".join(skips.absent)} if skips.absent else {}),
+        "load_id": load_id,
+        **source_metadata(per_source),
+    }
+
+
+def build_raw_assets(specs: list[RawSpec], partitions: dict[str, dg.PartitionsDefinition]) -> list[dg.AssetsDefinition]:
+    """One asset per snapshot spec; one per source type and cadence for the others, so the raw
+    tables a source feeds together (OpenAI usage + costs) commit together."""
+    groups: dict[tuple[str, tuple[str, ...]], list[RawSpec]] = {}
+    out = []
+    for s in specs:
+        if s.cadence == "snapshot":
+            out.append(build_snapshot_asset(s))
+        else:
+            groups.setdefault((s.cadence, s.source_types), []).append(s)
+    return out + [build_source_asset(g, partitions.get(g[0].cadence)) for g in groups.values()]
+
+
+def build_source_asset(specs: list[RawSpec], partitions_def: dg.PartitionsDefinition | None) -> dg.AssetsDefinition:
+    """One ingest step for the raw tables one source type feeds together (OpenAI usage + costs).
+
+    Every selected table is fetched, validated and staged first; only when all of them staged does
+    any partition swap in (`rawzone.commit_together`), so a failure on the second endpoint leaves
+    the first table's previous partitions in place too: a source is committed as a whole or not.
+    """
+    keys = {s.raw_table: dg.AssetKey(["raw", s.raw_table]) for s in specs}
+    first = specs[0]
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(keys[s.raw_table], group_name="raw", description=s.description,
+                            kinds={"parquet", "python"}, tags={"aispend/source_type": s.source_type})
+               for s in specs],
+        check_specs=[dg.AssetCheckSpec(CHECK_NAME, asset=keys[s.raw_table], blocking=True,
+                                       description="Great Expectations suite: declared columns and types, non-null "
+                                                   "keys, value ranges, rows inside the partition window")
+                     for s in specs],
+        name=f"raw__{first.raw_table}" if len(specs) == 1 else f"raw__{first.source_type}",
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run() if partitions_def else None,
-        check_specs=[dg.AssetCheckSpec(CHECK_NAME, asset=key, blocking=True,
-                                       description="Great Expectations suite: declared columns and types, "
-                                                   "non-null keys, value ranges, rows inside the partition window")],
-        kinds={"parquet", "python"},
-        tags={"aispend/source_type": spec.source_type},
+        can_subset=len(specs) > 1,
     )
     @holding_home(exclusive=False)
     def _asset(context: dg.AssetExecutionContext, aispend: AispendResource):
         cfg = aispend.load()
         load_id = uuid.uuid4().hex[:16]
-        rawzone.ensure_schema_file(cfg.home, spec.raw_table, spec.schema)
-        skips = _Skips()
-        staged: dict[tuple[str, str], rawzone.StagedPartition] = {}
-        fingerprints: dict[tuple[str, str], str | None] = {}
-        rows_by_source: dict[str, int] = {}
-        negatives: dict[str, dict] = {}
-        validated, expectations = 0, 0
-        pending: list[pa.Table] = []  # slim rows staged but not yet validated
-        sample: pa.Table | None = None  # whole rows for the column-level checks
-
-        def check(rows: pa.Table) -> Iterator[dg.AssetCheckResult]:
-            nonlocal validated, expectations
-            outcome = validate(spec.raw_table, rows, spec.schema, sample=sample)
-            if not outcome.success:
-                yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=False,
-                                          metadata={"summary": outcome.summary(), "rows": validated + outcome.rows,
-                                                    "expectations": outcome.expectations})
-                raise _fail(spec, None, "nothing written, previous data kept: " + outcome.summary())
-            validated, expectations = validated + outcome.rows, outcome.expectations
-
+        staged: dict[tuple[str, str, str], rawzone.StagedPartition] = {}
+        fingerprints: dict[tuple[str, str, str], str | None] = {}
+        results: list[dg.MaterializeResult] = []
         try:
-            for p in _pieces(spec, cfg, context.partition_keys, skips):
-                whole = _piece_with_partition(p)
-                if sample is None or sample.num_rows == 0 or whole.schema != sample.schema:
-                    if pending:  # rows so far, under the columns they came with
-                        yield from check(pa.concat_tables(pending))
-                        pending.clear()
-                    # a new column layout: its column-level checks (exact set, types) pass before
-                    # any of it is written, so a mistyped column fails the suite, not the writer
-                    sample = whole.slice(0, 1_000)
-                    yield from check(slim(spec.raw_table, whole.slice(0, 0)))
-                sp = staged.get((p.source, p.key))
-                if sp is None:  # staged to scratch; readers still see the previous partitions
-                    sp = staged[(p.source, p.key)] = rawzone.StagedPartition(
-                        cfg.home, spec.raw_table, p.source, spec.partition_col, p.key, spec.schema, load_id)
-                sp.write(p.table)
-                fingerprints[(p.source, p.key)] = p.fingerprint
-                rows_by_source[p.source] = rows_by_source.get(p.source, 0) + p.table.num_rows
-                if spec.negative_usage is not None and p.table.num_rows:
-                    _add_negatives(negatives.setdefault(p.source, {}), *spec.negative_usage(p.table))
-                pending.append(slim(spec.raw_table, whole))
-                if sum(t.num_rows for t in pending) >= VALIDATE_ROWS:
-                    yield from check(pa.concat_tables(pending))
-                    pending.clear()
-            if pending:
-                yield from check(pa.concat_tables(pending))
-            summary = (f"{spec.raw_table}: {expectations} expectations passed on {validated} rows" if staged
-                       else "no new data to validate")
-            yield dg.AssetCheckResult(check_name=CHECK_NAME, passed=True,
-                                      metadata={"summary": summary, "rows": validated, "expectations": expectations})
-            if skips.unchanged:
-                context.log.info(f"{spec.raw_table}: unchanged since last load, not downloaded: "
-                                 f"{', '.join(skips.unchanged)}")
-            if skips.absent:
-                context.log.warning(f"{spec.raw_table}: no complete export (no manifest) for: "
-                                    f"{', '.join(skips.absent)}; nothing loaded for it, previous data kept")
-            for (name, k), sp in staged.items():
-                sp.commit(context.run_id, fingerprints.get((name, k)))
+            for spec in specs:
+                if keys[spec.raw_table] not in context.selected_asset_keys:
+                    continue
+                for item in _stage(spec, cfg, context, load_id, staged, fingerprints):
+                    if isinstance(item, dict):
+                        results.append(dg.MaterializeResult(asset_key=keys[spec.raw_table], metadata=item))
+                    else:
+                        yield item
+            rawzone.commit_together(cfg.home, load_id, list(staged.values()), context.run_id,
+                                    [fingerprints[k] for k in staged])
         finally:
             for sp in staged.values():
                 sp.discard()  # no-op for committed partitions
-        per_source = {src.name: {"rows": rows_by_source.get(src.name, 0),
-                                 "partitions_written": sum(1 for name, _ in staged if name == src.name),
-                                 "partitions_unchanged": sum(1 for k in skips.unchanged
-                                                             if k.startswith(f"{src.name}/")),
-                                 "partitions_without_export": sum(1 for k in skips.absent
-                                                                  if k.startswith(f"{src.name}/")),
-                                 **negatives.get(src.name, {})}
-                      for src in cfg.sources_of_type(*spec.source_types)}
-        yield dg.MaterializeResult(metadata={
-            "rows": sum(rows_by_source.values()),
-            "partitions_written": len(staged),
-            "partitions_unchanged": len(skips.unchanged),
-            **({"partitions_without_export": ", ".join(skips.absent)} if skips.absent else {}),
-            "load_id": load_id,
-            **source_metadata(per_source),
-        })
+        yield from results
 
     return _asset
