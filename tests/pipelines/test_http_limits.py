@@ -130,7 +130,8 @@ def _fails(loaded, mode: str, options: str, capsys) -> tuple[str, str, float, in
 
 
 def _step_line(err: str, table: str) -> str:
-    (line,) = [ln for ln in err.splitlines() if ln.startswith(f"  step raw__{table}:")]
+    # one step fetches all of a source's tables and commits them together: it stops at the first failure
+    (line,) = [ln for ln in err.splitlines() if ln.startswith(f"  step raw__openai: {table}:")]
     return line
 
 
@@ -138,35 +139,39 @@ def _assert_usage_line(err: str, url: str, page: int, problem: str) -> None:
     """The one line for raw openai_usage: the source, the page's URL and `problem` (a regex)."""
     line = _step_line(err, "openai_usage")
     assert re.fullmatch(
-        r"  step raw__openai_usage: openai_usage: source 'oa' \(openai\): nothing written, previous data kept: "
+        r"  step raw__openai: openai_usage: source 'oa' \(openai\): nothing written, previous data kept: "
         rf"openai: {re.escape(url)}/v1/organization/usage/completions\?\S+ \[page {page}\]: {problem}", line), line
 
 
+@pytest.mark.faults("survived")
 def test_endless_cursor_stops_at_the_window_page_cap(loaded, capsys):
     url, err, _took, requests = _fails(loaded, "endless", "max_pages: 1000", capsys)
     # the window 2026-10-01..2026-10-02 is 2 daily buckets: at most 2 pages + 1, then a clear stop
     _assert_usage_line(err, url, 3, r"still has_more after the page cap of 3 pages \(the window holds 2 "
                                     r"bucket\(s\) of 1d, at most one page each plus one\)")
-    assert requests == 6  # 3 pages of usage + 3 of costs, where the run used to go on for ever
+    assert requests == 3  # 3 pages of usage, where the run used to go on for ever; costs not asked for
 
 
+@pytest.mark.faults("survived")
 def test_hard_page_cap_option_is_named_when_lower(loaded, capsys):
     _url, err, _took, _requests = _fails(loaded, "endless", "max_pages: 2", capsys)
-    assert _step_line(err, "openai_costs").endswith(
+    assert _step_line(err, "openai_usage").endswith(
         "[page 2]: still has_more after the page cap of 2 pages (the hard cap, option max_pages)")
 
 
+@pytest.mark.faults("survived")
 def test_trickled_body_fails_at_the_request_deadline(loaded, capsys):
     url, err, took, requests = _fails(loaded, "trickle", "request_deadline_s: 3", capsys)
     _assert_usage_line(err, url, 1, r"answer still arriving when the request deadline of 3s passed "
                                     r"\(option request_deadline_s\)")
-    assert requests == 2  # one request per raw table, none retried (a 200-byte body would take 400 s)
+    assert requests == 1  # one request, not retried (a 200-byte body would take 400 s); costs not asked for
     assert took < 60, took
 
 
+@pytest.mark.faults("survived")
 def test_a_hung_source_fails_at_its_deadline(loaded, capsys):
     # each request would be cut at 3 s; the source deadline (2 s) is shorter, so it is the one named
     _url, err, took, _requests = _fails(loaded, "trickle", "request_deadline_s: 3, deadline_s: 2", capsys)
-    assert _step_line(err, "openai_costs").endswith(
+    assert _step_line(err, "openai_usage").endswith(
         "[page 1]: answer still arriving when the source deadline of 2s passed (option deadline_s)")
     assert took < 60, took

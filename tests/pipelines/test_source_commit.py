@@ -89,6 +89,7 @@ def _grow(api: Path, emu: ApiEmulator, name: str, col: str, by: int) -> None:
     emu.replace_day(name, DAYS[1], day)
 
 
+@pytest.mark.faults("survived")
 def test_a_failed_costs_endpoint_leaves_the_whole_source_at_the_previous_run(org, tmp_path, capsys):
     api, emu, cfg = org
     home = tmp_path / "home"
@@ -160,6 +161,7 @@ def _values(home: Path, table: str) -> list[int]:
     return rawzone.read_partition(home, table, "src", "day", "2026-11-13")["v"].to_pylist()
 
 
+@pytest.mark.faults("survived")
 def test_a_commit_killed_between_two_swaps_is_finished_by_the_next_run(tmp_path):
     home = tmp_path / "home"
     rawzone.commit_together(home, "old", [_stage(home, "usage", 1, "old"), _stage(home, "costs", 10, "old")],
