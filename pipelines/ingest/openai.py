@@ -7,9 +7,10 @@ trailing days — see the factory).
 """
 
 from connectors import openai as conn
+from connectors import plausible
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
-from pipelines.options import Option
+from pipelines.options import Option, plausible_options
 
 REFETCH_DAYS = 3
 
@@ -19,8 +20,10 @@ def _client(src: SourceConfig):
 
 
 def _usage(src: SourceConfig, s, e):
-    return conn.fetch_usage(_client(src), s, e, endpoints=src.options.get("usage_endpoints"),
-                            bucket_width=str(src.options.get("bucket_width", "1d")))
+    # a record is named by its page URL (the "file") and bucket start
+    return plausible.guard(conn.fetch_usage(_client(src), s, e, endpoints=src.options.get("usage_endpoints"),
+                                            bucket_width=str(src.options.get("bucket_width", "1d"))),
+                           src.type, src.options, conn.PLAUSIBLE["openai_usage"], ident=("start_time", "endpoint"))
 
 
 ADMIN_KEY_ENV = Option("admin_key_env", "env", "environment variable holding the organization admin key",
@@ -32,6 +35,7 @@ OPTIONS = {"openai": (
     Option("usage_endpoints", "list", "Usage API endpoints read (default: every one)",
            choices=tuple(conn.USAGE_ENDPOINTS)),
     BUCKET_WIDTH,
+    *plausible_options(usage=True),
 )}
 
 SPECS = [
@@ -43,7 +47,8 @@ SPECS = [
                         "day; completions fields read by the meaning of their day (seed openai_usage_semantics)."),
     RawSpec(raw_table="openai_costs", source_type="openai", cadence="daily", schema=conn.SCHEMAS["openai_costs"],
             ts_column=conn.PARTITION_TS_COLUMN["openai_costs"], refetch_days=REFETCH_DAYS,
-            daily_fetch=lambda src, s, e: conn.fetch_costs(_client(src), s, e),
+            daily_fetch=lambda src, s, e: plausible.guard(conn.fetch_costs(_client(src), s, e), src.type, src.options,
+                                                          conn.PLAUSIBLE["openai_costs"], ident=("start_time",)),
             description="OpenAI billed cost per day × project × line item (null when the API answers "
                         "ungrouped): what the invoice says, used to reconcile computed token cost."),
 ]
