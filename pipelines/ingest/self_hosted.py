@@ -18,7 +18,7 @@ OPTIONS = {"self_hosted_requests": (
     Option("constants", "map", "per field, a value where the file lacks it (host, model, a default duration_s "
                                "latency…): every row, or beside a column the rows where it is empty; overrides the "
                                "format's", choices=_FIELDS),
-    *plausible_options(usage=True),
+    *plausible_options(usage=True, cost=False),
 )}
 
 SPECS = [RawSpec(

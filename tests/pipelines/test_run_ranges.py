@@ -14,18 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from test_run_numbers import _run
 
 
 def _rejected(tmp_path: Path, capsys, monkeypatch, source: str, step: str, problem: str) -> None:
     """`aispend run` of 2026-10-01 failed in the daily ingest with one line naming the problem; nothing published."""
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
-    tmp_path.mkdir(exist_ok=True)
-    cfg = tmp_path / "aispend.yaml"
-    cfg.write_text(f"start_date: 2026-10-01\nsources:\n  - {source}\n")
-    home = tmp_path / "home"
-    rc = main(["run", "--config", str(cfg), "--home", str(home), "--end", "2026-10-02"])
-    _, err = capsys.readouterr()
+    rc, _, err, home = _run(tmp_path, capsys, monkeypatch, source)
     (log,) = (home / "logs").glob("run-*.log")
     assert (rc, err) == (1, "\ndaily ingest 2026-10-01..2026-10-02 + dbt build + publish failed; nothing was "
                             f"published and the previous warehouse is unchanged.\n  step {step}: {problem}\n"
