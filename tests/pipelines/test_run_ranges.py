@@ -3,7 +3,8 @@
 Every cost / token column of the LLM API, gateway, request-log and agent-run sources has a per-source
 bound (options max_abs_cost / max_abs_quantity, connectors.plausible.USAGE), GPU samples have
 physical bounds (utilisation 0..100 %, power 0..max_power_w); a value outside stops the load with
-one line naming source, file (or API page) and the record, and nothing is published.
+one line naming source, file (or API page) and the record, and nothing is published. Also (issue 14,
+duplicate identities): a CUR line item in two data files of one manifest is refused at ingest.
 """
 
 import gzip
@@ -198,3 +199,29 @@ def test_anthropic_cost_in_cents_beyond_the_plausible_range_stops_the_run(tmp_pa
               "bucket_width=1d&group_by%5B%5D=workspace_id&group_by%5B%5D=description: record starting_at="
               "2026-10-01T00:00:00+00:00, description=Claude Sonnet 4 Usage - Input Tokens, column amount: "
               "150000000000.0 is outside the plausible range ±1e+11 (max_abs_cost × 100: the column is in 1/100)")
+
+
+# --- CUR: one line item delivered by two data files of a manifest --------------------------------
+@pytest.mark.faults("rejected")
+def test_cur_line_item_in_two_data_files_of_a_period_stops_the_run_naming_both(tmp_path, capsys, monkeypatch):
+    """The Parquet part re-delivered as CSV beside it (other bytes, same lines): refused at ingest
+    naming both files and a key, instead of a dbt uniqueness failure on focus_costs.x_line_id."""
+    from test_run_numbers import CUR_SOURCE, _cur_period
+
+    f = _cur_period(tmp_path / "exports" / "cur", [("Usage", 1.0, 2.0), ("Usage", 3.0, 4.0)])
+    csv = f.with_name("cur-00002.csv")
+    csv.write_text("identity_line_item_id,line_item_line_item_type,line_item_usage_start_date,"
+                   "line_item_usage_account_id,line_item_product_code,line_item_unblended_cost,line_item_usage_amount,"
+                   "line_item_currency_code\nli-9,Usage,2026-10-02T00:00:00Z,111122223333,AmazonEC2,5.0,1.0,USD\n"
+                   "li-1,Usage,2026-10-02T00:00:00Z,111122223333,AmazonEC2,3.0,4.0,USD\n")
+    manifest = tmp_path / "exports" / "cur" / "metadata" / "BILLING_PERIOD=2026-10" / "cur-Manifest.json"
+    m = json.loads(manifest.read_text())
+    m["dataFiles"].append(m["dataFiles"][0].replace(f.name, csv.name))
+    manifest.write_text(json.dumps(m))
+    rc, _, err, home = _run(tmp_path, capsys, monkeypatch, CUR_SOURCE.format(tmp_path))
+    assert rc == 1
+    assert ("step raw__aws_cur: aws_cur: source 'payer' (aws_cur): nothing written, previous data kept: aws_cur: "
+            f"{csv}: line identity_line_item_id=li-1, line_item_usage_start_date=2026-10-02 00:00:00+00:00, "
+            f"line_item_line_item_type=Usage is also in {f} (both listed by {manifest}): the same line item "
+            "delivered twice under other bytes; nothing of the period loaded\n") in err, err
+    assert not (home / "warehouse" / "aispend.duckdb").exists()
