@@ -49,6 +49,10 @@ SCHEMA = pa.schema([
     ("_source_uri", pa.string()),
 ])
 SCHEMAS = {RAW_TABLE: SCHEMA}
+# money and count columns under a plausible-range check (connectors.plausible, USAGE limits), a
+# record named by IDENTITY (an aggregate .traj row has call_seq null)
+PLAUSIBLE = {"cost": ("recorded_cost_usd",), "quantity": ("input_tokens", "output_tokens", "tool_calls", "call_count")}
+IDENTITY = ("run_id", "call_seq")
 
 _PROVIDERS_CSV = Path(__file__).with_name("model_providers.csv")
 

@@ -51,6 +51,15 @@ SCHEMAS = {
 }
 PARTITION_TS_COLUMN = {"anthropic_usage": "starting_at", "anthropic_costs": "starting_at",
                        "anthropic_claude_code": "date"}
+# per raw table, money and count columns under a plausible-range check (connectors.plausible, USAGE
+# limits); the amounts are cents as decimal text, compared with max_abs_cost × 100 (PLAUSIBLE_SCALE)
+PLAUSIBLE = {"anthropic_usage": {"quantity": tuple(f.name for f in SCHEMAS["anthropic_usage"]
+                                                   if pa.types.is_integer(f.type))},
+             "anthropic_costs": {"cost": ("amount",)},
+             "anthropic_claude_code": {"cost": ("estimated_cost_amount",),
+                                       "quantity": ("input_tokens", "output_tokens", "cache_read_tokens",
+                                                    "cache_creation_tokens")}}
+PLAUSIBLE_SCALE = {"amount": 100, "estimated_cost_amount": 100}
 CLAUDE_CODE_PATH = "/v1/organizations/usage_report/claude_code"
 _CC_ACTOR = {"actor_type": "actor.type", "actor_email_address": "actor.email_address",
              "actor_api_key_name": "actor.api_key_name", "organization_id": "organization_id",

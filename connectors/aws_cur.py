@@ -30,6 +30,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -351,13 +352,68 @@ def iter_period(p: ExportPeriod, *, s3_client=None) -> Iterator[pa.Table]:
     """
     store = _Store(p.export_uri, s3_client)
     distinct = DistinctFiles(SOURCE, f" (both listed by {p.manifest_uri})")
+    keys = _LineKeys(p.manifest_uri)
     for f in p.data_files:
         data, rows = store.fetch(f), 0
         for t in read_batches(data, f):
             rows += t.num_rows
-            yield project(t, f)
+            t = project(t, f)
+            keys.add(t, f)
+            yield t
         if rows:  # raised before the ingest commits anything: the period keeps its previous rows
             distinct.add(f, content_digest(data))
+        keys.file_done(f)
+
+
+# CUR's line key, as dbt builds focus_costs.x_line_id from it (int_focus__aws.line_key)
+LINE_KEY = ("identity_line_item_id", "identity_time_interval", "line_item_usage_start_date", "line_item_line_item_type")
+
+
+class _LineKeys:
+    """Refuses a line key already delivered by another data file of the period (a part re-delivered as
+    CSV beside its Parquet, under other bytes): dbt's uniqueness test on x_line_id would block every
+    publish instead. Kept per earlier file as 64-bit hashes (16 B a line with its file: 80 MB for 5M
+    lines); a false hit needs a hash collision (~1e-6 for two 5M-line files)."""
+
+    def __init__(self, manifest: str):
+        import numpy as np
+
+        self.np, self.manifest = np, manifest
+        self.files: list[str] = []
+        self.seen = np.empty(0, np.uint64)  # sorted hashes of the earlier files
+        self.owner = np.empty(0, np.int64)  # index in `files` of each hash in `seen`
+        self.current: list = []
+        self.error: SourceError | None = None  # raised when the file ends: a byte-identical copy is named first
+
+    def add(self, t: pa.Table, f: str) -> None:
+        import pandas as pd
+
+        text = pc.binary_join_element_wise(*[pc.fill_null(t.column(c).cast(pa.string()), "") for c in LINE_KEY], "|")
+        h = pd.util.hash_array(text.to_numpy(zero_copy_only=False).astype(object))
+        self.current.append(h)
+        if not len(self.seen):
+            return
+        hit = self.np.isin(h, self.seen)
+        if hit.any() and self.error is None:
+            i = int(self.np.argmax(hit))
+            owner = self.files[int(self.owner[self.np.searchsorted(self.seen, h[i])])]
+            key = ", ".join(f"{c}={t.column(c)[i].as_py()}" for c in LINE_KEY if t.column(c)[i].is_valid)
+            self.error = SourceError(SOURCE, f, f"line {key} is also in {owner} (both listed by {self.manifest}): "
+                                                "the same line item delivered twice under other bytes; nothing of "
+                                                "the period loaded")
+
+    def file_done(self, f: str) -> None:
+        if self.error is not None:
+            raise self.error
+        np = self.np
+        if self.current:
+            h = np.concatenate(self.current)
+            idx = np.full(len(h), len(self.files), np.int64)
+            seen, owner = np.concatenate([self.seen, h]), np.concatenate([self.owner, idx])
+            order = np.argsort(seen, kind="stable")
+            self.seen, self.owner = seen[order], owner[order]
+        self.files.append(f)
+        self.current = []
 
 
 def read_period(p: ExportPeriod, *, s3_client=None) -> pa.Table:

@@ -47,6 +47,8 @@ SCHEMAS = {"gpu_samples": pa.schema([
     ("gr_engine_active_pct", pa.float64()), ("unparsed_values", pa.int64()),
     ("_source_uri", pa.string())])}
 PARTITION_TS_COLUMN = {"gpu_samples": "ts"}
+# a sample is named by IDENTITY in range errors (connectors.plausible.GPU_BOUNDS)
+IDENTITY = ("host", "gpu_uuid", "ts")
 
 _DUCK_TYPES = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.int64(): "BIGINT", pa.int32(): "INTEGER",
                pa.bool_(): "BOOLEAN", TS: "VARCHAR"}

@@ -36,6 +36,10 @@ SCHEMA = pa.schema([
 ])
 SCHEMAS = {RAW_TABLE: SCHEMA}
 PARTITION_TS_COLUMN = {RAW_TABLE: "startTime"}
+# money and count columns under a plausible-range check (connectors.plausible, USAGE limits); the
+# reader has no row numbers after its filters, so a record is named by IDENTITY
+PLAUSIBLE = {"cost": ("spend",), "quantity": ("prompt_tokens", "completion_tokens", "total_tokens")}
+IDENTITY = ("request_id",)
 _JSON_COLS = ("metadata", "request_tags")
 _TS_COLS = ("startTime", "endTime", "completionStartTime")
 

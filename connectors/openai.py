@@ -76,6 +76,11 @@ SCHEMAS = {
         ("_source_uri", pa.string())]),
 }
 PARTITION_TS_COLUMN = {"openai_usage": "start_time", "openai_costs": "start_time"}
+# per raw table, money and count columns under a plausible-range check (connectors.plausible, USAGE
+# limits); usage_bytes (vector-store storage) is not a per-record count and stays out
+PLAUSIBLE = {"openai_usage": {"quantity": tuple(f.name for f in SCHEMAS["openai_usage"]
+                                                if pa.types.is_integer(f.type) and f.name != "usage_bytes")},
+             "openai_costs": {"cost": ("amount_value",)}}
 
 _COMMON = dict(start_param="start_time", end_param="end_time", time_format="unix",
                bucket_start="start_time", bucket_end="end_time")

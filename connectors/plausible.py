@@ -16,6 +16,12 @@ the options `max_abs_cost` and `max_abs_quantity`:
   in byte-seconds (100 PB for an hour ≈ 3.6e20) and token counts reach 1e13; 1e24 passes all
   of them and still stops exponent-notation garbage. (FOCUS quantities are DECIMAL(38,18) and
   stop at 1e20 in the cast anyway.)
+
+Usage sources (LLM APIs, gateway and request logs, agent runs) use the same check with their own
+defaults (`USAGE`: money 1e9, tokens 1e12 per record — a day of an organisation's tokens per model
+is ~1e10 at the largest public scale; a single request's context is < 1e7). Readers without data
+rows (API pages, streams) name the record by its identity columns instead. GPU telemetry has
+physical bounds (`GPU_BOUNDS`: utilisation 0..100 %, power 0..`max_power_w` W per GPU, ...).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from connectors.errors import SourceError
 COST_OPTION, QUANTITY_OPTION = "max_abs_cost", "max_abs_quantity"
 DEFAULT_MAX_ABS_COST = 10**9
 DEFAULT_MAX_ABS_QUANTITY = 10**24
+USAGE_MAX_ABS_QUANTITY = 10**12  # tokens / requests per record of a usage source (see above)
+POWER_OPTION, DEFAULT_MAX_POWER_W = "max_power_w", 5_000
 
 
 @dataclass(frozen=True)
@@ -43,48 +51,104 @@ class Limits:
     quantity: int = DEFAULT_MAX_ABS_QUANTITY
 
     @classmethod
-    def from_options(cls, options) -> "Limits":
-        return cls(int(options.get(COST_OPTION) or DEFAULT_MAX_ABS_COST),
-                   int(options.get(QUANTITY_OPTION) or DEFAULT_MAX_ABS_QUANTITY))
+    def from_options(cls, options, default: "Limits | None" = None) -> "Limits":
+        d = default or DEFAULT
+        return cls(int(options.get(COST_OPTION) or d.cost), int(options.get(QUANTITY_OPTION) or d.quantity))
 
 
 DEFAULT = Limits()
+USAGE = Limits(quantity=USAGE_MAX_ABS_QUANTITY)
+
+# Physical bounds of one GPU sample (both ends inclusive): utilisations are percentages; board
+# power of the largest accelerators is ~1-2 kW (B200/MI355X 1.4 kW), so `max_power_w` (default 5 kW)
+# only stops unit / scale bugs (mW read as W); memory 1e13 B (10 TB, 30x the largest HBM);
+# the energy counter (mJ since driver load) 1e18 (5 kW for 6 years is 9.5e17).
+GPU_BOUNDS = {"util_gpu_pct": (0, 100), "util_mem_pct": (0, 100), "power_w": (0, POWER_OPTION),
+              "power_limit_w": (0, POWER_OPTION), "mem_used_bytes": (0, 10**13), "mem_total_bytes": (0, 10**13),
+              "energy_mj": (0, 10**18)}
 
 
-def _bad(col: pa.Array | pa.ChunkedArray, limit: int) -> pa.Array:
-    """True where |value| > limit, and where a float is NaN or infinite (an overflowed number)."""
-    if pa.types.is_decimal(col.type):
-        if len(str(limit)) > col.type.precision - col.type.scale:  # no value of the type can exceed it
+def _bad(col: pa.Array | pa.ChunkedArray, lo, hi) -> pa.Array:
+    """True outside [lo, hi], and where a float is NaN or infinite (an overflowed number)."""
+    if pa.types.is_decimal(col.type) and -lo == hi and isinstance(hi, int):
+        if len(str(hi)) > col.type.precision - col.type.scale:  # no value of the type can exceed it
             return pa.repeat(pa.scalar(False), len(col))
-        return pc.fill_null(pc.greater(pc.abs(col), pa.scalar(limit, pa.decimal128(38, 0)).cast(col.type)), False)
+        return pc.fill_null(pc.greater(pc.abs(col), pa.scalar(hi, pa.decimal128(38, 0)).cast(col.type)), False)
     f = col.cast(pa.float64())
-    return pc.fill_null(pc.or_(pc.greater(pc.abs(f), float(limit)), pc.invert(pc.is_finite(f))), False)
+    return pc.fill_null(pc.or_(pc.or_(pc.greater(f, float(hi)), pc.less(f, float(lo))), pc.invert(pc.is_finite(f))),
+                        False)
 
 
 def check(t: pa.Table, source: str, columns: dict[str, Iterable[str]], limits: Limits = DEFAULT,
-          *, row_offset: int = 0, rows: str | None = None) -> None:
+          *, row_offset: int = 0, rows: str | None = None, ident: tuple[str, ...] = (),
+          scale: dict[str, int] | None = None) -> None:
     """Raise SourceError at the first value of `columns` ({"cost": [...], "quantity": [...]}) outside its bound.
 
     The file is the row's `_source_uri`; its data row (1-based) is the column `rows` when given,
-    else the row's index + 1 + `row_offset` (one file read in batches: the rows before this one).
+    else the row's index + 1 + `row_offset` (one file read in batches: the rows before this one);
+    with `ident` (readers without rows: API pages) the record is named by those columns' values.
+    `scale` divides a column before the comparison (Anthropic's cents); text columns are read as numbers.
     """
     for kind, names in columns.items():
         limit = getattr(limits, kind)
         option = COST_OPTION if kind == "cost" else QUANTITY_OPTION
         for name in names:
-            if name not in t.column_names:
-                continue
-            col = t.column(name)
-            if not (pa.types.is_decimal(col.type) or pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
-                continue
-            bad = _bad(col, limit)
-            if not pc.any(bad).as_py():
-                continue
-            i = pc.index(bad, True).as_py()
-            row = t.column(rows)[i].as_py() if rows else i + 1 + row_offset
-            where, value = t.column("_source_uri")[i].as_py(), col[i].as_py()
-            raise SourceError(source, where, f"data row {row}, column {name}: {_fmt(value)} is outside the "
-                                             f"plausible range ±{limit:.0e} (source option {option})")
+            div = (scale or {}).get(name, 1)
+            shown = f"±{limit:.0e}" if div == 1 else f"±{limit * div:.0e} ({option} × {div}: the column is in 1/{div})"
+            _first_outside(t, source, name, -limit * div, limit * div, shown, option if div == 1 else None,
+                           row_offset=row_offset, rows=rows, ident=ident)
+
+
+def check_bounds(t: pa.Table, source: str, bounds: dict[str, tuple], options, *, ident: tuple[str, ...]) -> None:
+    """`check` with [lo, hi] per column; a bound that is an option name is that option's value (default in
+    OPTION_DEFAULTS)."""
+    for name, (lo, hi) in bounds.items():
+        option = hi if isinstance(hi, str) else None
+        if option:
+            hi = int(options.get(option) or OPTION_DEFAULTS[option])
+        _first_outside(t, source, name, lo, hi, f"{lo:g}..{hi:g}", option, ident=ident)
+
+
+OPTION_DEFAULTS = {POWER_OPTION: DEFAULT_MAX_POWER_W}
+
+
+def _first_outside(t: pa.Table, source: str, name: str, lo, hi, shown: str, option: str | None, *,
+                   row_offset: int = 0, rows: str | None = None, ident: tuple[str, ...] = ()) -> None:
+    if name not in t.column_names or not t.num_rows:
+        return
+    col = t.column(name)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = _numbers(t, source, name, rows=rows, row_offset=row_offset, ident=ident)
+    if not (pa.types.is_decimal(col.type) or pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+        return
+    bad = _bad(col, lo, hi)
+    if not pc.any(bad).as_py():
+        return
+    i = pc.index(bad, True).as_py()
+    value = t.column(name)[i].as_py()
+    raise SourceError(source, t.column("_source_uri")[i].as_py(),
+                      f"{_record(t, i, rows, row_offset, ident)}, column {name}: {_fmt(value)} is outside the "
+                      f"plausible range {shown}" + (f" (source option {option})" if option else ""))
+
+
+def _record(t: pa.Table, i: int, rows: str | None, row_offset: int, ident: tuple[str, ...]) -> str:
+    if ident:
+        vals = [(c, v) for c in ident if (v := t.column(c)[i].as_py()) is not None]
+        return "record " + ", ".join(f"{c}={v.isoformat() if hasattr(v, 'isoformat') else v}" for c, v in vals)
+    return f"data row {t.column(rows)[i].as_py() if rows else i + 1 + row_offset}"
+
+
+def _numbers(t: pa.Table, source: str, name: str, **where) -> pa.Array:
+    """A text column of numbers (Anthropic's decimal-string amounts) as float64; a non-number is an error."""
+    out = []
+    for i, v in enumerate(t.column(name).to_pylist()):
+        try:
+            out.append(None if v is None else float(v))
+        except ValueError:
+            raise SourceError(source, t.column("_source_uri")[i].as_py(),
+                              f"{_record(t, i, where['rows'], where['row_offset'], where['ident'])}, column "
+                              f"{name}: {v!r} is not a number") from None
+    return pa.array(out, pa.float64())
 
 
 def check_batches(batches: Iterable[pa.Table], source: str, columns: dict[str, Iterable[str]],
@@ -97,6 +161,26 @@ def check_batches(batches: Iterable[pa.Table], source: str, columns: dict[str, I
             check(t, source, columns, limits, row_offset=seen.get(f, 0))
             seen[f] = seen.get(f, 0) + t.num_rows
         yield t
+
+
+def checked(result, check_one) -> pa.Table | Iterator[pa.Table]:
+    """`check_one(table)` on a reader's result: one table, or a stream of batches (checked as they pass)."""
+    if isinstance(result, pa.Table):
+        check_one(result)
+        return result
+
+    def stream():
+        for t in result:
+            check_one(t)
+            yield t
+    return stream()
+
+
+def guard(result, source: str, options, columns: dict[str, Iterable[str]], *, ident: tuple[str, ...],
+          scale: dict[str, int] | None = None, default: Limits = USAGE):
+    """A usage reader's result under `check` with the source's options (`max_abs_cost` / `max_abs_quantity`)."""
+    limits = Limits.from_options(options, default)
+    return checked(result, lambda t: check(t, source, columns, limits, ident=ident, scale=scale))
 
 
 def check_value(value, source: str, where: str, name: str, kind: str, limits: Limits = DEFAULT) -> None:

@@ -41,6 +41,9 @@ SCHEMAS = {"self_hosted_requests": pa.schema([
     ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("status", pa.string()),
     ("_source_uri", pa.string())])}
 PARTITION_TS_COLUMN = {"self_hosted_requests": "started_at"}
+# count columns under a plausible-range check (connectors.plausible, USAGE limits), a record named by IDENTITY
+PLAUSIBLE = {"quantity": ("prompt_tokens", "completion_tokens")}
+IDENTITY = ("request_id",)
 
 # the raw columns a mapping fills, plus duration_s (finished_at = started_at + duration_s)
 FIELDS = tuple(f.name for f in SCHEMAS["self_hosted_requests"] if f.name != "_source_uri") + ("duration_s",)

@@ -174,16 +174,29 @@ def refetch_option(default: int) -> Option:
                       "(providers and writers that finalise days late)")
 
 
-def plausible_options() -> tuple[Option, ...]:
+def plausible_options(usage: bool = False, cost: bool = True) -> tuple[Option, ...]:
     """`max_abs_cost` / `max_abs_quantity`: the per-line bounds of a billing source's money and
-    quantity columns (connectors.plausible: defaults and why)."""
+    quantity columns, or (`usage`) of a usage source's money and token / request counts per record
+    (connectors.plausible: defaults and why)."""
     from connectors import plausible
 
-    return (Option(plausible.COST_OPTION, "int", default=plausible.DEFAULT_MAX_ABS_COST, min=1,
+    limits = plausible.USAGE if usage else plausible.DEFAULT
+    opts = (Option(plausible.COST_OPTION, "int", default=limits.cost, min=1,
                    doc="largest plausible absolute cost of one line, in its billing currency: a value beyond it stops "
                        "the load naming file, row and column (raise it for JPY, KRW, ...)"),
-            Option(plausible.QUANTITY_OPTION, "int", default=plausible.DEFAULT_MAX_ABS_QUANTITY, min=1,
-                   doc="largest plausible absolute usage quantity of one line, in the export's unit"))
+            Option(plausible.QUANTITY_OPTION, "int", default=limits.quantity, min=1,
+                   doc="largest plausible token / request count of one record" if usage else
+                       "largest plausible absolute usage quantity of one line, in the export's unit"))
+    return opts if cost else opts[1:]  # a source without money columns (self_hosted_requests)
+
+
+def gpu_bounds_options() -> tuple[Option, ...]:
+    """`max_power_w`: the upper physical bound of a GPU sample's power (connectors.plausible.GPU_BOUNDS)."""
+    from connectors import plausible
+
+    return (Option(plausible.POWER_OPTION, "int", default=plausible.DEFAULT_MAX_POWER_W, min=1,
+                   doc="largest plausible board power of one GPU in W; a sample outside it, or utilisation outside "
+                       "0..100 %, stops the load naming file, GPU, time and column"),)
 
 
 def build_registry(specs: Iterable[Any], declared: Mapping[str, tuple[Option, ...]]) -> dict[str, SourceType]:

@@ -5,12 +5,14 @@ asset re-reads the source's files and replaces its snapshot whole.
 """
 
 from connectors import agent_trajectories as conn
+from connectors import plausible
 from pipelines.ingest._factory import RawSpec
-from pipelines.options import Option
+from pipelines.options import Option, plausible_options
 
 
 def _runs(src):
-    return {conn.RAW_TABLE: conn.read_runs(src.uri, src.options)}
+    return {conn.RAW_TABLE: plausible.guard(conn.read_runs(src.uri, src.options), src.type, src.options,
+                                            conn.PLAUSIBLE, ident=conn.IDENTITY)}
 
 
 OPTIONS = {"agent_trajectories": (
@@ -19,6 +21,7 @@ OPTIONS = {"agent_trajectories": (
     Option("agent", "str", "agent name (default: swe-agent for .traj files, the file name for transcripts)"),
     Option("started_at", "datetime", "when the runs happened, UTC (the files carry no timestamps; "
                                      "default: each file's modification time)"),
+    *plausible_options(usage=True),
 )}
 
 SPECS = [RawSpec(

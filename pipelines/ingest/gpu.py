@@ -2,15 +2,21 @@
 local directory or s3:// prefix of many hosts; option `format: alibaba_gentd26` reads that public
 trace) and DCGM-exporter scrapes (`dcgm_metrics`) feed the same raw table."""
 
-from connectors import dcgm
+from connectors import dcgm, plausible
 from connectors import gpu_telemetry as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
 from pipelines.ingest.aws import aws_options, s3_client
-from pipelines.options import Option
+from pipelines.options import Option, gpu_bounds_options
 
 
 def _fetch(src: SourceConfig, start, end):
+    # physical bounds per sample (connectors.plausible.GPU_BOUNDS), a sample named by file + host, GPU, ts
+    return plausible.checked(_read(src, start, end), lambda t: plausible.check_bounds(
+        t, src.type, plausible.GPU_BOUNDS, src.options, ident=conn.IDENTITY))
+
+
+def _read(src: SourceConfig, start, end):
     client = s3_client(src)  # profile / role_arn / endpoint_url / region options, as for AWS exports
     if src.type == "dcgm_metrics":
         return dcgm.read_metrics(src.uri, start, end, s3_client=client)
@@ -24,8 +30,8 @@ OPTIONS = {
     "gpu_telemetry": (Option("format", "choice", "file layout: the aispend collector's hourly files, or the public "
                                                  "Alibaba GenTD26 trace read as telemetry",
                              default="collector", choices=("collector", "alibaba_gentd26")),
-                      *aws_options(s3_only=True)),
-    "dcgm_metrics": aws_options(s3_only=True),
+                      *aws_options(s3_only=True), *gpu_bounds_options()),
+    "dcgm_metrics": aws_options(s3_only=True) + gpu_bounds_options(),
 }
 
 SPECS = [RawSpec(

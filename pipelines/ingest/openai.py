@@ -7,11 +7,11 @@ trailing days — see the factory), and the HTTP limits `request_deadline_s`, `d
 `max_pages` (`HTTP_LIMITS`, shared with anthropic; see connectors/http.py).
 """
 
-from connectors import http
+from connectors import http, plausible
 from connectors import openai as conn
 from pipelines.config import SourceConfig
 from pipelines.ingest._factory import RawSpec
-from pipelines.options import Option
+from pipelines.options import Option, plausible_options
 
 REFETCH_DAYS = 3
 
@@ -29,8 +29,10 @@ def _client(src: SourceConfig):
 
 
 def _usage(src: SourceConfig, s, e):
-    return conn.fetch_usage(_client(src), s, e, endpoints=src.options.get("usage_endpoints"),
-                            bucket_width=str(src.options.get("bucket_width", "1d")))
+    # a record is named by its page URL (the "file") and bucket start
+    return plausible.guard(conn.fetch_usage(_client(src), s, e, endpoints=src.options.get("usage_endpoints"),
+                                            bucket_width=str(src.options.get("bucket_width", "1d"))),
+                           src.type, src.options, conn.PLAUSIBLE["openai_usage"], ident=("start_time", "endpoint"))
 
 
 ADMIN_KEY_ENV = Option("admin_key_env", "env", "environment variable holding the organization admin key",
@@ -54,6 +56,7 @@ OPTIONS = {"openai": (
            choices=tuple(conn.USAGE_ENDPOINTS)),
     BUCKET_WIDTH,
     *HTTP_LIMITS,
+    *plausible_options(usage=True),
 )}
 
 SPECS = [
@@ -65,7 +68,8 @@ SPECS = [
                         "day; completions fields read by the meaning of their day (seed openai_usage_semantics)."),
     RawSpec(raw_table="openai_costs", source_type="openai", cadence="daily", schema=conn.SCHEMAS["openai_costs"],
             ts_column=conn.PARTITION_TS_COLUMN["openai_costs"], refetch_days=REFETCH_DAYS,
-            daily_fetch=lambda src, s, e: conn.fetch_costs(_client(src), s, e),
+            daily_fetch=lambda src, s, e: plausible.guard(conn.fetch_costs(_client(src), s, e), src.type, src.options,
+                                                          conn.PLAUSIBLE["openai_costs"], ident=("start_time",)),
             description="OpenAI billed cost per day × project × line item (null when the API answers "
                         "ungrouped): what the invoice says, used to reconcile computed token cost."),
 ]

@@ -23,14 +23,15 @@ TS_MS = pa.timestamp("ms", tz="UTC")
 MAP = pa.map_(pa.string(), pa.string())
 
 
-def cur_file(period: str, costs: list[float], *, extra_column: bool = True) -> pa.Table:
-    """A CUR 2.0-shaped data file: ms timestamps, map columns, a column our schema does not declare."""
+def cur_file(period: str, costs: list[float], *, extra_column: bool = True, part: int = 1) -> pa.Table:
+    """A CUR 2.0-shaped data file (`part` of its period: line item ids are unique across the parts, as
+    AWS writes them): ms timestamps, map columns, a column our schema does not declare."""
     y, m = map(int, period.split("-"))
     n = len(costs)
     start = datetime(y, m, 1, tzinfo=UTC)
     cols = {
         "bill_billing_period_start_date": pa.array([start] * n, TS_MS),
-        "identity_line_item_id": [f"{period}-{i}" for i in range(n)],
+        "identity_line_item_id": [f"{period}-{i}" if part == 1 else f"{period}-p{part}-{i}" for i in range(n)],
         "line_item_line_item_type": ["Usage"] * n,
         "line_item_usage_account_id": ["111122223333"] * n,
         "line_item_usage_start_date": pa.array([start] * n, TS_MS),
@@ -77,10 +78,10 @@ def write_export(root: Path, periods: dict[str, list[list[float]]], fmt: str = "
         for i, costs in enumerate(files, 1):
             if fmt == "parquet":
                 fname = f"{NAME}-{i:05d}.snappy.parquet"
-                pq.write_table(cur_file(period, costs), data_dir / fname)
+                pq.write_table(cur_file(period, costs, part=i), data_dir / fname)
             else:
                 fname = f"{NAME}-{i:05d}.csv.gz"
-                (data_dir / fname).write_bytes(csv_gz(cur_file(period, costs)))
+                (data_dir / fname).write_bytes(csv_gz(cur_file(period, costs, part=i)))
             uris.append(f"s3://{BUCKET}/{PREFIX}/{NAME}/data/BILLING_PERIOD={period}/{fname}")
         manifest = {"executionId": f"exec-{period}", "exportName": NAME, "bucket": BUCKET, "prefix": PREFIX,
                     "dataFiles": uris, "columns": [], "billingPeriod": {"start": f"{period}-01T00:00:00.000Z"}}

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -174,18 +173,14 @@ def test_cur_manifest_listing_two_identical_files_is_refused_naming_both(tmp_pat
 
 @pytest.mark.faults("rejected")
 def test_a_dbt_test_blocking_the_publish_is_named_with_its_model_and_failing_keys(tmp_path):
-    """The same line items re-delivered in another format (CSV beside the Parquet part): the bytes
-    differ, so the ingest takes them, and focus_costs' key test stops the publish; the console names
-    the test, the model and the duplicated keys instead of only 'the dbt CLI process failed'."""
+    """A part that repeats its own line (the ingest refuses a line key only across files, see
+    test_run_ranges): focus_costs' key test stops the publish; the console names the test, the model
+    and the duplicated keys instead of only 'the dbt CLI process failed'."""
     export, manifest, cfg = _cur_export(tmp_path)
     data = export / "data" / "BILLING_PERIOD=2026-10"
     t = pq.read_table(data / f"{NAME}-00002.snappy.parquet")
-    t = t.set_column(t.schema.get_field_index("line_item_usage_start_date"), "line_item_usage_start_date",
-                     pa.array(["2026-10-02T00:00:00Z"] * t.num_rows))
-    pcsv.write_csv(t, data / f"{NAME}-00002.csv")
-    m = json.loads(manifest.read_text())
-    m["dataFiles"].append(m["dataFiles"][1].replace(".snappy.parquet", ".csv"))
-    manifest.write_text(json.dumps(m))
+    assert t.num_rows == 1
+    pq.write_table(pa.concat_tables([t, t]), data / f"{NAME}-00002.snappy.parquet")
     res = aispend("run", "--config", str(cfg), "--end", "2026-10-02", home=tmp_path / "home")
     assert res.returncode == 1
     assert "billing ingest 2026-10..2026-10: ok" in res.stdout
