@@ -179,7 +179,7 @@ def test_openai_cost_beyond_the_plausible_range_stops_the_run_naming_page_and_bu
     url = f"http://127.0.0.1:{api.server_address[1]}"
     _rejected(tmp_path, capsys, monkeypatch,
               f"{{name: oa, type: openai, uri: '{url}', admin_key_env: AISPEND_TEST_KEY}}",
-              "raw__openai_costs",
+              "raw__openai",
               f"openai_costs: source 'oa' (openai): nothing written, previous data kept: openai: {url}/v1/organization/"
               "costs?start_time=1790812800&end_time=1790985600&bucket_width=1d&limit=180&group_by=project_id&group_by="
               "line_item: record start_time=2026-10-01T00:00:00+00:00, column amount_value: 3.5e+09 is outside the "
@@ -193,7 +193,7 @@ def test_anthropic_cost_in_cents_beyond_the_plausible_range_stops_the_run(tmp_pa
     url = f"http://127.0.0.1:{api.server_address[1]}"
     _rejected(tmp_path, capsys, monkeypatch, f"{{name: an, type: anthropic, uri: '{url}', admin_key_env: "
                                              "AISPEND_TEST_KEY, claude_code: false}",
-              "raw__anthropic_costs",
+              "raw__anthropic",
               f"anthropic_costs: source 'an' (anthropic): nothing written, previous data kept: anthropic: {url}/v1/"
               "organizations/cost_report?starting_at=2026-10-01T00%3A00%3A00Z&ending_at=2026-10-03T00%3A00%3A00Z&"
               "bucket_width=1d&group_by%5B%5D=workspace_id&group_by%5B%5D=description: record starting_at="
